@@ -1,0 +1,25 @@
+//! Runs protobuf and gRPC codegen into OUT_DIR with the vendored `protoc`, so a fresh machine needs
+//! no system protobuf compiler. Also writes the file descriptor set used by server reflection.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    // SAFETY-free: build scripts are single-threaded; PROTOC tells prost-build which compiler to use.
+    unsafe { std::env::set_var("PROTOC", protoc) };
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    let files = [
+        "bottomline/common/v1/common.proto",
+        "bottomline/registry/v1/types.proto",
+        "bottomline/registry/v1/events.proto",
+        "bottomline/registry/v1/registry.proto",
+        "bottomline/mara/v1/mara.proto",
+    ];
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out.join("bottomline_descriptor.bin"))
+        .compile_protos(&files, &["."])?;
+    for f in files {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    Ok(())
+}

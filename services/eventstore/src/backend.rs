@@ -1,0 +1,143 @@
+//! What differs between PostgreSQL and SQLite: connection set-up, DDL and the transaction order.
+//!
+//! Everything else is written once in portable SQL (`$n` placeholders work on both).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+/// A database backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL 13 or newer (uses `pg_current_xact_id` / `pg_current_snapshot`).
+    Postgres,
+    /// SQLite 3.35 or newer, in WAL mode; writers are serialised inside the process.
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL names (`postgres://`, `postgresql://`, `sqlite:`).
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else {
+            None
+        }
+    }
+
+    /// Type of an auto-incrementing 64-bit primary key column.
+    pub fn serial_key(self) -> &'static str {
+        match self {
+            Backend::Postgres => "BIGSERIAL PRIMARY KEY",
+            Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        }
+    }
+
+    /// Type of a binary column.
+    pub fn bytes(self) -> &'static str {
+        match self {
+            Backend::Postgres => "BYTEA",
+            Backend::Sqlite => "BLOB",
+        }
+    }
+}
+
+/// Opens a pool on `url`. SQLite files are created when missing, switched to WAL and given a busy
+/// timeout; `max_connections` bounds the pool.
+pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backend), sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of_url(url)
+        .ok_or_else(|| sqlx::Error::Configuration(format!("unsupported database url {url:?}").into()))?;
+    let url = match backend {
+        Backend::Sqlite if !url.contains("mode=") => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        }
+        _ => url.to_string(),
+    };
+    let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers run beside the single writer; NORMAL sync is durable across
+                    // process crashes in WAL mode; the busy timeout covers other processes.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?;
+    Ok((pool, backend))
+}
+
+/// DDL of the event store.
+pub(crate) fn schema(backend: Backend) -> Vec<String> {
+    let serial = backend.serial_key();
+    let bytes = backend.bytes();
+    // PostgreSQL records the appending transaction's id; SQLite gets it from the store (writers are
+    // serialised there, so commit order is append order).
+    let tx_default = match backend {
+        Backend::Postgres => "DEFAULT (pg_current_xact_id()::text::bigint)",
+        Backend::Sqlite => "",
+    };
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS events (
+                position {serial},
+                tx_id BIGINT NOT NULL {tx_default},
+                event_id TEXT NOT NULL UNIQUE,
+                stream_id TEXT NOT NULL,
+                stream_version BIGINT NOT NULL,
+                event_type TEXT NOT NULL,
+                occurred_at BIGINT NOT NULL,
+                recorded_at BIGINT NOT NULL,
+                command_id TEXT NOT NULL,
+                correlation_id TEXT NOT NULL,
+                causation_id TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                traceparent TEXT NOT NULL,
+                payload {bytes} NOT NULL,
+                hash {bytes} NOT NULL,
+                UNIQUE (stream_id, stream_version)
+            )"
+        ),
+        "CREATE INDEX IF NOT EXISTS events_commit_order ON events (tx_id, position)".into(),
+        "CREATE INDEX IF NOT EXISTS events_command ON events (command_id)".into(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS commands (
+                command_id TEXT PRIMARY KEY,
+                fingerprint {bytes} NOT NULL,
+                stream_id TEXT NOT NULL,
+                recorded_at BIGINT NOT NULL
+            )"
+        ),
+        "CREATE TABLE IF NOT EXISTS checkpoints (
+            name TEXT PRIMARY KEY,
+            tx_id BIGINT NOT NULL,
+            position BIGINT NOT NULL
+        )"
+        .into(),
+    ]
+}
+
+/// Condition that keeps a commit-order read behind every transaction that may still commit.
+///
+/// PostgreSQL: only transactions older than the oldest one still running (`xmin` of a fresh
+/// snapshot) are finished, so no event with `tx_id < xmin` can appear later. SQLite: appends are
+/// serialised and commit in order, so every visible row is final.
+pub(crate) fn commit_horizon(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        Backend::Sqlite => "",
+    }
+}

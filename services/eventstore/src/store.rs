@@ -1,0 +1,499 @@
+//! The append and read algorithms, written once for both backends.
+
+use std::sync::Arc;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use tokio::sync::{watch, Mutex};
+use uuid::Uuid;
+
+use crate::backend::{self, commit_horizon, Backend};
+use crate::error::{AppendError, ChainError, StoreError};
+use crate::hash::{self, Canonical};
+use crate::model::{CommandMeta, ExpectedVersion, GlobalCursor, NewEvent, RecordedEvent};
+
+const COLUMNS: &str = "position, tx_id, event_id, stream_id, stream_version, event_type, \
+    occurred_at, recorded_at, command_id, correlation_id, causation_id, actor, traceparent, \
+    payload, hash";
+
+/// Longest accepted command id, stream id or metadata string, in bytes.
+const MAX_ID_LEN: usize = 200;
+
+/// The result of an accepted append.
+#[derive(Debug, Clone)]
+pub struct AppendOutcome {
+    /// The events the command wrote, in stream order.
+    pub events: Vec<RecordedEvent>,
+    /// True when the command id had been seen with the same fingerprint: `events` are the ones the
+    /// first attempt wrote and nothing new was written.
+    pub replayed: bool,
+}
+
+/// A handle on one event store database. Cheap to clone.
+#[derive(Clone)]
+pub struct EventStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer: every write in this process takes this lock so that no
+    /// transaction ever has to upgrade a read lock (which SQLite refuses without waiting).
+    writer: Option<Mutex<()>>,
+    /// Global position of the last event this process appended; readers wait on it.
+    head: watch::Sender<i64>,
+}
+
+enum Attempt {
+    Done(AppendOutcome),
+    /// Another transaction recorded the same command id concurrently: look again.
+    CommandRace,
+}
+
+impl EventStore {
+    /// Connects to `url` (`postgres://…` or `sqlite:PATH`) and creates the schema when missing.
+    pub async fn open(url: &str) -> Result<EventStore, StoreError> {
+        let (pool, backend) =
+            backend::connect(url, 8).await.map_err(StoreError::of("connect"))?;
+        for ddl in backend::schema(backend) {
+            sqlx::query(&ddl).execute(&pool).await.map_err(StoreError::of("create schema"))?;
+        }
+        let writer = (backend == Backend::Sqlite).then(|| Mutex::new(()));
+        let (head, _) = watch::channel(0);
+        Ok(EventStore { inner: Arc::new(Inner { pool, backend, writer, head }) })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// The connection pool (for the relay's checkpoint and for health checks).
+    pub fn pool(&self) -> &AnyPool {
+        &self.inner.pool
+    }
+
+    /// A receiver that changes whenever this process appends: readers of the global order wait on
+    /// it instead of polling fast. Holds the global position of the last appended event.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.inner.head.subscribe()
+    }
+
+    /// Appends `events` to `stream_id` in one transaction.
+    ///
+    /// - `expected` is checked against the stream's current version; a concurrent append that wins
+    ///   the race makes this one fail with [`AppendError::WrongExpectedVersion`].
+    /// - `meta.command_id` is the idempotency key: if it was recorded before with the same
+    ///   fingerprint, the first outcome is returned with `replayed = true` and nothing is written;
+    ///   with another fingerprint the append fails with [`AppendError::CommandIdReused`].
+    /// - Each event is linked into the stream's hash chain.
+    pub async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        meta: &CommandMeta,
+    ) -> Result<AppendOutcome, AppendError> {
+        validate(stream_id, &events, meta)?;
+        let _writer = match &self.inner.writer {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        for _ in 0..3 {
+            match self.try_append(stream_id, expected, &events, meta).await? {
+                Attempt::Done(outcome) => {
+                    if let Some(last) = outcome.events.last() {
+                        if !outcome.replayed {
+                            self.inner.head.send_replace(last.position);
+                        }
+                    }
+                    return Ok(outcome);
+                }
+                Attempt::CommandRace => continue,
+            }
+        }
+        Err(AppendError::Invalid(format!("command id {} keeps racing", meta.command_id)))
+    }
+
+    async fn try_append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+        meta: &CommandMeta,
+    ) -> Result<Attempt, AppendError> {
+        let mut tx = self.inner.pool.begin().await.map_err(StoreError::of("begin"))?;
+        // Reads come before any write: a PostgreSQL transaction gets its id at its first write, so
+        // an append that saw version n of a stream always has a larger id than the one that wrote
+        // n. That keeps each stream's events in version order in the commit-safe global order.
+        let seen = sqlx::query("SELECT fingerprint FROM commands WHERE command_id = $1")
+            .bind(&meta.command_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::of("look up command"))?;
+        if let Some(row) = seen {
+            let fingerprint: Vec<u8> = row.try_get(0).map_err(StoreError::of("decode command"))?;
+            if fingerprint != meta.fingerprint {
+                return Err(AppendError::CommandIdReused { command_id: meta.command_id.clone() });
+            }
+            let rows = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM events WHERE command_id = $1 ORDER BY position"
+            ))
+            .bind(&meta.command_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::of("read command outcome"))?;
+            let events = rows.iter().map(decode).collect::<Result<_, _>>()?;
+            return Ok(Attempt::Done(AppendOutcome { events, replayed: true }));
+        }
+
+        let head = sqlx::query(
+            "SELECT stream_version, hash FROM events WHERE stream_id = $1 \
+             ORDER BY stream_version DESC LIMIT 1",
+        )
+        .bind(stream_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::of("read stream head"))?;
+        let (current, mut previous_hash) = match head {
+            Some(row) => (
+                row.try_get::<i64, _>(0).map_err(StoreError::of("decode head"))? as u64,
+                row.try_get::<Vec<u8>, _>(1).map_err(StoreError::of("decode head"))?,
+            ),
+            None => (0, hash::GENESIS.to_vec()),
+        };
+        check_expected(stream_id, expected, current)?;
+
+        let tx_id = match self.inner.backend {
+            Backend::Sqlite => Some(
+                sqlx::query("SELECT COALESCE(MAX(tx_id), 0) + 1 FROM events")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .and_then(|r| r.try_get::<i64, _>(0))
+                    .map_err(StoreError::of("allocate transaction order"))?,
+            ),
+            Backend::Postgres => None,
+        };
+        let insert = match tx_id {
+            Some(_) => format!(
+                "INSERT INTO events (event_id, stream_id, stream_version, event_type, occurred_at, \
+                 recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, \
+                 hash, tx_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) \
+                 RETURNING position, tx_id"
+            ),
+            None => "INSERT INTO events (event_id, stream_id, stream_version, event_type, \
+                 occurred_at, recorded_at, command_id, correlation_id, causation_id, actor, \
+                 traceparent, payload, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) \
+                 RETURNING position, tx_id"
+                .to_string(),
+        };
+        let recorded_at = chrono::Utc::now().timestamp_micros();
+        let mut written = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            let version = current + 1 + i as u64;
+            let event_id = event.event_id.to_string();
+            let hash = hash::link(
+                &previous_hash,
+                &Canonical {
+                    event_id: &event_id,
+                    stream_id,
+                    stream_version: version,
+                    event_type: &event.event_type,
+                    occurred_at_micros: event.occurred_at_micros,
+                    recorded_at_micros: recorded_at,
+                    command_id: &meta.command_id,
+                    correlation_id: &meta.correlation_id,
+                    causation_id: &meta.causation_id,
+                    actor: &meta.actor,
+                    payload: &event.payload,
+                },
+            );
+            let mut q = sqlx::query(&insert)
+                .bind(&event_id)
+                .bind(stream_id)
+                .bind(version as i64)
+                .bind(&event.event_type)
+                .bind(event.occurred_at_micros)
+                .bind(recorded_at)
+                .bind(&meta.command_id)
+                .bind(&meta.correlation_id)
+                .bind(&meta.causation_id)
+                .bind(&meta.actor)
+                .bind(&meta.traceparent)
+                .bind(&event.payload)
+                .bind(&hash);
+            if let Some(tx_id) = tx_id {
+                q = q.bind(tx_id);
+            }
+            let row = match q.fetch_one(&mut *tx).await {
+                Ok(row) => row,
+                Err(e) if is_unique_violation(&e) => {
+                    drop(tx);
+                    let actual = self.stream_version(stream_id).await?;
+                    return Err(AppendError::WrongExpectedVersion {
+                        stream_id: stream_id.to_string(),
+                        expected: expected_number(expected, current),
+                        actual,
+                    });
+                }
+                Err(e) => return Err(StoreError::of("insert event")(e).into()),
+            };
+            written.push(RecordedEvent {
+                event_id: event.event_id,
+                stream_id: stream_id.to_string(),
+                stream_version: version,
+                position: row.try_get(0).map_err(StoreError::of("decode position"))?,
+                tx_id: row.try_get(1).map_err(StoreError::of("decode position"))?,
+                event_type: event.event_type.clone(),
+                occurred_at_micros: event.occurred_at_micros,
+                recorded_at_micros: recorded_at,
+                command_id: meta.command_id.clone(),
+                correlation_id: meta.correlation_id.clone(),
+                causation_id: meta.causation_id.clone(),
+                actor: meta.actor.clone(),
+                traceparent: meta.traceparent.clone(),
+                payload: event.payload.clone(),
+                hash: hash.clone(),
+            });
+            previous_hash = hash;
+        }
+        let recorded = sqlx::query(
+            "INSERT INTO commands (command_id, fingerprint, stream_id, recorded_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&meta.command_id)
+        .bind(&meta.fingerprint)
+        .bind(stream_id)
+        .bind(recorded_at)
+        .execute(&mut *tx)
+        .await;
+        match recorded {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Ok(Attempt::CommandRace),
+            Err(e) => return Err(StoreError::of("record command")(e).into()),
+        }
+        tx.commit().await.map_err(StoreError::of("commit"))?;
+        Ok(Attempt::Done(AppendOutcome { events: written, replayed: false }))
+    }
+
+    /// Current version of a stream (0 when it does not exist).
+    pub async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        let v: i64 =
+            sqlx::query("SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1")
+                .bind(stream_id)
+                .fetch_one(&self.inner.pool)
+                .await
+                .and_then(|r| r.try_get(0))
+                .map_err(StoreError::of("read stream version"))?;
+        Ok(v as u64)
+    }
+
+    /// Events of one stream with version ≥ `from_version`, in version order.
+    pub async fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 \
+             ORDER BY stream_version"
+        ))
+        .bind(stream_id)
+        .bind(from_version as i64)
+        .fetch_all(&self.inner.pool)
+        .await
+        .map_err(StoreError::of("read stream"))?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Up to `limit` events after `after` in commit-safe global order (`tx_id`, then position).
+    ///
+    /// Never returns an event while a transaction that started before it may still commit, so a
+    /// reader that resumes from the cursor of the last event it got never misses one.
+    pub async fn read_committed(
+        &self,
+        after: GlobalCursor,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let horizon = commit_horizon(self.inner.backend);
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events \
+             WHERE (tx_id > $1 OR (tx_id = $1 AND position > $2)) {horizon} \
+             ORDER BY tx_id, position LIMIT $3"
+        ))
+        .bind(after.tx_id)
+        .bind(after.position)
+        .bind(limit as i64)
+        .fetch_all(&self.inner.pool)
+        .await
+        .map_err(StoreError::of("read global order"))?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Number of events and the highest global position in the store.
+    pub async fn head(&self) -> Result<(i64, i64), StoreError> {
+        sqlx::query("SELECT COUNT(*), COALESCE(MAX(position), 0) FROM events")
+            .fetch_one(&self.inner.pool)
+            .await
+            .and_then(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map_err(StoreError::of("read head"))
+    }
+
+    /// Recomputes a stream's hash chain and checks its versions run 1, 2, 3, … .
+    pub async fn verify_stream(&self, stream_id: &str) -> Result<u64, ChainError> {
+        let events = self.read_stream(stream_id, 0).await?;
+        let mut previous = hash::GENESIS.to_vec();
+        for (i, e) in events.iter().enumerate() {
+            let expected = i as u64 + 1;
+            if e.stream_version != expected {
+                return Err(ChainError::Gap {
+                    stream_id: stream_id.into(),
+                    expected,
+                    found: e.stream_version,
+                });
+            }
+            let event_id = e.event_id.to_string();
+            let link = hash::link(
+                &previous,
+                &Canonical {
+                    event_id: &event_id,
+                    stream_id: &e.stream_id,
+                    stream_version: e.stream_version,
+                    event_type: &e.event_type,
+                    occurred_at_micros: e.occurred_at_micros,
+                    recorded_at_micros: e.recorded_at_micros,
+                    command_id: &e.command_id,
+                    correlation_id: &e.correlation_id,
+                    causation_id: &e.causation_id,
+                    actor: &e.actor,
+                    payload: &e.payload,
+                },
+            );
+            if link != e.hash {
+                return Err(ChainError::Mismatch {
+                    stream_id: stream_id.into(),
+                    version: e.stream_version,
+                });
+            }
+            previous = link;
+        }
+        Ok(events.len() as u64)
+    }
+
+    /// The cursor a named reader (such as the relay) saved, or [`GlobalCursor::START`].
+    pub async fn load_checkpoint(&self, name: &str) -> Result<GlobalCursor, StoreError> {
+        let row = sqlx::query("SELECT tx_id, position FROM checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(StoreError::of("load checkpoint"))?;
+        match row {
+            Some(r) => Ok(GlobalCursor {
+                tx_id: r.try_get(0).map_err(StoreError::of("decode checkpoint"))?,
+                position: r.try_get(1).map_err(StoreError::of("decode checkpoint"))?,
+            }),
+            None => Ok(GlobalCursor::START),
+        }
+    }
+
+    /// Saves a named reader's cursor.
+    pub async fn save_checkpoint(&self, name: &str, cursor: GlobalCursor) -> Result<(), StoreError> {
+        let _writer = match &self.inner.writer {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        sqlx::query(
+            "INSERT INTO checkpoints (name, tx_id, position) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position",
+        )
+        .bind(name)
+        .bind(cursor.tx_id)
+        .bind(cursor.position)
+        .execute(&self.inner.pool)
+        .await
+        .map_err(StoreError::of("save checkpoint"))?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.inner.pool.close().await;
+    }
+}
+
+fn validate(stream_id: &str, events: &[NewEvent], meta: &CommandMeta) -> Result<(), AppendError> {
+    if events.is_empty() {
+        return Err(AppendError::Invalid("no events to append".into()));
+    }
+    if stream_id.is_empty() || stream_id.len() > MAX_ID_LEN {
+        return Err(AppendError::Invalid(format!("stream id must be 1..={MAX_ID_LEN} bytes")));
+    }
+    if meta.command_id.is_empty() || meta.command_id.len() > MAX_ID_LEN {
+        return Err(AppendError::Invalid(format!("command id must be 1..={MAX_ID_LEN} bytes")));
+    }
+    Ok(())
+}
+
+fn check_expected(
+    stream_id: &str,
+    expected: ExpectedVersion,
+    current: u64,
+) -> Result<(), AppendError> {
+    let ok = match expected {
+        ExpectedVersion::Any => true,
+        ExpectedVersion::NoStream => current == 0,
+        ExpectedVersion::Exact(v) => current == v,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(AppendError::WrongExpectedVersion {
+            stream_id: stream_id.to_string(),
+            expected: expected_number(expected, current),
+            actual: current,
+        })
+    }
+}
+
+fn expected_number(expected: ExpectedVersion, current: u64) -> u64 {
+    match expected {
+        ExpectedVersion::Any => current,
+        ExpectedVersion::NoStream => 0,
+        ExpectedVersion::Exact(v) => v,
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}
+
+fn decode(row: &AnyRow) -> Result<RecordedEvent, StoreError> {
+    let bad = StoreError::of("decode event");
+    let r = (|| -> Result<RecordedEvent, sqlx::Error> {
+        let event_id: String = row.try_get(2)?;
+        Ok(RecordedEvent {
+            position: row.try_get(0)?,
+            tx_id: row.try_get(1)?,
+            event_id: Uuid::parse_str(&event_id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            stream_id: row.try_get(3)?,
+            stream_version: row.try_get::<i64, _>(4)? as u64,
+            event_type: row.try_get(5)?,
+            occurred_at_micros: row.try_get(6)?,
+            recorded_at_micros: row.try_get(7)?,
+            command_id: row.try_get(8)?,
+            correlation_id: row.try_get(9)?,
+            causation_id: row.try_get(10)?,
+            actor: row.try_get(11)?,
+            traceparent: row.try_get(12)?,
+            payload: row.try_get(13)?,
+            hash: row.try_get(14)?,
+        })
+    })();
+    r.map_err(bad)
+}

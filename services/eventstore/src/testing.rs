@@ -1,0 +1,58 @@
+//! Fresh, isolated databases for tests.
+//!
+//! SQLite: a new file in a temporary directory. PostgreSQL: a new database on the server named by
+//! `BOTTOMLINE_TEST_POSTGRES_URL` (an admin URL such as `postgres://postgres@127.0.0.1:5432/postgres`).
+//! When that variable is unset, PostgreSQL tests are skipped — unless `BOTTOMLINE_REQUIRE_EXTERNAL=1`
+//! (set by the full test command), in which case they fail.
+
+use crate::Backend;
+
+/// A database that lives as long as this value (SQLite) or the test cluster (PostgreSQL).
+pub struct TestDatabase {
+    /// Connection URL of the fresh database.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// True when tests that need PostgreSQL or Kafka must not be skipped.
+pub fn external_required() -> bool {
+    std::env::var("BOTTOMLINE_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1")
+}
+
+impl TestDatabase {
+    /// A fresh database of the given backend, or `None` when PostgreSQL is not configured.
+    pub async fn new(backend: Backend) -> Option<TestDatabase> {
+        match backend {
+            Backend::Sqlite => Some(Self::sqlite()),
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    /// A fresh SQLite file.
+    pub fn sqlite() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite:{}", dir.path().join("test.db").display());
+        TestDatabase { url, _dir: Some(dir) }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a note on stderr) when not configured.
+    pub async fn postgres() -> Option<TestDatabase> {
+        let Ok(admin) = std::env::var("BOTTOMLINE_TEST_POSTGRES_URL") else {
+            assert!(
+                !external_required(),
+                "BOTTOMLINE_TEST_POSTGRES_URL must be set when BOTTOMLINE_REQUIRE_EXTERNAL=1"
+            );
+            eprintln!("skipped: set BOTTOMLINE_TEST_POSTGRES_URL to run PostgreSQL tests");
+            return None;
+        };
+        let name = format!("bl_test_{}", uuid::Uuid::new_v4().simple());
+        let (pool, _) = crate::backend::connect(&admin, 1).await.expect("connect to test server");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .expect("create test database");
+        pool.close().await;
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        Some(TestDatabase { url: format!("{base}/{name}"), _dir: None })
+    }
+}

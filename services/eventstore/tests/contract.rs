@@ -1,0 +1,343 @@
+//! One contract suite for every event store backend: each test runs on SQLite and on PostgreSQL.
+
+use std::collections::HashMap;
+
+use eventstore::testing::TestDatabase;
+use eventstore::{
+    AppendError, Backend, ChainError, CommandMeta, EventStore, ExpectedVersion, GlobalCursor,
+    NewEvent,
+};
+
+async fn store(backend: Backend) -> Option<(EventStore, TestDatabase)> {
+    let db = TestDatabase::new(backend).await?;
+    let store = EventStore::open(&db.url).await.expect("open store");
+    Some((store, db))
+}
+
+fn meta(command_id: &str, fingerprint: &[u8]) -> CommandMeta {
+    CommandMeta {
+        command_id: command_id.into(),
+        fingerprint: fingerprint.to_vec(),
+        correlation_id: command_id.into(),
+        actor: "contract-test".into(),
+        ..CommandMeta::default()
+    }
+}
+
+fn events(n: usize, tag: &str) -> Vec<NewEvent> {
+    (0..n).map(|i| NewEvent::now("test.v1.Happened", format!("{tag}-{i}").into_bytes())).collect()
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(eventstore::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(eventstore::Backend::Postgres).await })*
+        }
+    };
+}
+
+contract!(
+    appends_and_reads_a_stream,
+    wrong_expected_version_writes_nothing,
+    same_command_id_returns_first_outcome,
+    reused_command_id_with_other_payload_is_refused,
+    hash_chain_detects_tampering,
+    global_order_resumes_from_cursor,
+    concurrent_appenders_to_one_stream_never_share_a_version,
+    late_commit_is_never_skipped,
+    concurrent_appenders_reach_reader_once_in_stream_order,
+    checkpoints_round_trip,
+);
+
+async fn appends_and_reads_a_stream(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    let out = store
+        .append("s-1", ExpectedVersion::NoStream, events(3, "a"), &meta("c1", b"f"))
+        .await
+        .unwrap();
+    assert!(!out.replayed);
+    assert_eq!(out.events.iter().map(|e| e.stream_version).collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(out.events.windows(2).all(|w| w[0].position < w[1].position));
+    let out2 =
+        store.append("s-1", ExpectedVersion::Exact(3), events(1, "b"), &meta("c2", b"g")).await;
+    assert_eq!(out2.unwrap().events[0].stream_version, 4);
+    let read = store.read_stream("s-1", 0).await.unwrap();
+    assert_eq!(read.len(), 4);
+    assert_eq!(read[0].payload, b"a-0");
+    assert_eq!(read[3].payload, b"b-0");
+    assert_eq!(read[0].command_id, "c1");
+    assert_eq!(read[3].actor, "contract-test");
+    assert_eq!(store.stream_version("s-1").await.unwrap(), 4);
+    assert_eq!(store.stream_version("absent").await.unwrap(), 0);
+}
+
+async fn wrong_expected_version_writes_nothing(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    store.append("s", ExpectedVersion::NoStream, events(2, "a"), &meta("c1", b"f")).await.unwrap();
+    let err = store
+        .append("s", ExpectedVersion::Exact(1), events(1, "b"), &meta("c2", b"f"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppendError::WrongExpectedVersion { expected: 1, actual: 2, .. }),
+        "{err:?}"
+    );
+    let err = store
+        .append("s", ExpectedVersion::NoStream, events(1, "b"), &meta("c3", b"f"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppendError::WrongExpectedVersion { expected: 0, actual: 2, .. }));
+    assert_eq!(store.head().await.unwrap().0, 2);
+    // The refused command id is free: it recorded nothing.
+    store.append("s", ExpectedVersion::Exact(2), events(1, "c"), &meta("c2", b"f")).await.unwrap();
+}
+
+async fn same_command_id_returns_first_outcome(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    let first =
+        store.append("s", ExpectedVersion::NoStream, events(2, "a"), &meta("cmd", b"fp")).await;
+    let first = first.unwrap();
+    // A retry carries new event ids (the client does not know them); the store answers with the
+    // first outcome, and its expected version no longer matters.
+    let again =
+        store.append("s", ExpectedVersion::NoStream, events(2, "a"), &meta("cmd", b"fp")).await;
+    let again = again.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.events, first.events);
+    assert_eq!(store.head().await.unwrap().0, 2);
+}
+
+async fn reused_command_id_with_other_payload_is_refused(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    store.append("s", ExpectedVersion::NoStream, events(1, "a"), &meta("cmd", b"one")).await.unwrap();
+    let err = store
+        .append("t", ExpectedVersion::NoStream, events(1, "b"), &meta("cmd", b"two"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppendError::CommandIdReused { ref command_id } if command_id == "cmd"));
+    assert_eq!(store.stream_version("t").await.unwrap(), 0);
+}
+
+async fn hash_chain_detects_tampering(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    store.append("s", ExpectedVersion::NoStream, events(3, "a"), &meta("c1", b"f")).await.unwrap();
+    store.append("s", ExpectedVersion::Exact(3), events(2, "b"), &meta("c2", b"f")).await.unwrap();
+    assert_eq!(store.verify_stream("s").await.unwrap(), 5);
+    // The first link is SHA-256 over 32 zero bytes and the canonical fields, computed here
+    // independently of the store's code.
+    let first = &store.read_stream("s", 1).await.unwrap()[0];
+    let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    sha2::Digest::update(&mut h, [0u8; 32]);
+    let id = first.event_id.to_string();
+    let fields: [&[u8]; 11] = [
+        id.as_bytes(),
+        b"s",
+        &1u64.to_be_bytes(),
+        b"test.v1.Happened",
+        &first.occurred_at_micros.to_be_bytes(),
+        &first.recorded_at_micros.to_be_bytes(),
+        b"c1",
+        b"c1",
+        b"",
+        b"contract-test",
+        b"a-0",
+    ];
+    for f in fields {
+        sha2::Digest::update(&mut h, (f.len() as u32).to_be_bytes());
+        sha2::Digest::update(&mut h, f);
+    }
+    assert_eq!(first.hash, sha2::Digest::finalize(h).to_vec());
+
+    sqlx::query("UPDATE events SET payload = $1 WHERE stream_id = 's' AND stream_version = 4")
+        .bind(b"forged".to_vec())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.verify_stream("s").await,
+        Err(ChainError::Mismatch { version: 4, .. })
+    ));
+    sqlx::query("DELETE FROM events WHERE stream_id = 's' AND stream_version = 2")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.verify_stream("s").await,
+        Err(ChainError::Gap { expected: 2, found: 3, .. })
+    ));
+}
+
+async fn global_order_resumes_from_cursor(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    for i in 0..10 {
+        let stream = format!("s-{}", i % 3);
+        store
+            .append(&stream, ExpectedVersion::Any, events(2, &i.to_string()), &meta(&format!("c{i}"), b"f"))
+            .await
+            .unwrap();
+    }
+    let mut cursor = GlobalCursor::START;
+    let mut seen = Vec::new();
+    loop {
+        let batch = store.read_committed(cursor, 3).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        cursor = batch.last().unwrap().cursor();
+        seen.extend(batch);
+    }
+    assert_eq!(seen.len(), 20);
+    assert!(seen.windows(2).all(|w| w[0].cursor() < w[1].cursor()));
+    let payloads: Vec<_> = seen.iter().map(|e| String::from_utf8(e.payload.clone()).unwrap()).collect();
+    assert_eq!(payloads[0], "0-0");
+    assert_eq!(payloads[19], "9-1");
+}
+
+async fn concurrent_appenders_to_one_stream_never_share_a_version(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            // Each writer reads the version and appends with it, retrying on conflict.
+            loop {
+                let v = store.stream_version("hot").await.unwrap();
+                match store
+                    .append(
+                        "hot",
+                        ExpectedVersion::from_current(v),
+                        events(1, &i.to_string()),
+                        &meta(&format!("w{i}"), b"f"),
+                    )
+                    .await
+                {
+                    Ok(_) => return,
+                    Err(AppendError::WrongExpectedVersion { .. }) => continue,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let read = store.read_stream("hot", 0).await.unwrap();
+    assert_eq!(read.iter().map(|e| e.stream_version).collect::<Vec<_>>(), (1..=16).collect::<Vec<_>>());
+    assert_eq!(store.verify_stream("hot").await.unwrap(), 16);
+}
+
+/// A transaction that takes a global position early but commits late must not be overtaken by a
+/// reader: the reader waits at it instead of moving past it.
+async fn late_commit_is_never_skipped(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    store.append("a", ExpectedVersion::NoStream, events(1, "a"), &meta("c1", b"f")).await.unwrap();
+    if backend == Backend::Sqlite {
+        // SQLite serialises writers: a late commit cannot exist, the order is trivially final.
+        assert_eq!(store.read_committed(GlobalCursor::START, 10).await.unwrap().len(), 1);
+        return;
+    }
+    // A slow appender: takes a position now, commits later (the same columns the store writes).
+    let mut slow = store.pool().begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO events (event_id, stream_id, stream_version, event_type, occurred_at, \
+         recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, hash) \
+         VALUES ($1, 'slow', 1, 't', 0, 0, 'slow', '', '', '', '', $2, $3)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(b"slow".to_vec())
+    .bind(vec![0u8; 32])
+    .execute(&mut *slow)
+    .await
+    .unwrap();
+    // A fast appender commits after it took its position.
+    store.append("b", ExpectedVersion::NoStream, events(1, "b"), &meta("c2", b"f")).await.unwrap();
+    let first = store.read_committed(GlobalCursor::START, 10).await.unwrap();
+    assert_eq!(first.len(), 1, "only the event before the open transaction is safe to read");
+    let cursor = first[0].cursor();
+    slow.commit().await.unwrap();
+    let rest = store.read_committed(cursor, 10).await.unwrap();
+    let streams: Vec<_> = rest.iter().map(|e| e.stream_id.as_str()).collect();
+    assert_eq!(streams, ["slow", "b"]);
+}
+
+/// Many appenders whose commits interleave, and a reader following the global order the whole
+/// time: it sees every event exactly once, each stream in version order.
+async fn concurrent_appenders_reach_reader_once_in_stream_order(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    const WRITERS: usize = 8;
+    const PER_WRITER: usize = 40;
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut cursor = GlobalCursor::START;
+            let mut seen = Vec::new();
+            while seen.len() < WRITERS * PER_WRITER {
+                let batch = store.read_committed(cursor, 7).await.unwrap();
+                if let Some(last) = batch.last() {
+                    cursor = last.cursor();
+                }
+                seen.extend(batch);
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+    };
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..PER_WRITER {
+                // Two writers share each stream so appends to one stream also race.
+                let stream = format!("s-{}", w % (WRITERS / 2));
+                loop {
+                    let v = store.stream_version(&stream).await.unwrap();
+                    let r = store
+                        .append(
+                            &stream,
+                            ExpectedVersion::from_current(v),
+                            events(1, &format!("{w}-{i}")),
+                            &meta(&format!("{w}-{i}"), b"f"),
+                        )
+                        .await;
+                    match r {
+                        Ok(_) => break,
+                        Err(AppendError::WrongExpectedVersion { .. }) => continue,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(60), reader)
+        .await
+        .expect("reader caught up")
+        .unwrap();
+    assert_eq!(seen.len(), WRITERS * PER_WRITER);
+    let mut ids: Vec<_> = seen.iter().map(|e| e.event_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), WRITERS * PER_WRITER, "no event twice");
+    let mut last: HashMap<&str, u64> = HashMap::new();
+    for e in &seen {
+        let prev = last.insert(&e.stream_id, e.stream_version).unwrap_or(0);
+        assert_eq!(e.stream_version, prev + 1, "stream {} out of order", e.stream_id);
+    }
+}
+
+async fn checkpoints_round_trip(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    assert_eq!(store.load_checkpoint("relay").await.unwrap(), GlobalCursor::START);
+    let c = GlobalCursor { tx_id: 7, position: 42 };
+    store.save_checkpoint("relay", c).await.unwrap();
+    store.save_checkpoint("relay", GlobalCursor { tx_id: 9, position: 50 }).await.unwrap();
+    assert_eq!(store.load_checkpoint("relay").await.unwrap(), GlobalCursor { tx_id: 9, position: 50 });
+    assert_eq!(store.load_checkpoint("other").await.unwrap(), GlobalCursor::START);
+}

@@ -1,0 +1,84 @@
+//! Embedded source: feeds a projector straight from an event store's commit-safe global order, with
+//! the store cursor as checkpoint. Used when no Kafka is configured.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventstore::{EventStore, GlobalCursor};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Checkpoint, Delivery, Projection, Projector};
+
+/// Events read and applied per transaction.
+const BATCH: u32 = 500;
+
+/// Follows `store` (named `store_name` in checkpoints) until `shutdown` is cancelled. The batch in
+/// progress is finished before returning, so nothing is half-applied; a crash instead rolls it back.
+pub async fn run<P: Projection>(
+    projector: Arc<Projector<P>>,
+    store: EventStore,
+    store_name: &str,
+    shutdown: CancellationToken,
+) {
+    let source = format!("store:{store_name}");
+    let mut head = store.subscribe();
+    let mut cursor = loop {
+        match projector.checkpoint(&source).await {
+            Ok(c) => break c.map(|c| GlobalCursor { tx_id: c.a, position: c.b }).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(projector = projector.name(), error = %e, "checkpoint unreadable, retrying");
+                if sleep_or_stop(&shutdown, Duration::from_secs(1)).await {
+                    return;
+                }
+            }
+        }
+    };
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let batch = match store.read_committed(cursor, BATCH).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(projector = projector.name(), error = %e, "event store unreadable");
+                if sleep_or_stop(&shutdown, Duration::from_secs(1)).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let Some(last) = batch.last().map(|e| e.cursor()) else {
+            tokio::select! {
+                _ = head.changed() => {}
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            continue;
+        };
+        let deliveries: Vec<Delivery> = batch
+            .into_iter()
+            .map(|e| {
+                let origin = format!("{source}/{}", e.position);
+                Delivery::of_event(e, origin)
+            })
+            .collect();
+        let checkpoint = Checkpoint { source: source.clone(), a: last.tx_id, b: last.position };
+        match projector.apply_batch(deliveries, &[checkpoint]).await {
+            Ok(_) => cursor = last,
+            Err(e) => {
+                tracing::warn!(projector = projector.name(), error = %e, "batch failed, retrying");
+                if sleep_or_stop(&shutdown, Duration::from_millis(500)).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps for `d`; true when shutdown was requested meanwhile.
+async fn sleep_or_stop(shutdown: &CancellationToken, d: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => false,
+        _ = shutdown.cancelled() => true,
+    }
+}

@@ -1,0 +1,304 @@
+//! Batches applied exactly once: read-model change, dedupe records, parked events and source
+//! checkpoints commit in one transaction.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use eventstore::{Backend, RecordedEvent};
+use sqlx::{AnyPool, Row};
+
+use crate::metrics::ProjectorMetrics;
+use crate::projection::{Applied, Projection, ProjectionError};
+
+/// One event as a source delivers it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Ordering key: the stream id.
+    pub key: String,
+    /// The decoded event, or why it could not be decoded (it will be parked).
+    pub event: Result<RecordedEvent, String>,
+    /// Where it came from, for the dead-letter record (e.g. `topic/partition/offset`).
+    pub origin: String,
+    /// The raw bytes, kept with a parked event so it can be inspected or replayed.
+    pub raw: Vec<u8>,
+}
+
+impl Delivery {
+    /// A delivery of a decoded event read from an event store.
+    pub fn of_event(event: RecordedEvent, origin: impl Into<String>) -> Delivery {
+        Delivery { key: event.stream_id.clone(), origin: origin.into(), raw: Vec::new(), event: Ok(event) }
+    }
+}
+
+/// How far a source has been consumed: stored in the same transaction as the read model.
+///
+/// Embedded source: `source = "store:<name>"`, `(a, b)` = the event store cursor
+/// `(tx_id, position)`. Kafka: `source = "<topic>:<partition>"`, `a` = next offset to read, `b` = 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Source key.
+    pub source: String,
+    /// First cursor component.
+    pub a: i64,
+    /// Second cursor component.
+    pub b: i64,
+}
+
+/// An event set aside instead of applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedEvent {
+    /// Stream id (ordering key).
+    pub key: String,
+    /// Event id, when it could be decoded.
+    pub event_id: String,
+    /// Where it came from.
+    pub origin: String,
+    /// Why it was parked.
+    pub reason: String,
+    /// The bytes as delivered.
+    pub raw: Vec<u8>,
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Default)]
+pub struct BatchReport {
+    /// Events applied.
+    pub applied: u64,
+    /// Events skipped because they were applied before (redelivery).
+    pub duplicates: u64,
+    /// Events of unknown type passed over.
+    pub unknown: u64,
+    /// Events parked.
+    pub parked: Vec<ParkedEvent>,
+    /// Position and recorded-at of the last decoded event of the batch.
+    pub last_event: Option<(i64, i64)>,
+}
+
+/// Applies batches of events to one [`Projection`]'s read model.
+pub struct Projector<P> {
+    projection: P,
+    pool: AnyPool,
+    backend: Backend,
+    parked_keys: Mutex<HashSet<String>>,
+    metrics: Arc<ProjectorMetrics>,
+}
+
+impl<P: Projection> Projector<P> {
+    /// Opens the read-model database at `url`, creates the runtime's and the projection's tables,
+    /// and loads the keys that have parked events.
+    pub async fn open(projection: P, url: &str) -> Result<Projector<P>, sqlx::Error> {
+        let (pool, backend) = eventstore::backend::connect(url, 8).await?;
+        Self::with_pool(projection, pool, backend).await
+    }
+
+    /// Like [`Projector::open`] on an existing pool.
+    pub async fn with_pool(
+        projection: P,
+        pool: AnyPool,
+        backend: Backend,
+    ) -> Result<Projector<P>, sqlx::Error> {
+        let bytes = backend.bytes();
+        let serial = backend.serial_key();
+        let mut ddl = vec![
+            "CREATE TABLE IF NOT EXISTS projector_checkpoints (
+                projector TEXT NOT NULL, source TEXT NOT NULL, a BIGINT NOT NULL, b BIGINT NOT NULL,
+                PRIMARY KEY (projector, source))"
+                .to_string(),
+            "CREATE TABLE IF NOT EXISTS projector_processed (
+                projector TEXT NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (projector, event_id))"
+                .to_string(),
+            format!(
+                "CREATE TABLE IF NOT EXISTS projector_parked (
+                    id {serial}, projector TEXT NOT NULL, stream_id TEXT NOT NULL,
+                    event_id TEXT NOT NULL, origin TEXT NOT NULL, reason TEXT NOT NULL,
+                    raw {bytes} NOT NULL, parked_at BIGINT NOT NULL)"
+            ),
+        ];
+        ddl.extend(projection.schema(backend));
+        for statement in ddl {
+            sqlx::query(&statement).execute(&pool).await?;
+        }
+        let keys: Vec<String> =
+            sqlx::query("SELECT DISTINCT stream_id FROM projector_parked WHERE projector = $1")
+                .bind(projection.name())
+                .fetch_all(&pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+        Ok(Projector {
+            projection,
+            pool,
+            backend,
+            parked_keys: Mutex::new(keys.into_iter().collect()),
+            metrics: Arc::default(),
+        })
+    }
+
+    /// The projection's name.
+    pub fn name(&self) -> &str {
+        self.projection.name()
+    }
+
+    /// The read-model database.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Its backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Live counters.
+    pub fn metrics(&self) -> Arc<ProjectorMetrics> {
+        self.metrics.clone()
+    }
+
+    /// The stored checkpoint of `source`, if any.
+    pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT a, b FROM projector_checkpoints WHERE projector = $1 AND source = $2",
+        )
+        .bind(self.name())
+        .bind(source)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(Checkpoint { source: source.to_string(), a: r.try_get(0)?, b: r.try_get(1)? }))
+            .transpose()
+    }
+
+    /// Applies `deliveries` in order and stores `checkpoints`, all in one transaction. On error
+    /// nothing of the batch is kept; the caller retries it from its last checkpoint.
+    pub async fn apply_batch(
+        &self,
+        deliveries: Vec<Delivery>,
+        checkpoints: &[Checkpoint],
+    ) -> Result<BatchReport, sqlx::Error> {
+        let name = self.projection.name().to_string();
+        let mut report = BatchReport::default();
+        let mut newly_parked: HashSet<String> = HashSet::new();
+        let already_parked = self.parked_keys.lock().expect("parked keys").clone();
+        let mut tx = self.pool.begin().await?;
+        for d in deliveries {
+            let park_reason = if already_parked.contains(&d.key) || newly_parked.contains(&d.key) {
+                Some(format!("waiting behind an earlier parked event of stream {}", d.key))
+            } else {
+                None
+            };
+            let event = match (&d.event, park_reason) {
+                (Ok(event), None) => event,
+                (event, waiting) => {
+                    let reason = waiting.unwrap_or_else(|| event.as_ref().err().cloned().unwrap_or_default());
+                    self.park(&mut tx, &name, &d, &reason, &mut report).await?;
+                    newly_parked.insert(d.key.clone());
+                    continue;
+                }
+            };
+            report.last_event = Some((event.position, event.recorded_at_micros));
+            let first_time = sqlx::query(
+                "INSERT INTO projector_processed (projector, event_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&name)
+            .bind(event.event_id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !first_time {
+                report.duplicates += 1;
+                continue;
+            }
+            match self.projection.apply(&mut tx, event).await {
+                Ok(Applied::Applied) => report.applied += 1,
+                Ok(Applied::UnknownType) => report.unknown += 1,
+                Err(ProjectionError::Poison(reason)) => {
+                    sqlx::query(
+                        "DELETE FROM projector_processed WHERE projector = $1 AND event_id = $2",
+                    )
+                    .bind(&name)
+                    .bind(event.event_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                    self.park(&mut tx, &name, &d, &reason, &mut report).await?;
+                    newly_parked.insert(d.key.clone());
+                }
+                Err(ProjectionError::Store(e)) => return Err(e),
+            }
+        }
+        for c in checkpoints {
+            sqlx::query(
+                "INSERT INTO projector_checkpoints (projector, source, a, b) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (projector, source) DO UPDATE SET a = excluded.a, b = excluded.b",
+            )
+            .bind(&name)
+            .bind(&c.source)
+            .bind(c.a)
+            .bind(c.b)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        if !newly_parked.is_empty() {
+            self.parked_keys.lock().expect("parked keys").extend(newly_parked);
+        }
+        self.metrics.record(&report);
+        Ok(report)
+    }
+
+    async fn park(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        name: &str,
+        d: &Delivery,
+        reason: &str,
+        report: &mut BatchReport,
+    ) -> Result<(), sqlx::Error> {
+        let event_id = d.event.as_ref().map(|e| e.event_id.to_string()).unwrap_or_default();
+        tracing::warn!(projector = name, stream = %d.key, event_id, origin = %d.origin, reason, "event parked");
+        sqlx::query(
+            "INSERT INTO projector_parked (projector, stream_id, event_id, origin, reason, raw, parked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(name)
+        .bind(&d.key)
+        .bind(&event_id)
+        .bind(&d.origin)
+        .bind(reason)
+        .bind(&d.raw)
+        .bind(chrono::Utc::now().timestamp_micros())
+        .execute(&mut **tx)
+        .await?;
+        report.parked.push(ParkedEvent {
+            key: d.key.clone(),
+            event_id,
+            origin: d.origin.clone(),
+            reason: reason.to_string(),
+            raw: d.raw.clone(),
+        });
+        Ok(())
+    }
+
+    /// Parked events of this projector, oldest first.
+    pub async fn parked(&self) -> Result<Vec<ParkedEvent>, sqlx::Error> {
+        sqlx::query(
+            "SELECT stream_id, event_id, origin, reason, raw FROM projector_parked \
+             WHERE projector = $1 ORDER BY id",
+        )
+        .bind(self.name())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ParkedEvent {
+                key: r.try_get(0)?,
+                event_id: r.try_get(1)?,
+                origin: r.try_get(2)?,
+                reason: r.try_get(3)?,
+                raw: r.try_get(4)?,
+            })
+        })
+        .collect()
+    }
+}

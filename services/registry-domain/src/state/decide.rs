@@ -1,0 +1,163 @@
+//! `decide`: what a command means given the current state — new events for one stream, or the
+//! reason it is refused. Read-only, so a refusal leaves the state untouched.
+//!
+//! Monitoring-case rules follow the 2021 MARA guidance (see [`crate::rules`]); thresholds come
+//! from the state's [`MonitoringRules`](crate::rules::MonitoringRules), never from constants here.
+
+use chrono::NaiveDate;
+
+use super::RegistryState;
+use crate::commands::RegistryCommand;
+use crate::error::DomainError;
+use crate::events::RegistryEvent;
+use crate::types::HouseholdId;
+
+mod case;
+mod household;
+
+/// The outcome of an accepted command: events to append to one stream, guarded by the version the
+/// stream had when the decision was taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The stream to append to.
+    pub stream_id: String,
+    /// The stream's current version (0 for a new stream); the append must fail if it moved.
+    pub expected_version: u64,
+    /// The events to append, in order; never empty.
+    pub events: Vec<RegistryEvent>,
+}
+
+impl RegistryState {
+    /// Decides a command against the current state. `today` is the current civil date in China
+    /// Standard Time; no date in a command may be after it.
+    pub fn decide(&self, cmd: &RegistryCommand, today: NaiveDate) -> Result<Decision, DomainError> {
+        use RegistryCommand::*;
+        match cmd {
+            RegisterHousehold {
+                household_id,
+                village_code,
+                poverty_alleviated,
+                relocated,
+                settlement_area,
+            } => self.register_household(
+                *household_id,
+                village_code,
+                *poverty_alleviated,
+                *relocated,
+                settlement_area.as_deref(),
+            ),
+            RegisterPerson {
+                household_id,
+                citizen_id,
+                id_hash,
+                name,
+                relation,
+                labour_capacity,
+                disabled,
+            } => self.register_person(
+                *household_id,
+                citizen_id,
+                id_hash,
+                name,
+                *relation,
+                *labour_capacity,
+                *disabled,
+            ),
+            ChangeLabourCapacity {
+                person_id,
+                labour_capacity,
+                effective_on,
+            } => self.change_labour_capacity(*person_id, *labour_capacity, *effective_on, today),
+            RecordExit {
+                person_id,
+                reason,
+                exit_date,
+                note,
+            } => self.record_exit(*person_id, *reason, *exit_date, note, today),
+            OpenMonitoringCase {
+                case_id,
+                household_id,
+                case_type,
+                risk_factors,
+                lead_source,
+                lead_date,
+            } => self.open_case(
+                *case_id,
+                *household_id,
+                *case_type,
+                risk_factors,
+                *lead_source,
+                *lead_date,
+                today,
+            ),
+            AdvanceMonitoringCase {
+                case_id,
+                to,
+                on,
+                note,
+            } => self.advance_case(*case_id, *to, *on, note, today),
+            RecordAssistanceMeasure {
+                case_id,
+                kind,
+                on,
+                description,
+            } => self.record_measure(*case_id, *kind, *on, description, today),
+            EliminateRisk {
+                case_id,
+                on,
+                months_income_above_line,
+            } => self.eliminate_risk(*case_id, *on, *months_income_above_line, today),
+            ReturnToAssisted {
+                case_id,
+                on,
+                reason,
+            } => self.return_to_assisted(*case_id, *on, reason, today),
+        }
+    }
+
+    fn decision(&self, stream_id: String, events: Vec<RegistryEvent>) -> Decision {
+        let expected_version = self.stream_version(&stream_id);
+        Decision {
+            stream_id,
+            expected_version,
+            events,
+        }
+    }
+}
+
+fn not_found_household(id: HouseholdId) -> DomainError {
+    DomainError::NotFound {
+        what: "household",
+        id: id.to_string(),
+    }
+}
+
+fn not_after_today(
+    field: &'static str,
+    date: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), DomainError> {
+    if date > today {
+        return Err(DomainError::invalid(
+            field,
+            format!("{date} is after today ({today})"),
+        ));
+    }
+    Ok(())
+}
+
+/// `date` must be neither before `earliest` (the previous transition) nor after `today`.
+fn on_between(
+    field: &'static str,
+    date: NaiveDate,
+    earliest: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), DomainError> {
+    if date < earliest {
+        return Err(DomainError::invalid(
+            field,
+            format!("{date} is before the previous step on {earliest}"),
+        ));
+    }
+    not_after_today(field, date, today)
+}

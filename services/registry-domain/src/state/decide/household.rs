@@ -1,0 +1,196 @@
+//! Deciding household and person commands: registration, labour capacity, exits.
+
+use chrono::NaiveDate;
+
+use super::{not_after_today, not_found_household};
+use crate::citizen_id::CitizenId;
+use crate::error::DomainError;
+use crate::events::RegistryEvent;
+use crate::state::{Decision, Person, RegistryState};
+use crate::types::{ExitReason, HouseholdId, LabourCapacity, PersonId, Relation};
+
+/// Maximum characters of a person's name.
+const NAME_MAX_CHARS: usize = 50;
+/// Maximum characters of a settlement area name.
+const SETTLEMENT_AREA_MAX_CHARS: usize = 100;
+
+impl RegistryState {
+    pub(super) fn register_household(
+        &self,
+        household_id: HouseholdId,
+        village_code: &str,
+        poverty_alleviated: bool,
+        relocated: bool,
+        settlement_area: Option<&str>,
+    ) -> Result<Decision, DomainError> {
+        if village_code.len() != 12 || !village_code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(DomainError::invalid(
+                "village_code",
+                "must be exactly 12 digits",
+            ));
+        }
+        let county_code = &village_code[..6];
+        if !self.catalog.is_county(county_code) {
+            return Err(DomainError::invalid(
+                "village_code",
+                format!("county code {county_code} is not a county in the division list"),
+            ));
+        }
+        let settlement_area = settlement_area.map(str::trim).filter(|s| !s.is_empty());
+        match (relocated, settlement_area) {
+            (true, None) => {
+                return Err(DomainError::invalid(
+                    "settlement_area",
+                    "required when relocated",
+                ));
+            }
+            (true, Some(area)) if area.chars().count() > SETTLEMENT_AREA_MAX_CHARS => {
+                return Err(DomainError::invalid(
+                    "settlement_area",
+                    format!("at most {SETTLEMENT_AREA_MAX_CHARS} characters"),
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(DomainError::invalid(
+                    "settlement_area",
+                    "only allowed when the household is relocated",
+                ));
+            }
+            _ => {}
+        }
+        let stream_id = household_id.stream_id();
+        if self.households.contains_key(&household_id) || self.stream_version(&stream_id) > 0 {
+            return Err(DomainError::AlreadyExists {
+                what: "household",
+                existing_id: household_id.to_string(),
+            });
+        }
+        let event = RegistryEvent::HouseholdRegistered {
+            household_id,
+            village_code: village_code.to_owned(),
+            county_code: county_code.to_owned(),
+            poverty_alleviated,
+            relocated,
+            settlement_area: settlement_area.map(str::to_owned),
+        };
+        Ok(self.decision(stream_id, vec![event]))
+    }
+
+    #[allow(clippy::too_many_arguments)] // mirrors the command's fields one to one
+    pub(super) fn register_person(
+        &self,
+        household_id: HouseholdId,
+        citizen_id: &CitizenId,
+        id_hash: &str,
+        name: &str,
+        relation: Relation,
+        labour_capacity: LabourCapacity,
+        disabled: bool,
+    ) -> Result<Decision, DomainError> {
+        let name = name.trim();
+        let length = name.chars().count();
+        if length == 0 || length > NAME_MAX_CHARS {
+            return Err(DomainError::invalid(
+                "name",
+                format!("must have 1 to {NAME_MAX_CHARS} characters, found {length}"),
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(DomainError::invalid(
+                "name",
+                "must not contain control characters",
+            ));
+        }
+        if !self.households.contains_key(&household_id) {
+            return Err(not_found_household(household_id));
+        }
+        let person_id = PersonId::from_id_hash(id_hash);
+        let stream_id = person_id.stream_id();
+        let existing = self.person_by_id_hash(id_hash).or_else(|| {
+            (self.persons.contains_key(&person_id) || self.stream_version(&stream_id) > 0)
+                .then_some(person_id)
+        });
+        if let Some(existing) = existing {
+            return Err(DomainError::AlreadyExists {
+                what: "person",
+                existing_id: existing.to_string(),
+            });
+        }
+        let event = RegistryEvent::PersonRegistered {
+            person_id,
+            household_id,
+            id_hash: id_hash.to_owned(),
+            id_masked: citizen_id.masked(),
+            name: name.to_owned(),
+            sex: citizen_id.sex(),
+            birth_date: citizen_id.birth_date(),
+            relation,
+            labour_capacity,
+            disabled,
+        };
+        Ok(self.decision(stream_id, vec![event]))
+    }
+
+    /// The person, refusing unknown and exited ones.
+    fn active_person(&self, person_id: PersonId) -> Result<&Person, DomainError> {
+        let person = self
+            .persons
+            .get(&person_id)
+            .ok_or_else(|| DomainError::NotFound {
+                what: "person",
+                id: person_id.to_string(),
+            })?;
+        if let Some(exited_on) = person.exited_on {
+            return Err(DomainError::rule(
+                "person_exited",
+                format!("person {person_id} exited on {exited_on}"),
+            ));
+        }
+        Ok(person)
+    }
+
+    pub(super) fn change_labour_capacity(
+        &self,
+        person_id: PersonId,
+        labour_capacity: LabourCapacity,
+        effective_on: NaiveDate,
+        today: NaiveDate,
+    ) -> Result<Decision, DomainError> {
+        let person = self.active_person(person_id)?;
+        if person.labour_capacity == labour_capacity {
+            return Err(DomainError::invalid(
+                "labour_capacity",
+                format!("already {labour_capacity:?}; nothing to change"),
+            ));
+        }
+        not_after_today("effective_on", effective_on, today)?;
+        let event = RegistryEvent::LabourCapacityChanged {
+            person_id,
+            household_id: person.household_id,
+            from: person.labour_capacity,
+            to: labour_capacity,
+            effective_on,
+        };
+        Ok(self.decision(person_id.stream_id(), vec![event]))
+    }
+
+    pub(super) fn record_exit(
+        &self,
+        person_id: PersonId,
+        reason: ExitReason,
+        exit_date: NaiveDate,
+        note: &str,
+        today: NaiveDate,
+    ) -> Result<Decision, DomainError> {
+        let person = self.active_person(person_id)?;
+        not_after_today("exit_date", exit_date, today)?;
+        let event = RegistryEvent::PersonExited {
+            person_id,
+            household_id: person.household_id,
+            reason,
+            exit_date,
+            note: note.to_owned(),
+        };
+        Ok(self.decision(person_id.stream_id(), vec![event]))
+    }
+}

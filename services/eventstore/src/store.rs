@@ -127,25 +127,8 @@ impl EventStore {
         // Reads come before any write: a PostgreSQL transaction gets its id at its first write, so
         // an append that saw version n of a stream always has a larger id than the one that wrote
         // n. That keeps each stream's events in version order in the commit-safe global order.
-        let seen = sqlx::query("SELECT fingerprint FROM commands WHERE command_id = $1")
-            .bind(&meta.command_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::of("look up command"))?;
-        if let Some(row) = seen {
-            let fingerprint: Vec<u8> = row.try_get(0).map_err(StoreError::of("decode command"))?;
-            if fingerprint != meta.fingerprint {
-                return Err(AppendError::CommandIdReused { command_id: meta.command_id.clone() });
-            }
-            let rows = sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM events WHERE command_id = $1 ORDER BY position"
-            ))
-            .bind(&meta.command_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(StoreError::of("read command outcome"))?;
-            let events = rows.iter().map(decode).collect::<Result<_, _>>()?;
-            return Ok(Attempt::Done(AppendOutcome { events, replayed: true }));
+        if let Some(outcome) = stored_outcome(&mut tx, &meta.command_id, &meta.fingerprint).await? {
+            return Ok(Attempt::Done(outcome));
         }
 
         let head = sqlx::query(
@@ -275,6 +258,19 @@ impl EventStore {
         }
         tx.commit().await.map_err(StoreError::of("commit"))?;
         Ok(Attempt::Done(AppendOutcome { events: written, replayed: false }))
+    }
+
+    /// The stored outcome of an earlier command with this id, if any: `Ok(Some(..))` with
+    /// `replayed = true` when the fingerprint matches, [`AppendError::CommandIdReused`] when it
+    /// does not. Lets a service answer a retry before deciding anything (the decision could differ
+    /// now that the first attempt's events exist); [`EventStore::append`] checks again atomically.
+    pub async fn replay(
+        &self,
+        command_id: &str,
+        fingerprint: &[u8],
+    ) -> Result<Option<AppendOutcome>, AppendError> {
+        let mut conn = self.inner.pool.acquire().await.map_err(StoreError::of("acquire"))?;
+        stored_outcome(&mut conn, command_id, fingerprint).await
     }
 
     /// Current version of a stream (0 when it does not exist).
@@ -420,6 +416,32 @@ impl EventStore {
     pub async fn close(&self) {
         self.inner.pool.close().await;
     }
+}
+
+async fn stored_outcome(
+    conn: &mut sqlx::AnyConnection,
+    command_id: &str,
+    fingerprint: &[u8],
+) -> Result<Option<AppendOutcome>, AppendError> {
+    let seen = sqlx::query("SELECT fingerprint FROM commands WHERE command_id = $1")
+        .bind(command_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(StoreError::of("look up command"))?;
+    let Some(row) = seen else { return Ok(None) };
+    let stored: Vec<u8> = row.try_get(0).map_err(StoreError::of("decode command"))?;
+    if stored != fingerprint {
+        return Err(AppendError::CommandIdReused { command_id: command_id.to_string() });
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM events WHERE command_id = $1 ORDER BY position"
+    ))
+    .bind(command_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(StoreError::of("read command outcome"))?;
+    let events = rows.iter().map(decode).collect::<Result<_, _>>()?;
+    Ok(Some(AppendOutcome { events, replayed: true }))
 }
 
 fn validate(stream_id: &str, events: &[NewEvent], meta: &CommandMeta) -> Result<(), AppendError> {

@@ -1,0 +1,201 @@
+//! A projector as a Kafka consumer group.
+//!
+//! Offsets are stored in the read-model database in the same transaction as the read-model change
+//! (see [`projector::Projector::apply_batch`]). On partition assignment the consumer seeks to the
+//! stored offsets, and any record below the stored offset of its partition is skipped, so a record
+//! fetched before the seek took effect cannot be applied twice. Kafka's committed offsets are only
+//! advice, committed after the database transaction. Parked (poison) events are also published to
+//! a dead-letter topic for operators.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use projector::{Checkpoint, Delivery, ParkedEvent, Projection, Projector};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::KafkaConfig;
+use crate::headers;
+
+/// Records applied per database transaction, at most.
+const MAX_BATCH: usize = 1000;
+/// How long a batch waits for more records after the first one.
+const BATCH_WINDOW: Duration = Duration::from_millis(20);
+
+/// Remembers assignments made during polls, so the loop can seek after each rebalance.
+#[derive(Default)]
+struct Assignments {
+    generation: AtomicU64,
+    partitions: Mutex<Vec<(String, i32)>>,
+}
+
+struct Context(Arc<Assignments>);
+
+impl ClientContext for Context {}
+
+impl ConsumerContext for Context {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            let parts = tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+            *self.0.partitions.lock().expect("assignments") = parts;
+            self.0.generation.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Consumes `topic` into `projector` (consumer group = the projection's name) until `shutdown`.
+/// The batch in progress is committed before returning. Parked events also go to
+/// `dead_letter_topic` when given.
+pub async fn run<P: Projection>(
+    config: &KafkaConfig,
+    projector: Arc<Projector<P>>,
+    topic: &str,
+    dead_letter_topic: Option<&str>,
+    shutdown: CancellationToken,
+) -> Result<(), KafkaError> {
+    let assignments = Arc::new(Assignments::default());
+    let consumer: StreamConsumer<Context> =
+        config.consumer(projector.name()).create_with_context(Context(assignments.clone()))?;
+    consumer.subscribe(&[topic])?;
+    let dead_letters: Option<FutureProducer> = match dead_letter_topic {
+        Some(_) => Some(config.base().create()?),
+        None => None,
+    };
+    let mut next: HashMap<i32, i64> = HashMap::new();
+    let mut generation = 0;
+    loop {
+        let first = tokio::select! {
+            m = consumer.recv() => m,
+            _ = shutdown.cancelled() => return Ok(()),
+        };
+        let now = assignments.generation.load(Ordering::SeqCst);
+        if now != generation {
+            generation = now;
+            next.clear();
+            seek_to_stored(&consumer, &projector, &assignments).await;
+        }
+        let mut messages = Vec::new();
+        match first {
+            Ok(m) => messages.push(m),
+            Err(e) => {
+                tracing::warn!(topic, error = %e, "consumer error");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        }
+        while messages.len() < MAX_BATCH {
+            match tokio::time::timeout(BATCH_WINDOW, consumer.recv()).await {
+                Ok(Ok(m)) => messages.push(m),
+                Ok(Err(e)) => {
+                    tracing::warn!(topic, error = %e, "consumer error");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let mut deliveries = Vec::with_capacity(messages.len());
+        let mut checkpoints: BTreeMap<i32, i64> = BTreeMap::new();
+        for m in &messages {
+            let partition = m.partition();
+            let stored = match next.get(&partition) {
+                Some(o) => *o,
+                None => {
+                    let o = stored_offset(&projector, topic, partition).await;
+                    next.insert(partition, o);
+                    o
+                }
+            };
+            if m.offset() < stored {
+                continue; // applied before: its effect is already in the read model
+            }
+            deliveries.push(delivery(m));
+            checkpoints.insert(partition, m.offset() + 1);
+        }
+        if deliveries.is_empty() {
+            continue;
+        }
+        let cps: Vec<Checkpoint> = checkpoints
+            .iter()
+            .map(|(p, o)| Checkpoint { source: format!("{topic}:{p}"), a: *o, b: 0 })
+            .collect();
+        let report = loop {
+            match projector.apply_batch(deliveries.clone(), &cps).await {
+                Ok(r) => break r,
+                Err(e) => {
+                    tracing::warn!(projector = projector.name(), error = %e, "batch failed, retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
+        next.extend(checkpoints.iter().map(|(p, o)| (*p, *o)));
+        if let (Some(producer), Some(dlq)) = (&dead_letters, dead_letter_topic) {
+            publish_dead_letters(producer, dlq, &report.parked).await;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (p, o) in &checkpoints {
+            tpl.add_partition_offset(topic, *p, Offset::Offset(*o))?;
+        }
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+            tracing::debug!(error = %e, "advisory offset commit failed");
+        }
+    }
+}
+
+fn delivery(m: &BorrowedMessage<'_>) -> Delivery {
+    let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
+    Delivery {
+        key,
+        event: headers::decode(m),
+        origin: format!("{}/{}/{}", m.topic(), m.partition(), m.offset()),
+        raw: m.payload().unwrap_or_default().to_vec(),
+    }
+}
+
+async fn stored_offset<P: Projection>(projector: &Projector<P>, topic: &str, partition: i32) -> i64 {
+    loop {
+        match projector.checkpoint(&format!("{topic}:{partition}")).await {
+            Ok(c) => return c.map(|c| c.a).unwrap_or(0),
+            Err(e) => {
+                tracing::warn!(error = %e, "checkpoint unreadable, retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+async fn seek_to_stored<P: Projection>(
+    consumer: &StreamConsumer<Context>,
+    projector: &Projector<P>,
+    assignments: &Assignments,
+) {
+    let parts = assignments.partitions.lock().expect("assignments").clone();
+    for (topic, partition) in parts {
+        let offset = stored_offset(projector, &topic, partition).await;
+        if offset > 0 {
+            if let Err(e) = consumer.seek(&topic, partition, Offset::Offset(offset), Duration::from_secs(2)) {
+                // Not fatal: records below the stored offset are skipped anyway.
+                tracing::debug!(topic, partition, offset, error = %e, "seek after assignment failed");
+            }
+        }
+    }
+}
+
+async fn publish_dead_letters(producer: &FutureProducer, topic: &str, parked: &[ParkedEvent]) {
+    for p in parked {
+        let headers = OwnedHeaders::new()
+            .insert(Header { key: "dlq_reason", value: Some(p.reason.as_bytes()) })
+            .insert(Header { key: "dlq_origin", value: Some(p.origin.as_bytes()) })
+            .insert(Header { key: "ce_id", value: Some(p.event_id.as_bytes()) });
+        let record = FutureRecord::to(topic).key(&p.key).payload(&p.raw).headers(headers);
+        if let Err((e, _)) = producer.send(record, Duration::from_secs(5)).await {
+            // The parked table stays the source of truth; the topic is for operators' tools.
+            tracing::warn!(topic, error = %e, "dead-letter publish failed");
+        }
+    }
+}

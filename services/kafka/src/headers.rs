@@ -1,0 +1,93 @@
+//! CloudEvents (v1.0) binary content mode over Kafka: the payload is the record value, attributes
+//! are `ce_`-prefixed headers, plus the W3C `traceparent`. Any Kafka tool can read the topics.
+//!
+//! Standard attributes: `ce_specversion`, `ce_id` (event id), `ce_source`, `ce_type` (protobuf
+//! message name), `ce_time` (occurred-at, RFC 3339 UTC), `ce_subject` (stream id) and
+//! `content-type: application/protobuf`. Extension attributes carry the rest of the envelope:
+//! `ce_streamversion`, `ce_position`, `ce_recordedat`, `ce_commandid`, `ce_correlationid`,
+//! `ce_causationid`, `ce_actor`, `ce_hash` (hex).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use eventstore::RecordedEvent;
+use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::Message;
+
+/// Headers for `event` published by `source` (e.g. `/bottomline/registry`).
+pub fn encode(event: &RecordedEvent, source: &str) -> OwnedHeaders {
+    let time = DateTime::<Utc>::from_timestamp_micros(event.occurred_at_micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Micros, true);
+    let recorded = DateTime::<Utc>::from_timestamp_micros(event.recorded_at_micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Micros, true);
+    let pairs: [(&str, String); 15] = [
+        ("ce_specversion", "1.0".into()),
+        ("ce_id", event.event_id.to_string()),
+        ("ce_source", source.into()),
+        ("ce_type", event.event_type.clone()),
+        ("ce_time", time),
+        ("ce_subject", event.stream_id.clone()),
+        ("content-type", "application/protobuf".into()),
+        ("ce_streamversion", event.stream_version.to_string()),
+        ("ce_position", event.position.to_string()),
+        ("ce_recordedat", recorded),
+        ("ce_commandid", event.command_id.clone()),
+        ("ce_correlationid", event.correlation_id.clone()),
+        ("ce_causationid", event.causation_id.clone()),
+        ("ce_actor", event.actor.clone()),
+        ("ce_hash", hex::encode(&event.hash)),
+    ];
+    let mut headers = OwnedHeaders::new_with_capacity(pairs.len() + 1);
+    for (key, value) in &pairs {
+        headers = headers.insert(Header { key, value: Some(value.as_bytes()) });
+    }
+    if !event.traceparent.is_empty() {
+        headers = headers.insert(Header { key: "traceparent", value: Some(event.traceparent.as_bytes()) });
+    }
+    headers
+}
+
+/// Rebuilds the event from a record, or says which attribute is missing or malformed.
+pub fn decode(message: &BorrowedMessage<'_>) -> Result<RecordedEvent, String> {
+    let headers = message.headers().ok_or("record has no headers")?;
+    let get = |name: &str| -> Result<String, String> {
+        for h in headers.iter() {
+            if h.key == name {
+                let v = h.value.ok_or_else(|| format!("header {name} is null"))?;
+                return String::from_utf8(v.to_vec()).map_err(|_| format!("header {name} is not UTF-8"));
+            }
+        }
+        Err(format!("header {name} is missing"))
+    };
+    let optional = |name: &str| get(name).unwrap_or_default();
+    let time = |name: &str| -> Result<i64, String> {
+        let v = get(name)?;
+        DateTime::parse_from_rfc3339(&v)
+            .map(|t| t.with_timezone(&Utc).timestamp_micros())
+            .map_err(|e| format!("header {name}: {e}"))
+    };
+    let number = |name: &str| -> Result<i64, String> {
+        get(name)?.parse::<i64>().map_err(|e| format!("header {name}: {e}"))
+    };
+    if get("ce_specversion")? != "1.0" {
+        return Err("unsupported ce_specversion".into());
+    }
+    let event_id = uuid::Uuid::parse_str(&get("ce_id")?).map_err(|e| format!("header ce_id: {e}"))?;
+    Ok(RecordedEvent {
+        event_id,
+        stream_id: get("ce_subject")?,
+        stream_version: number("ce_streamversion")? as u64,
+        position: number("ce_position")?,
+        tx_id: 0,
+        event_type: get("ce_type")?,
+        occurred_at_micros: time("ce_time")?,
+        recorded_at_micros: time("ce_recordedat")?,
+        command_id: optional("ce_commandid"),
+        correlation_id: optional("ce_correlationid"),
+        causation_id: optional("ce_causationid"),
+        actor: optional("ce_actor"),
+        traceparent: optional("traceparent"),
+        payload: message.payload().unwrap_or_default().to_vec(),
+        hash: hex::decode(optional("ce_hash")).map_err(|e| format!("header ce_hash: {e}"))?,
+    })
+}

@@ -1,0 +1,226 @@
+//! The gRPC face of the registry: `bottomline.registry.v1.RegistryService`.
+
+use std::sync::Arc;
+
+use chrono::{FixedOffset, NaiveDate, Utc};
+use eventstore::{AppendOutcome, CommandMeta};
+use prost::Message;
+use proto::registry::v1 as pb;
+use proto::registry::v1::registry_service_server::RegistryService;
+use registry_domain::{DomainError, RegistryCommand};
+use tonic::{Request, Response, Status};
+
+use crate::convert;
+use crate::handler::Registry;
+use crate::status::{domain, to_status};
+
+/// The gRPC service over a shared [`Registry`].
+#[derive(Clone)]
+pub struct RegistryGrpc {
+    registry: Arc<Registry>,
+}
+
+impl RegistryGrpc {
+    /// Serves `registry`.
+    pub fn new(registry: Arc<Registry>) -> Self {
+        Self { registry }
+    }
+
+    /// Wraps it in the generated tonic server with message size limits.
+    pub fn into_server(self) -> pb::registry_service_server::RegistryServiceServer<Self> {
+        pb::registry_service_server::RegistryServiceServer::new(self)
+            .max_decoding_message_size(64 * 1024)
+            .max_encoding_message_size(64 * 1024)
+    }
+}
+
+/// Today's civil date in China Standard Time (UTC+8).
+pub fn today_in_china() -> NaiveDate {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    Utc::now().with_timezone(&cst).date_naive()
+}
+
+/// A command request: its id, and its bytes without the id (what the fingerprint covers).
+trait CommandRequest: Message + Clone + Default {
+    fn command_id(&self) -> &str;
+    fn clear_command_id(&mut self);
+}
+
+macro_rules! command_requests {
+    ($($t:ty),*) => {$(
+        impl CommandRequest for $t {
+            fn command_id(&self) -> &str { &self.command_id }
+            fn clear_command_id(&mut self) { self.command_id.clear() }
+        }
+    )*};
+}
+
+command_requests!(
+    pb::RegisterHouseholdRequest,
+    pb::RegisterPersonRequest,
+    pb::ChangeLabourCapacityRequest,
+    pb::RecordExitRequest,
+    pb::OpenMonitoringCaseRequest,
+    pb::AdvanceMonitoringCaseRequest,
+    pb::RecordAssistanceMeasureRequest,
+    pb::EliminateRiskRequest,
+    pb::ReturnToAssistedRequest
+);
+
+/// The W3C trace context of the request, or a new one when absent or malformed.
+fn traceparent<T>(request: &Request<T>) -> String {
+    let valid = |s: &str| {
+        let parts: Vec<&str> = s.split('-').collect();
+        parts.len() == 4
+            && parts[0].len() == 2
+            && parts[1].len() == 32
+            && parts[2].len() == 16
+            && parts[3].len() == 2
+            && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+    };
+    match request.metadata().get("traceparent").and_then(|v| v.to_str().ok()) {
+        Some(tp) if valid(tp) => tp.to_string(),
+        _ => {
+            let trace = uuid::Uuid::new_v4().simple().to_string();
+            let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
+            format!("00-{trace}-{span}-01")
+        }
+    }
+}
+
+impl RegistryGrpc {
+    async fn run<R: CommandRequest>(
+        &self,
+        request: &Request<R>,
+        build: impl FnOnce(&R, uuid::Uuid, NaiveDate) -> Result<RegistryCommand, DomainError>,
+    ) -> Result<AppendOutcome, Status> {
+        let body = request.get_ref();
+        let command_id = convert::command_id(body.command_id()).map_err(domain)?;
+        let today = today_in_china();
+        let command = build(body, command_id, today).map_err(domain)?;
+        let mut without_id = body.clone();
+        without_id.clear_command_id();
+        let meta = CommandMeta {
+            command_id: command_id.to_string(),
+            fingerprint: self.registry.key().fingerprint(&without_id.encode_to_vec()),
+            correlation_id: command_id.to_string(),
+            causation_id: String::new(),
+            actor: String::new(),
+            traceparent: traceparent(request),
+        };
+        self.registry.execute(&command, meta, today).await.map_err(to_status)
+    }
+}
+
+fn ack(outcome: &AppendOutcome) -> pb::CommandAck {
+    let last = outcome.events.last().expect("a command writes at least one event");
+    pb::CommandAck {
+        stream_id: last.stream_id.clone(),
+        stream_version: last.stream_version as i64,
+        global_position: last.position,
+        replayed: outcome.replayed,
+    }
+}
+
+fn stream_suffix(outcome: &AppendOutcome) -> String {
+    let stream = &outcome.events[0].stream_id;
+    stream.split_once('-').map(|(_, id)| id.to_string()).unwrap_or_default()
+}
+
+#[tonic::async_trait]
+impl RegistryService for RegistryGrpc {
+    #[tracing::instrument(skip_all, fields(rpc = "RegisterHousehold"))]
+    async fn register_household(
+        &self,
+        request: Request<pb::RegisterHouseholdRequest>,
+    ) -> Result<Response<pb::RegisterHouseholdResponse>, Status> {
+        let outcome = self.run(&request, |r, id, _| convert::register_household(r, id)).await?;
+        Ok(Response::new(pb::RegisterHouseholdResponse {
+            household_id: stream_suffix(&outcome),
+            ack: Some(ack(&outcome)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "RegisterPerson"))]
+    async fn register_person(
+        &self,
+        request: Request<pb::RegisterPersonRequest>,
+    ) -> Result<Response<pb::RegisterPersonResponse>, Status> {
+        let key = self.registry.key().clone();
+        let outcome =
+            self.run(&request, |r, _, today| convert::register_person(r, &key, today)).await?;
+        let registered = pb::PersonRegistered::decode(outcome.events[0].payload.as_slice())
+            .map_err(|e| Status::internal(format!("stored event does not decode: {e}")))?;
+        Ok(Response::new(pb::RegisterPersonResponse {
+            person_id: registered.person_id,
+            id_masked: registered.id_masked,
+            ack: Some(ack(&outcome)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ChangeLabourCapacity"))]
+    async fn change_labour_capacity(
+        &self,
+        request: Request<pb::ChangeLabourCapacityRequest>,
+    ) -> Result<Response<pb::CommandAck>, Status> {
+        let outcome = self.run(&request, |r, _, _| convert::change_labour_capacity(r)).await?;
+        Ok(Response::new(ack(&outcome)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "RecordExit"))]
+    async fn record_exit(
+        &self,
+        request: Request<pb::RecordExitRequest>,
+    ) -> Result<Response<pb::CommandAck>, Status> {
+        let outcome = self.run(&request, |r, _, _| convert::record_exit(r)).await?;
+        Ok(Response::new(ack(&outcome)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "OpenMonitoringCase"))]
+    async fn open_monitoring_case(
+        &self,
+        request: Request<pb::OpenMonitoringCaseRequest>,
+    ) -> Result<Response<pb::OpenMonitoringCaseResponse>, Status> {
+        let outcome = self.run(&request, |r, id, _| convert::open_case(r, id)).await?;
+        Ok(Response::new(pb::OpenMonitoringCaseResponse {
+            case_id: stream_suffix(&outcome),
+            ack: Some(ack(&outcome)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "AdvanceMonitoringCase"))]
+    async fn advance_monitoring_case(
+        &self,
+        request: Request<pb::AdvanceMonitoringCaseRequest>,
+    ) -> Result<Response<pb::CommandAck>, Status> {
+        let outcome = self.run(&request, |r, _, _| convert::advance_case(r)).await?;
+        Ok(Response::new(ack(&outcome)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "RecordAssistanceMeasure"))]
+    async fn record_assistance_measure(
+        &self,
+        request: Request<pb::RecordAssistanceMeasureRequest>,
+    ) -> Result<Response<pb::CommandAck>, Status> {
+        let outcome = self.run(&request, |r, _, _| convert::record_measure(r)).await?;
+        Ok(Response::new(ack(&outcome)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "EliminateRisk"))]
+    async fn eliminate_risk(
+        &self,
+        request: Request<pb::EliminateRiskRequest>,
+    ) -> Result<Response<pb::CommandAck>, Status> {
+        let outcome = self.run(&request, |r, _, _| convert::eliminate_risk(r)).await?;
+        Ok(Response::new(ack(&outcome)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ReturnToAssisted"))]
+    async fn return_to_assisted(
+        &self,
+        request: Request<pb::ReturnToAssistedRequest>,
+    ) -> Result<Response<pb::CommandAck>, Status> {
+        let outcome = self.run(&request, |r, _, _| convert::return_to_assisted(r)).await?;
+        Ok(Response::new(ack(&outcome)))
+    }
+}

@@ -1,1 +1,324 @@
-fn main() {}
+//! `bottomline`: run the services (`up`), load data (`import`, `demo`), query MARA's read model
+//! (`mara`) and measure (`bench`). See the README for the two commands that matter first.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use bottomline::app::App;
+use bottomline::cli;
+use bottomline::config::AppConfig;
+use bottomline::reference::ReferenceData;
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use proto::mara::v1 as mara_pb;
+
+#[derive(Parser)]
+#[command(name = "bottomline", version, about = "Joint employment action against return to poverty: registry, read models and tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start every service in this process and serve gRPC until Ctrl-C.
+    Up(UpArgs),
+    /// Load a households/persons CSV through the registry's gRPC API.
+    Import(ImportArgs),
+    /// Generate a synthetic population over the key counties, import it, print the MARA summary.
+    Demo(DemoArgs),
+    /// Query MARA's read model.
+    Mara(MaraArgs),
+    /// Measure registrations per second and read-model lag through the gRPC API.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct UpArgs {
+    /// Directory for SQLite files and the id hash key.
+    #[arg(long, env = "BOTTOMLINE_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL for the event store (embedded SQLite when absent).
+    #[arg(long, env = "BOTTOMLINE_DATABASE_URL")]
+    database_url: Option<String>,
+    /// URL for read models (default: the event store's PostgreSQL database, or SQLite).
+    #[arg(long, env = "BOTTOMLINE_READ_MODEL_URL")]
+    read_model_url: Option<String>,
+    /// Kafka bootstrap servers, e.g. 127.0.0.1:9092 (embedded bus when absent).
+    #[arg(long, env = "BOTTOMLINE_KAFKA_BROKERS")]
+    kafka_brokers: Option<String>,
+    /// gRPC listen address.
+    #[arg(long, env = "BOTTOMLINE_LISTEN", default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    reference: ReferenceArgs,
+}
+
+#[derive(Args)]
+struct ReferenceArgs {
+    /// Division list (TSV `code<TAB>name`); the built-in December 2021 list when absent.
+    #[arg(long, env = "BOTTOMLINE_DIVISIONS")]
+    divisions: Option<PathBuf>,
+    /// National key-county list (TSV `code name province list`); built-in when absent.
+    #[arg(long, env = "BOTTOMLINE_KEY_COUNTIES")]
+    key_counties: Option<PathBuf>,
+}
+
+impl ReferenceArgs {
+    fn load(&self) -> anyhow::Result<ReferenceData> {
+        ReferenceData::load(self.divisions.as_deref(), self.key_counties.as_deref())
+    }
+}
+
+#[derive(Args)]
+struct EndpointArg {
+    /// gRPC endpoint of `bottomline up`.
+    #[arg(long, env = "BOTTOMLINE_ENDPOINT", default_value = "http://127.0.0.1:50051")]
+    endpoint: String,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The CSV file (format: services/registry-import/FORMAT.md).
+    file: PathBuf,
+    /// Where rejected rows go (default: FILE.rejects.csv).
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// Households registered in parallel.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    endpoint: EndpointArg,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Households to generate.
+    #[arg(long, default_value_t = 10_000)]
+    households: usize,
+    /// Seed: the same seed generates the same population.
+    #[arg(long, default_value_t = 20231001)]
+    seed: u64,
+    /// "Today" for generated dates, YYYY-MM-DD (default: today in China Standard Time).
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    #[command(flatten)]
+    endpoint: EndpointArg,
+    #[command(flatten)]
+    reference: ReferenceArgs,
+}
+
+#[derive(Args)]
+struct MaraArgs {
+    #[command(subcommand)]
+    query: MaraQuery,
+    #[command(flatten)]
+    endpoint: EndpointArg,
+}
+
+#[derive(Subcommand)]
+enum MaraQuery {
+    /// Totals for the country, a province or a county.
+    Summary {
+        /// Province code, e.g. 510000.
+        #[arg(long, default_value = "")]
+        province: String,
+        /// County code, e.g. 513226.
+        #[arg(long, default_value = "")]
+        county: String,
+    },
+    /// One row per county.
+    Counties {
+        /// Only counties of this province.
+        #[arg(long, default_value = "")]
+        province: String,
+        /// Only national key counties.
+        #[arg(long)]
+        key_only: bool,
+    },
+    /// Monitoring cases, optionally by stage.
+    Cases {
+        /// Stage, e.g. lead, registered, assisted.
+        #[arg(long, value_parser = cli::mara::parse_stage)]
+        stage: Option<i32>,
+        #[arg(long, default_value = "")]
+        province: String,
+        #[arg(long, default_value = "")]
+        county: String,
+        /// Most rows to print.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Cases past the 15-day identification clock.
+    Overdue {
+        /// Date to judge on, YYYY-MM-DD (default: today in China Standard Time).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        #[arg(long, default_value = "")]
+        province: String,
+        #[arg(long, default_value = "")]
+        county: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Households to register (each with its members).
+    #[arg(long, default_value_t = 2_000)]
+    households: usize,
+    /// Concurrent gRPC clients.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Population seed.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    endpoint: EndpointArg,
+    #[command(flatten)]
+    reference: ReferenceArgs,
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn civil(d: NaiveDate) -> proto::common::v1::CivilDate {
+    registry_import::convert::civil_date(d)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Up(a) => {
+            init_tracing("info");
+            let config = AppConfig {
+                data_dir: a.data_dir,
+                database_url: a.database_url,
+                read_model_url: a.read_model_url,
+                kafka_brokers: a.kafka_brokers,
+                kafka_namespace: String::new(),
+                listen: a.listen,
+                divisions: a.reference.divisions,
+                key_counties: a.reference.key_counties,
+            };
+            let app = App::build(config).await?;
+            println!("bottomline is up");
+            for line in app.describe() {
+                println!("  {line}");
+            }
+            println!("press Ctrl-C to stop");
+            app.run_until_stopped(stop_signal()).await;
+            println!("stopped");
+        }
+        Command::Import(a) => {
+            init_tracing("warn");
+            let rejects_path = a.rejects.unwrap_or_else(|| {
+                let mut p = a.file.clone().into_os_string();
+                p.push(".rejects.csv");
+                p.into()
+            });
+            let input = std::fs::File::open(&a.file)
+                .with_context(|| format!("opening {}", a.file.display()))?;
+            let rejects = std::fs::File::create(&rejects_path)
+                .with_context(|| format!("creating {}", rejects_path.display()))?;
+            let channel = cli::connect(&a.endpoint.endpoint).await?;
+            let options = registry_import::ImportOptions {
+                concurrency: a.concurrency,
+                progress: !a.quiet,
+                source_name: a
+                    .file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            };
+            let client = proto::registry::v1::registry_service_client::RegistryServiceClient::new(channel);
+            let summary = registry_import::import_csv(client, input, rejects, &options).await?;
+            println!("{summary}");
+            if summary.rejected > 0 {
+                println!("rejected rows with reasons: {}", rejects_path.display());
+            }
+        }
+        Command::Demo(a) => {
+            init_tracing("warn");
+            let reference = a.reference.load()?;
+            let today = a.today.unwrap_or_else(registry::service::today_in_china);
+            let report = registry_import::run_demo(
+                &a.endpoint.endpoint,
+                a.seed,
+                a.households,
+                &reference.catalog,
+                &reference.key_counties,
+                today,
+            )
+            .await?;
+            println!("{report}");
+        }
+        Command::Mara(a) => {
+            init_tracing("warn");
+            let channel = cli::connect(&a.endpoint.endpoint).await?;
+            match a.query {
+                MaraQuery::Summary { province, county } => cli::mara::summary(channel, province, county).await?,
+                MaraQuery::Counties { province, key_only } => cli::mara::counties(channel, province, key_only).await?,
+                MaraQuery::Cases { stage, province, county, limit } => {
+                    let request = mara_pb::ListCasesRequest {
+                        stage: stage.unwrap_or(0),
+                        province_code: province,
+                        county_code: county,
+                        page_size: 200,
+                        page_token: String::new(),
+                    };
+                    cli::mara::cases(channel, request, None, limit).await?
+                }
+                MaraQuery::Overdue { as_of, province, county, limit } => {
+                    let request = mara_pb::ListCasesRequest {
+                        province_code: province,
+                        county_code: county,
+                        page_size: 200,
+                        ..Default::default()
+                    };
+                    cli::mara::cases(channel, request, Some(as_of.map(civil)), limit).await?
+                }
+            }
+        }
+        Command::Bench(a) => {
+            init_tracing("warn");
+            let reference = a.reference.load()?;
+            let channel = cli::connect(&a.endpoint.endpoint).await?;
+            let today = registry::service::today_in_china();
+            let report = cli::bench::run(channel, &reference, a.households, a.clients, a.seed, today).await?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -8,7 +8,8 @@ use registry_domain::{
     AssistanceKind, CaseStage, CaseType, LabourCapacity, LeadSource, Relation, RiskFactor,
 };
 
-pub(crate) fn civil_date(date: NaiveDate) -> CivilDate {
+/// A domain civil date as protobuf.
+pub fn civil_date(date: NaiveDate) -> CivilDate {
     CivilDate {
         year: date.year(),
         month: date.month() as i32,
@@ -16,7 +17,8 @@ pub(crate) fn civil_date(date: NaiveDate) -> CivilDate {
     }
 }
 
-pub(crate) fn relation(value: Relation) -> i32 {
+/// The protobuf number of a domain value.
+pub fn relation(value: Relation) -> i32 {
     (match value {
         Relation::Head => pb::Relation::Head,
         Relation::Spouse => pb::Relation::Spouse,
@@ -28,7 +30,8 @@ pub(crate) fn relation(value: Relation) -> i32 {
     }) as i32
 }
 
-pub(crate) fn labour_capacity(value: LabourCapacity) -> i32 {
+/// The protobuf number of a domain value.
+pub fn labour_capacity(value: LabourCapacity) -> i32 {
     (match value {
         LabourCapacity::Skilled => pb::LabourCapacity::Skilled,
         LabourCapacity::Ordinary => pb::LabourCapacity::Ordinary,
@@ -37,7 +40,8 @@ pub(crate) fn labour_capacity(value: LabourCapacity) -> i32 {
     }) as i32
 }
 
-pub(crate) fn case_type(value: CaseType) -> i32 {
+/// The protobuf number of a domain value.
+pub fn case_type(value: CaseType) -> i32 {
     (match value {
         CaseType::UnstableAlleviated => pb::CaseType::UnstableAlleviated,
         CaseType::Marginal => pb::CaseType::Marginal,
@@ -45,7 +49,8 @@ pub(crate) fn case_type(value: CaseType) -> i32 {
     }) as i32
 }
 
-pub(crate) fn risk_factor(value: RiskFactor) -> i32 {
+/// The protobuf number of a domain value.
+pub fn risk_factor(value: RiskFactor) -> i32 {
     (match value {
         RiskFactor::Illness => pb::RiskFactor::Illness,
         RiskFactor::Schooling => pb::RiskFactor::Schooling,
@@ -59,7 +64,8 @@ pub(crate) fn risk_factor(value: RiskFactor) -> i32 {
     }) as i32
 }
 
-pub(crate) fn lead_source(value: LeadSource) -> i32 {
+/// The protobuf number of a domain value.
+pub fn lead_source(value: LeadSource) -> i32 {
     (match value {
         LeadSource::SelfReport => pb::LeadSource::SelfReport,
         LeadSource::CadreVisit => pb::LeadSource::CadreVisit,
@@ -68,7 +74,8 @@ pub(crate) fn lead_source(value: LeadSource) -> i32 {
 }
 
 /// The protobuf `CaseStage` number, also the key of [`crate::ExpectedCounts::cases_by_stage`].
-pub(crate) fn case_stage(value: CaseStage) -> i32 {
+/// The protobuf number of a domain value.
+pub fn case_stage(value: CaseStage) -> i32 {
     (match value {
         CaseStage::Lead => pb::CaseStage::Lead,
         CaseStage::HomeVerified => pb::CaseStage::HomeVerified,
@@ -82,7 +89,8 @@ pub(crate) fn case_stage(value: CaseStage) -> i32 {
     }) as i32
 }
 
-pub(crate) fn assistance_kind(value: AssistanceKind) -> i32 {
+/// The protobuf number of a domain value.
+pub fn assistance_kind(value: AssistanceKind) -> i32 {
     (match value {
         AssistanceKind::Employment => pb::AssistanceKind::Employment,
         AssistanceKind::Industry => pb::AssistanceKind::Industry,
@@ -95,7 +103,7 @@ pub(crate) fn assistance_kind(value: AssistanceKind) -> i32 {
 }
 
 /// Protobuf stage name without its prefix, e.g. `REGISTERED`, for reports.
-pub(crate) fn stage_name(stage: i32) -> String {
+pub fn stage_name(stage: i32) -> String {
     pb::CaseStage::try_from(stage)
         .map(|s| s.as_str_name().trim_start_matches("CASE_STAGE_").to_owned())
         .unwrap_or_else(|_| format!("stage {stage}"))

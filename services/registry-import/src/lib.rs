@@ -28,7 +28,7 @@ pub mod format;
 pub mod generate;
 pub mod import;
 
-mod convert;
+pub mod convert;
 mod rpc;
 
 pub use demo::{run_demo, DemoReport};

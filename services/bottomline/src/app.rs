@@ -1,0 +1,199 @@
+//! Composition of every service into one process: `App::build(config)` then
+//! `App::run_until_stopped(signal)` (or `App::stop`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use eventstore::EventStore;
+use kafka::config::KafkaConfig;
+use mara::{MaraProjection, MaraQuery};
+use projector::Projector;
+use registry::{IdHashKey, Registry, RegistryGrpc};
+use registry_domain::MonitoringRules;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::AppConfig;
+use crate::reference::ReferenceData;
+
+/// A running bottomline process.
+pub struct App {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    registry: Arc<Registry>,
+    projector: Arc<Projector<MaraProjection>>,
+    description: Vec<String>,
+}
+
+impl App {
+    /// Opens storage, rebuilds the registry, starts the relay (with Kafka), the MARA projector
+    /// and the gRPC server. Returns once the server is listening.
+    pub async fn build(config: AppConfig) -> anyhow::Result<App> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let reference =
+            ReferenceData::load(config.divisions.as_deref(), config.key_counties.as_deref())?;
+        let rules = MonitoringRules::default();
+        let key = IdHashKey::load_or_create(&config.data_dir.join("id-hash.key"))
+            .context("id hash key")?;
+
+        let store_url = config.event_store_url();
+        let store = EventStore::open(&store_url).await.context("opening the event store")?;
+        let registry = Arc::new(
+            Registry::open(store.clone(), reference.catalog.clone(), rules.clone(), key)
+                .await
+                .context("rebuilding the registry")?,
+        );
+        let read_url = config.read_model_url();
+        let projector = Arc::new(
+            Projector::open(MaraProjection::new(), &read_url)
+                .await
+                .context("opening the MARA read model")?,
+        );
+
+        let shutdown = CancellationToken::new();
+        let mut tasks: Vec<(&'static str, JoinHandle<()>)> = Vec::new();
+        let mut description = vec![
+            format!("event store   {}", redact(&store_url)),
+            format!("read models   {}", redact(&read_url)),
+        ];
+        match &config.kafka_brokers {
+            None => {
+                description.push("bus           embedded (projectors read the event store)".into());
+                let (p, s, stop) = (projector.clone(), store.clone(), shutdown.clone());
+                tasks.push((
+                    "mara-projector",
+                    tokio::spawn(async move { projector::embedded::run(p, s, "registry", stop).await }),
+                ));
+            }
+            Some(brokers) => {
+                let kafka = KafkaConfig::new(brokers.clone());
+                let topic = format!("{}{}", kafka::admin::events_topic("registry"), config.kafka_namespace);
+                let dlq = kafka::admin::dead_letter_topic(&topic, "mara");
+                kafka::admin::ensure_topics(&kafka, &[&topic, &dlq], 3)
+                    .await
+                    .context("creating Kafka topics")?;
+                description.push(format!("kafka         {brokers} topic {topic}"));
+                let relay = kafka::relay::Relay::new(&kafka, store.clone(), &topic, registry::SOURCE)
+                    .context("creating the relay producer")?;
+                let stop = shutdown.clone();
+                tasks.push(("registry-relay", tokio::spawn(relay.run(stop))));
+                let (p, stop) = (projector.clone(), shutdown.clone());
+                tasks.push((
+                    "mara-consumer",
+                    tokio::spawn(async move {
+                        if let Err(e) = kafka::consumer::run(&kafka, p, &topic, Some(&dlq), stop).await {
+                            tracing::error!(error = %e, "mara consumer stopped");
+                        }
+                    }),
+                ));
+            }
+        }
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<proto::registry::v1::registry_service_server::RegistryServiceServer<RegistryGrpc>>()
+            .await;
+        health
+            .set_serving::<proto::mara::v1::mara_query_service_server::MaraQueryServiceServer<MaraQuery>>()
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .context("reflection service")?;
+        let query = MaraQuery::new(
+            projector.pool().clone(),
+            reference.catalog.clone(),
+            reference.key_counties.clone(),
+            rules,
+        );
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let router = tonic::transport::Server::builder()
+            .timeout(Duration::from_secs(30))
+            .concurrency_limit_per_connection(256)
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(RegistryGrpc::new(registry.clone()).into_server())
+            .add_service(query.into_server());
+        let stop = shutdown.clone();
+        tasks.push((
+            "grpc-server",
+            tokio::spawn(async move {
+                let incoming = TcpListenerStream::new(listener);
+                if let Err(e) = router.serve_with_incoming_shutdown(incoming, stop.cancelled()).await {
+                    tracing::error!(error = %e, "grpc server failed");
+                }
+            }),
+        ));
+        description.insert(0, format!("grpc          http://{addr}  (registry, mara, health, reflection)"));
+        Ok(App { addr, shutdown, tasks, registry, projector, description })
+    }
+
+    /// The address the gRPC server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://host:port` for clients.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Human-readable lines: endpoints and storage.
+    pub fn describe(&self) -> &[String] {
+        &self.description
+    }
+
+    /// The registry (for tests and benchmarks in the same process).
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The MARA projector (for its metrics).
+    pub fn projector(&self) -> &Arc<Projector<MaraProjection>> {
+        &self.projector
+    }
+
+    /// Waits for `signal`, then stops cleanly.
+    pub async fn run_until_stopped(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        self.stop().await;
+    }
+
+    /// Stops accepting requests, lets in-flight ones and the current projector batch finish,
+    /// drains the relay, and joins every task.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for (name, task) in self.tasks {
+            match tokio::time::timeout(Duration::from_secs(20), task).await {
+                Ok(Ok(())) => tracing::debug!(task = name, "stopped"),
+                Ok(Err(e)) => tracing::error!(task = name, error = %e, "task panicked"),
+                Err(_) => tracing::warn!(task = name, "did not stop within 20 s"),
+            }
+        }
+        self.registry.store().close().await;
+        self.projector.pool().close().await;
+    }
+}
+
+/// A database URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

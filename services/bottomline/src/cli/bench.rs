@@ -1,0 +1,207 @@
+//! `bottomline bench`: registrations per second through the gRPC API, command latency, and how far
+//! the MARA read model lags behind the accepted commands. Prints a table, or JSON with `--json`.
+//!
+//! Load: a synthetic population (the demo's generator) registered by N concurrent clients, each
+//! household then its members. Lag: a sampler reads MARA's `Summary.checkpoint` (events applied)
+//! every 20 ms while the load runs and compares it with the events the clients had acknowledged;
+//! after the last command it measures how long the read model takes to catch up.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use proto::mara::v1::mara_query_service_client::MaraQueryServiceClient;
+use proto::mara::v1::SummaryRequest;
+use proto::registry::v1 as pb;
+use proto::registry::v1::registry_service_client::RegistryServiceClient;
+use registry_import::{convert, generate, SyntheticHousehold};
+use serde::Serialize;
+use tonic::transport::Channel;
+
+use crate::reference::ReferenceData;
+
+/// What the benchmark measured.
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Commands sent (households + persons).
+    pub commands: usize,
+    /// Wall time of the load, seconds.
+    pub seconds: f64,
+    /// Commands accepted per second.
+    pub commands_per_second: f64,
+    /// Command latency percentiles, milliseconds.
+    pub latency_ms: Percentiles,
+    /// Read-model lag in events while loading (acknowledged minus applied), sampled every 20 ms.
+    pub lag_events: Percentiles,
+    /// Time from the last acknowledged command until the read model had applied everything, ms.
+    pub catch_up_ms: f64,
+}
+
+/// p50 / p95 / p99 / max.
+#[derive(Debug, Default, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    fn of(mut values: Vec<f64>) -> Percentiles {
+        if values.is_empty() {
+            return Percentiles::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        Percentiles { p50: at(0.50), p95: at(0.95), p99: at(0.99), max: *values.last().unwrap() }
+    }
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "clients                 {}", self.clients)?;
+        writeln!(f, "commands                {} in {:.2} s", self.commands, self.seconds)?;
+        writeln!(f, "commands/s              {:.0}", self.commands_per_second)?;
+        let p = &self.latency_ms;
+        writeln!(f, "latency ms              p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}", p.p50, p.p95, p.p99, p.max)?;
+        let l = &self.lag_events;
+        writeln!(f, "read-model lag events   p50 {:.0}  p95 {:.0}  p99 {:.0}  max {:.0}", l.p50, l.p95, l.p99, l.max)?;
+        writeln!(f, "catch-up after load     {:.0} ms", self.catch_up_ms)
+    }
+}
+
+/// Runs the load against `channel`. The population is seeded so runs are comparable; its
+/// command ids are fresh each run so nothing is replayed.
+pub async fn run(
+    channel: Channel,
+    reference: &ReferenceData,
+    households: usize,
+    clients: usize,
+    seed: u64,
+    today: NaiveDate,
+) -> anyhow::Result<BenchReport> {
+    let population = generate(seed, households, &reference.catalog, &reference.key_counties, today);
+    let run_id = uuid::Uuid::new_v4();
+    let mut mara = MaraQueryServiceClient::new(channel.clone());
+    let base = mara.summary(SummaryRequest::default()).await?.into_inner().checkpoint;
+    let queue = Arc::new(Mutex::new(population.households.clone()));
+    let acked = Arc::new(AtomicI64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let done = tokio_util::sync::CancellationToken::new();
+
+    let sampler = {
+        let (acked, done, mut mara) = (acked.clone(), done.clone(), mara.clone());
+        tokio::spawn(async move {
+            let mut lags = Vec::new();
+            while !done.is_cancelled() {
+                let sent = acked.load(Ordering::Relaxed);
+                if let Ok(r) = mara.summary(SummaryRequest::default()).await {
+                    lags.push((sent - (r.into_inner().checkpoint - base)).max(0) as f64);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            lags
+        })
+    };
+
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..clients.max(1) {
+        let (queue, acked, latencies) = (queue.clone(), acked.clone(), latencies.clone());
+        let client = RegistryServiceClient::new(channel.clone());
+        workers.push(tokio::spawn(async move {
+            let mut local = Vec::new();
+            loop {
+                let Some(h) = queue.lock().expect("queue").pop() else { break };
+                register(client.clone(), &h, run_id, &acked, &mut local).await?;
+            }
+            latencies.lock().expect("latencies").extend(local);
+            anyhow::Ok(())
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let last_ack = Instant::now();
+    let total = acked.load(Ordering::Relaxed);
+    loop {
+        let applied = mara.summary(SummaryRequest::default()).await?.into_inner().checkpoint - base;
+        if applied >= total {
+            break;
+        }
+        if last_ack.elapsed() > Duration::from_secs(120) {
+            anyhow::bail!("read model did not catch up within 120 s ({applied} of {total} events)");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let catch_up_ms = last_ack.elapsed().as_secs_f64() * 1000.0;
+    done.cancel();
+    let lags = sampler.await?;
+    let latencies = std::mem::take(&mut *latencies.lock().expect("latencies"));
+    let commands = latencies.len();
+    Ok(BenchReport {
+        clients,
+        commands,
+        seconds,
+        commands_per_second: commands as f64 / seconds,
+        latency_ms: Percentiles::of(latencies),
+        lag_events: Percentiles::of(lags),
+        catch_up_ms,
+    })
+}
+
+async fn register(
+    mut client: RegistryServiceClient<Channel>,
+    h: &SyntheticHousehold,
+    run_id: uuid::Uuid,
+    acked: &AtomicI64,
+    latencies: &mut Vec<f64>,
+) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let household = client
+        .register_household(pb::RegisterHouseholdRequest {
+            command_id: uuid::Uuid::new_v5(&run_id, h.household_ref.as_bytes()).to_string(),
+            village_code: h.village_code.clone(),
+            poverty_alleviated: h.poverty_alleviated,
+            relocated: h.relocated,
+            settlement_area: h.settlement_area.clone().unwrap_or_default(),
+        })
+        .await?
+        .into_inner();
+    latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+    acked.fetch_add(1, Ordering::Relaxed);
+    for p in &h.members {
+        let t = Instant::now();
+        let r = client
+            .register_person(pb::RegisterPersonRequest {
+                command_id: uuid::Uuid::new_v4().to_string(),
+                household_id: household.household_id.clone(),
+                citizen_id: p.citizen_id.clone(),
+                name: p.name.clone(),
+                relation: convert::relation(p.relation),
+                labour_capacity: convert::labour_capacity(p.labour_capacity),
+                disabled: p.disabled,
+            })
+            .await;
+        match r {
+            Ok(_) => {
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                acked.fetch_add(1, Ordering::Relaxed);
+            }
+            // The same seed registered by an earlier run: the person exists, nothing was written.
+            Err(s) if s.code() == tonic::Code::AlreadyExists => {
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            Err(s) => return Err(s.into()),
+        }
+    }
+    Ok(())
+}

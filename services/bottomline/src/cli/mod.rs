@@ -1,0 +1,18 @@
+//! Client-side commands of the CLI: they talk to a running `bottomline up` over gRPC only.
+
+pub mod bench;
+pub mod mara;
+
+use anyhow::Context;
+use tonic::transport::{Channel, Endpoint};
+
+/// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`), failing with a hint when nothing
+/// listens there.
+pub async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
+    Endpoint::from_shared(endpoint.to_string())
+        .with_context(|| format!("invalid endpoint {endpoint:?}"))?
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach {endpoint}; is `bottomline up` running?"))
+}

@@ -74,7 +74,7 @@ impl ReferenceArgs {
 #[derive(Args)]
 struct EndpointArg {
     /// gRPC endpoint of `bottomline up`.
-    #[arg(long, env = "BOTTOMLINE_ENDPOINT", default_value = "http://127.0.0.1:50051")]
+    #[arg(long, global = true, env = "BOTTOMLINE_ENDPOINT", default_value = "http://127.0.0.1:50051")]
     endpoint: String,
 }
 

@@ -256,11 +256,26 @@ async fn late_commit_is_never_skipped(backend: Backend) {
     .unwrap();
     // A fast appender commits after it took its position.
     store.append("b", ExpectedVersion::NoStream, events(1, "b"), &meta("c2", b"f")).await.unwrap();
-    let first = store.read_committed(GlobalCursor::START, 10).await.unwrap();
-    assert_eq!(first.len(), 1, "only the event before the open transaction is safe to read");
+    // Transaction ids are cluster-wide, so other tests' open transactions can hold the horizon
+    // back for a moment: wait until "a" is readable, and check "b" never shows before "slow".
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let first = loop {
+        let batch = store.read_committed(GlobalCursor::START, 10).await.unwrap();
+        assert!(batch.iter().all(|e| e.stream_id == "a"), "read past the open transaction");
+        if !batch.is_empty() {
+            break batch;
+        }
+        assert!(std::time::Instant::now() < deadline, "event before the open transaction never readable");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     let cursor = first[0].cursor();
     slow.commit().await.unwrap();
-    let rest = store.read_committed(cursor, 10).await.unwrap();
+    let mut rest = Vec::new();
+    while rest.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "late commit never readable: {rest:?}");
+        let cursor = rest.last().map(|e: &eventstore::RecordedEvent| e.cursor()).unwrap_or(cursor);
+        rest.extend(store.read_committed(cursor, 10).await.unwrap());
+    }
     let streams: Vec<_> = rest.iter().map(|e| e.stream_id.as_str()).collect();
     assert_eq!(streams, ["slow", "b"]);
 }

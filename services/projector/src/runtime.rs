@@ -181,27 +181,22 @@ impl<P: Projection> Projector<P> {
         let already_parked = self.parked_keys.lock().expect("parked keys").clone();
         let mut tx = self.pool.begin().await?;
         for d in deliveries {
-            let park_reason = if already_parked.contains(&d.key) || newly_parked.contains(&d.key) {
-                Some(format!("waiting behind an earlier parked event of stream {}", d.key))
-            } else {
-                None
-            };
-            let event = match (&d.event, park_reason) {
-                (Ok(event), None) => event,
-                (event, waiting) => {
-                    let reason = waiting.unwrap_or_else(|| event.as_ref().err().cloned().unwrap_or_default());
-                    self.park(&mut tx, &name, &d, &reason, &mut report).await?;
+            let event = match &d.event {
+                Ok(event) => event,
+                Err(reason) => {
+                    self.park(&mut tx, &name, &d, reason, &mut report).await?;
                     newly_parked.insert(d.key.clone());
                     continue;
                 }
             };
             report.last_event = Some((event.position, event.recorded_at_micros));
+            let event_id = event.event_id.to_string();
             let first_time = sqlx::query(
                 "INSERT INTO projector_processed (projector, event_id) VALUES ($1, $2) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(&name)
-            .bind(event.event_id.to_string())
+            .bind(&event_id)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -210,21 +205,26 @@ impl<P: Projection> Projector<P> {
                 report.duplicates += 1;
                 continue;
             }
-            match self.projection.apply(&mut tx, event).await {
-                Ok(Applied::Applied) => report.applied += 1,
-                Ok(Applied::UnknownType) => report.unknown += 1,
-                Err(ProjectionError::Poison(reason)) => {
-                    sqlx::query(
-                        "DELETE FROM projector_processed WHERE projector = $1 AND event_id = $2",
-                    )
+            let parked_key = already_parked.contains(&d.key) || newly_parked.contains(&d.key);
+            let outcome = if parked_key {
+                Err(format!("waiting behind an earlier parked event of stream {}", d.key))
+            } else {
+                match self.projection.apply(&mut tx, event).await {
+                    Ok(Applied::Applied) => Ok(report.applied += 1),
+                    Ok(Applied::UnknownType) => Ok(report.unknown += 1),
+                    Err(ProjectionError::Poison(reason)) => Err(reason),
+                    Err(ProjectionError::Store(e)) => return Err(e),
+                }
+            };
+            if let Err(reason) = outcome {
+                // Not applied: forget it was seen, so a repaired replay can apply it later.
+                sqlx::query("DELETE FROM projector_processed WHERE projector = $1 AND event_id = $2")
                     .bind(&name)
-                    .bind(event.event_id.to_string())
+                    .bind(&event_id)
                     .execute(&mut *tx)
                     .await?;
-                    self.park(&mut tx, &name, &d, &reason, &mut report).await?;
-                    newly_parked.insert(d.key.clone());
-                }
-                Err(ProjectionError::Store(e)) => return Err(e),
+                self.park(&mut tx, &name, &d, &reason, &mut report).await?;
+                newly_parked.insert(d.key.clone());
             }
         }
         for c in checkpoints {

@@ -1,0 +1,144 @@
+//! An import interrupted half-way — by a clean stop, or by the process's tasks simply vanishing —
+//! then a restart on the same data directory and a re-run of the same file (same source name, so
+//! the same command ids): nothing is lost and nothing is counted twice, in the registry or in
+//! MARA's read model.
+
+use std::sync::Arc;
+
+use bottomline::app::App;
+use e2e_tests::{
+    embedded_config, eventually, import, mara_client, population, start, summary, wait_for_tally,
+    Tally,
+};
+use registry_import::Population;
+
+const SOURCE: &str = "crash.csv";
+/// Persons MARA must show before the import is cut off.
+const CUT_AFTER_PERSONS: i64 = 100;
+
+/// Starts importing `csv` in a task and returns it once MARA shows more than
+/// [`CUT_AFTER_PERSONS`] persons.
+async fn import_until_partly_landed(
+    endpoint: &str,
+    csv: Arc<Vec<u8>>,
+) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    let target = endpoint.to_owned();
+    let task = tokio::spawn(async move { import(&target, &csv, SOURCE).await.map(|_| ()) });
+    let mut mara = mara_client(endpoint).await;
+    eventually("part of the import to reach MARA", || {
+        let mut mara = mara.clone();
+        async move {
+            let persons = summary(&mut mara).await.ok()?.counts?.persons;
+            (persons > CUT_AFTER_PERSONS).then_some(())
+        }
+    })
+    .await;
+    task
+}
+
+/// Restarts on `dir`, re-imports the same file and checks the exact outcome. `landed` is what the
+/// first process's registry held when it stopped, when it could tell.
+async fn restart_and_finish(
+    dir: &std::path::Path,
+    population: &Population,
+    csv: &[u8],
+    landed: Option<(usize, usize, usize)>,
+) {
+    let app = start(embedded_config(dir)).await;
+    let endpoint = app.endpoint();
+    let (households, persons, cases) = app.registry().counts().await;
+    if let Some(landed) = landed {
+        assert_eq!((households, persons, cases), landed, "the write model is rebuilt from the store");
+    }
+    assert_eq!(cases, 0);
+    assert!(
+        (households as i64) < population.expected.households && (persons as i64) < population.expected.persons,
+        "the first run must have stopped part-way ({households} households, {persons} persons)"
+    );
+    assert!(persons as i64 > CUT_AFTER_PERSONS, "what MARA showed was in the registry: {persons}");
+
+    let (summary, rejects) = import(&endpoint, csv, SOURCE).await.unwrap();
+    assert_eq!(rejects, []);
+    assert!(summary.is_consistent(), "{summary:?}");
+    assert_eq!(summary.households_registered + summary.households_replayed, population.expected.households as usize, "{summary:?}");
+    assert_eq!(summary.persons_registered + summary.persons_replayed, population.expected.persons as usize, "{summary:?}");
+    assert!(summary.persons_replayed >= persons, "what had landed is replayed: {summary:?}, {persons} landed");
+    assert_eq!(summary.households_registered, population.expected.households as usize - households, "{summary:?}");
+    assert_eq!(summary.persons_registered, population.expected.persons as usize - persons, "{summary:?}");
+
+    let expected = Tally::from(&population.expected);
+    let mut mara = mara_client(&endpoint).await;
+    let converged = wait_for_tally(&mut mara, expected).await;
+    let events = expected.households + expected.persons;
+    assert_eq!(converged.checkpoint, events, "every event applied exactly once across both runs");
+    let counts = app.registry().counts().await;
+    assert_eq!(counts, (population.expected.households as usize, population.expected.persons as usize, 0));
+
+    // The read model's checkpoint is committed with its changes, so the new projector resumes
+    // exactly after the last committed batch: no redelivery, nothing parked.
+    let metrics = app.projector().metrics().snapshot();
+    assert_eq!((metrics.duplicates, metrics.parked, metrics.unknown), (0, 0, 0), "{metrics:?}");
+    assert!(metrics.applied as i64 <= events - CUT_AFTER_PERSONS, "{metrics:?}");
+    assert!(app.projector().parked().await.unwrap().is_empty());
+    // Still exact a moment later: nothing arrives late and doubles a figure.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let later = e2e_tests::summary(&mut mara).await.unwrap();
+    assert_eq!(Tally::from(&later.counts.unwrap()), expected);
+    assert_eq!(later.checkpoint, events);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_mid_import_then_rerun_is_exact() {
+    let population = population(4242, 400);
+    let csv = Arc::new(population.to_csv());
+    let dir = tempfile::tempdir().unwrap();
+
+    let app = start(embedded_config(dir.path())).await;
+    let task = import_until_partly_landed(&app.endpoint(), csv.clone()).await;
+    task.abort();
+    let _ = task.await;
+    let (registry, projector) = (app.registry().clone(), app.projector().clone());
+    app.stop().await;
+    // After `stop` nothing is in flight: this is what the store holds.
+    let landed = registry.counts().await;
+    let before = projector.metrics().snapshot();
+    assert_eq!((before.duplicates, before.parked, before.unknown), (0, 0, 0), "{before:?}");
+    assert!(before.applied as i64 > CUT_AFTER_PERSONS, "{before:?}");
+    drop((registry, projector));
+
+    restart_and_finish(dir.path(), &population, &csv, Some(landed)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_import_then_rerun_is_exact() {
+    let population = population(4343, 400);
+    let csv = Arc::new(population.to_csv());
+    let dir = tempfile::tempdir().unwrap();
+
+    // The app lives on its own runtime: shutting that runtime down drops every task of the app
+    // (server, request handlers, projector) at whatever await point it has reached, the way a
+    // killed process stops — no drain, no clean shutdown of anything.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("doomed-app")
+        .build()
+        .unwrap();
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let config = embedded_config(dir.path());
+    runtime.spawn(async move {
+        let app = App::build(config).await.expect("app on the doomed runtime");
+        let _ = sender.send(app.endpoint());
+        // Held until the runtime is shut down, which drops it without `stop`.
+        std::future::pending::<()>().await;
+        drop(app);
+    });
+    let endpoint = receiver.await.expect("the doomed app started");
+    let task = import_until_partly_landed(&endpoint, csv.clone()).await;
+    runtime.shutdown_background();
+    task.abort();
+    let _ = task.await;
+
+    restart_and_finish(dir.path(), &population, &csv, None).await;
+}

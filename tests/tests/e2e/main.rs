@@ -1,0 +1,10 @@
+//! The end-to-end test binary: each module is one theme, each test starts its own stack on port
+//! 0 with fresh databases (and, for Kafka, random topic names) and drives it over gRPC.
+
+mod bad_rows;
+mod crash_recovery;
+mod idempotency;
+mod monitoring_cases;
+mod postgres_kafka;
+mod privacy;
+mod up_import_query;

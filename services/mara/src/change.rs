@@ -36,10 +36,13 @@ pub(crate) enum Change {
         relocated: bool,
         settlement_area: String,
     },
-    /// `PersonRegistered`: county and province come from the household's row.
+    /// `PersonRegistered`: the event carries the household's county, so the person counts in the
+    /// right county even when its household's event arrives later (another partition).
     Person {
         person_id: String,
         household_id: String,
+        county_code: String,
+        province_code: String,
         labour_capacity: i64,
     },
     /// `LabourCapacityChanged`.
@@ -85,9 +88,12 @@ pub(crate) fn decode(event_type: &str, payload: &[u8]) -> Result<Option<Change>,
         "HouseholdRegistered" => household(parse(name, payload)?)?,
         "PersonRegistered" => {
             let e: pb::PersonRegistered = parse(name, payload)?;
+            let county_code = county(e.county_code)?;
             Change::Person {
                 person_id: id("person_id", e.person_id)?,
                 household_id: id("household_id", e.household_id)?,
+                province_code: province_of(&county_code),
+                county_code,
                 labour_capacity: e.labour_capacity.into(),
             }
         }

@@ -3,7 +3,7 @@
 use eventstore::{Backend, RecordedEvent};
 use futures::future::BoxFuture;
 use projector::{Applied, Projection, ProjectionError};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::change::{self, Change, Registration, STAGE_LEAD, STAGE_REGISTERED};
 
@@ -88,17 +88,10 @@ async fn write(conn: &mut AnyConnection, change: Change) -> Result<(), Projectio
         Change::Person {
             person_id,
             household_id,
+            county_code: county,
+            province_code: province,
             labour_capacity,
         } => {
-            let row = sqlx::query(
-                "SELECT county_code, province_code FROM mara_households WHERE household_id = $1",
-            )
-            .bind(&household_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| poison(format!("household {household_id} is unknown")))?;
-            let county: String = row.try_get(0)?;
-            let province: String = row.try_get(1)?;
             sqlx::query(
                 "INSERT INTO mara_persons (person_id, household_id, county_code, province_code, \
                  labour_capacity, exited) VALUES ($1, $2, $3, $4, $5, 0) \

@@ -52,6 +52,8 @@ pub enum RegistryEvent {
         labour_capacity: LabourCapacity,
         /// Holds a disability certificate.
         disabled: bool,
+        /// County of the household (6 digits), so readers need no other stream.
+        county_code: String,
     },
     /// A person's labour capacity was reassessed.
     LabourCapacityChanged {

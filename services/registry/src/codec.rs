@@ -88,7 +88,7 @@ pub fn encode(event: &RegistryEvent) -> (&'static str, Vec<u8>) {
             }
             .encode_to_vec()
         }
-        E::PersonRegistered { person_id, household_id, id_hash, id_masked, name, sex, birth_date, relation, labour_capacity, disabled } => {
+        E::PersonRegistered { person_id, household_id, id_hash, id_masked, name, sex, birth_date, relation, labour_capacity, disabled, county_code } => {
             pb::PersonRegistered {
                 person_id: person_id.to_string(),
                 household_id: household_id.to_string(),
@@ -100,6 +100,7 @@ pub fn encode(event: &RegistryEvent) -> (&'static str, Vec<u8>) {
                 relation: relation.to_proto(),
                 labour_capacity: labour_capacity.to_proto(),
                 disabled,
+                county_code,
             }
             .encode_to_vec()
         }
@@ -218,6 +219,7 @@ pub fn decode(event_type: &str, payload: &[u8]) -> Result<RegistryEvent, DecodeE
                 id_masked: m.id_masked,
                 name: m.name,
                 disabled: m.disabled,
+                county_code: m.county_code,
             }
         }
         "LabourCapacityChanged" => {

@@ -81,6 +81,8 @@ pub struct Log {
     position: i64,
     versions: HashMap<String, u64>,
     pending: Vec<Delivery>,
+    /// County of each household added so far (persons carry their household's county).
+    counties: HashMap<String, String>,
 }
 
 impl Log {
@@ -126,6 +128,7 @@ impl Log {
     }
 
     pub fn household(&mut self, id: &str, village: &str, alleviated: bool) -> &mut Self {
+        self.counties.insert(id.to_string(), village[..6].to_string());
         let message = pb::HouseholdRegistered {
             household_id: id.into(),
             village_code: village.into(),
@@ -138,6 +141,18 @@ impl Log {
     }
 
     pub fn person(&mut self, id: &str, household: &str, capacity: pb::LabourCapacity) -> &mut Self {
+        let county = self.counties.get(household).cloned().unwrap_or_else(|| "150422".into());
+        self.person_in(id, household, &county, capacity)
+    }
+
+    /// A person whose household's county is given explicitly (its household may come later).
+    pub fn person_in(
+        &mut self,
+        id: &str,
+        household: &str,
+        county: &str,
+        capacity: pb::LabourCapacity,
+    ) -> &mut Self {
         let message = pb::PersonRegistered {
             person_id: id.into(),
             household_id: household.into(),
@@ -149,6 +164,7 @@ impl Log {
             relation: pb::Relation::Head as i32,
             labour_capacity: capacity as i32,
             disabled: false,
+            county_code: county.into(),
         };
         self.event(&format!("person-{id}"), "PersonRegistered", message)
     }

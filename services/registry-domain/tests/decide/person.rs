@@ -37,6 +37,7 @@ fn registers_a_person_with_hash_and_mask_but_never_the_number() {
             relation: Relation::Spouse,
             labour_capacity: LabourCapacity::Skilled,
             disabled: true,
+            county_code: "150422".into(),
         }]
     );
     assert!(!format!("{:?}", decision.events).contains(&raw));

@@ -118,6 +118,7 @@ pub fn person_registered(
         relation: Relation::Head,
         labour_capacity: capacity,
         disabled: false,
+        county_code: "150422".into(),
     };
     (person_id, event)
 }

@@ -101,9 +101,10 @@ impl RegistryState {
                 "must not contain control characters",
             ));
         }
-        if !self.households.contains_key(&household_id) {
+        let Some(household) = self.households.get(&household_id) else {
             return Err(not_found_household(household_id));
-        }
+        };
+        let county_code = household.county_code.clone();
         let person_id = PersonId::from_id_hash(id_hash);
         let stream_id = person_id.stream_id();
         let existing = self.person_by_id_hash(id_hash).or_else(|| {
@@ -127,6 +128,7 @@ impl RegistryState {
             relation,
             labour_capacity,
             disabled,
+            county_code,
         };
         Ok(self.decision(stream_id, vec![event]))
     }

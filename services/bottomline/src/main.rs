@@ -145,26 +145,31 @@ enum MaraQuery {
         /// Stage, e.g. lead, registered, assisted.
         #[arg(long, value_parser = cli::mara::parse_stage)]
         stage: Option<i32>,
-        #[arg(long, default_value = "")]
-        province: String,
-        #[arg(long, default_value = "")]
-        county: String,
-        /// Most rows to print.
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        #[command(flatten)]
+        place: Place,
     },
     /// Cases past the 15-day identification clock.
     Overdue {
         /// Date to judge on, YYYY-MM-DD (default: today in China Standard Time).
         #[arg(long)]
         as_of: Option<NaiveDate>,
-        #[arg(long, default_value = "")]
-        province: String,
-        #[arg(long, default_value = "")]
-        county: String,
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        #[command(flatten)]
+        place: Place,
     },
+}
+
+/// Where to look and how much to print.
+#[derive(Args)]
+struct Place {
+    /// Province code, e.g. 510000.
+    #[arg(long, default_value = "")]
+    province: String,
+    /// County code, e.g. 513226.
+    #[arg(long, default_value = "")]
+    county: String,
+    /// Most rows to print.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
 }
 
 #[derive(Args)]
@@ -185,6 +190,18 @@ struct BenchArgs {
     endpoint: EndpointArg,
     #[command(flatten)]
     reference: ReferenceArgs,
+}
+
+impl Place {
+    fn request(&self, stage: i32) -> mara_pb::ListCasesRequest {
+        mara_pb::ListCasesRequest {
+            stage,
+            province_code: self.province.clone(),
+            county_code: self.county.clone(),
+            page_size: 200,
+            page_token: String::new(),
+        }
+    }
 }
 
 fn init_tracing(default: &str) {
@@ -286,24 +303,13 @@ async fn main() -> anyhow::Result<()> {
             match a.query {
                 MaraQuery::Summary { province, county } => cli::mara::summary(channel, province, county).await?,
                 MaraQuery::Counties { province, key_only } => cli::mara::counties(channel, province, key_only).await?,
-                MaraQuery::Cases { stage, province, county, limit } => {
-                    let request = mara_pb::ListCasesRequest {
-                        stage: stage.unwrap_or(0),
-                        province_code: province,
-                        county_code: county,
-                        page_size: 200,
-                        page_token: String::new(),
-                    };
-                    cli::mara::cases(channel, request, None, limit).await?
+                MaraQuery::Cases { stage, place } => {
+                    let request = place.request(stage.unwrap_or(0));
+                    cli::mara::cases(channel, request, None, place.limit).await?
                 }
-                MaraQuery::Overdue { as_of, province, county, limit } => {
-                    let request = mara_pb::ListCasesRequest {
-                        province_code: province,
-                        county_code: county,
-                        page_size: 200,
-                        ..Default::default()
-                    };
-                    cli::mara::cases(channel, request, Some(as_of.map(civil)), limit).await?
+                MaraQuery::Overdue { as_of, place } => {
+                    let request = place.request(0);
+                    cli::mara::cases(channel, request, Some(as_of.map(civil)), place.limit).await?
                 }
             }
         }

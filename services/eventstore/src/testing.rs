@@ -56,3 +56,42 @@ impl TestDatabase {
         Some(TestDatabase { url: format!("{base}/{name}"), _dir: None })
     }
 }
+
+/// Generates one `#[tokio::test]` per backend (modules `sqlite` and `postgres`) for each named
+/// `async fn(Backend)` in scope: the way every storage contract runs against both backends.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Postgres).await })*
+        }
+    };
+}
+
+/// Starts a transaction that writes one event row to `stream_id` (version 1) and stays open: an
+/// appender that took its global position early and commits late. Commit or drop it to finish.
+pub async fn begin_slow_append(
+    store: &crate::EventStore,
+    stream_id: &str,
+) -> sqlx::Transaction<'static, sqlx::Any> {
+    let mut slow = store.pool().begin().await.expect("begin");
+    sqlx::query(
+        "INSERT INTO events (event_id, stream_id, stream_version, event_type, occurred_at, \
+         recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, hash) \
+         VALUES ($1, $2, 1, 'test.v1.Happened', 0, 0, $3, '', '', '', '', $4, $5)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(stream_id)
+    .bind(format!("slow-{stream_id}"))
+    .bind(stream_id.as_bytes().to_vec())
+    .bind(vec![0u8; 32])
+    .execute(&mut *slow)
+    .await
+    .expect("slow insert");
+    slow
+}

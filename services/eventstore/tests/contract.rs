@@ -28,20 +28,7 @@ fn events(n: usize, tag: &str) -> Vec<NewEvent> {
     (0..n).map(|i| NewEvent::now("test.v1.Happened", format!("{tag}-{i}").into_bytes())).collect()
 }
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(eventstore::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(eventstore::Backend::Postgres).await })*
-        }
-    };
-}
-
-contract!(
+eventstore::on_every_backend!(
     appends_and_reads_a_stream,
     wrong_expected_version_writes_nothing,
     same_command_id_returns_first_outcome,
@@ -241,19 +228,8 @@ async fn late_commit_is_never_skipped(backend: Backend) {
         assert_eq!(store.read_committed(GlobalCursor::START, 10).await.unwrap().len(), 1);
         return;
     }
-    // A slow appender: takes a position now, commits later (the same columns the store writes).
-    let mut slow = store.pool().begin().await.unwrap();
-    sqlx::query(
-        "INSERT INTO events (event_id, stream_id, stream_version, event_type, occurred_at, \
-         recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, hash) \
-         VALUES ($1, 'slow', 1, 't', 0, 0, 'slow', '', '', '', '', $2, $3)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(b"slow".to_vec())
-    .bind(vec![0u8; 32])
-    .execute(&mut *slow)
-    .await
-    .unwrap();
+    // A slow appender: takes a position now, commits later.
+    let slow = eventstore::testing::begin_slow_append(&store, "slow").await;
     // A fast appender commits after it took its position.
     store.append("b", ExpectedVersion::NoStream, events(1, "b"), &meta("c2", b"f")).await.unwrap();
     // Transaction ids are cluster-wide, so other tests' open transactions can hold the horizon

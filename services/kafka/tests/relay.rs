@@ -89,18 +89,7 @@ async fn interleaved_commits_reach_the_topic_in_stream_order() {
     let relay_task = tokio::spawn(relay.run(stop.clone()));
 
     // The slow appender: position taken now, commit after everyone else.
-    let mut slow = store.pool().begin().await.unwrap();
-    sqlx::query(
-        "INSERT INTO events (event_id, stream_id, stream_version, event_type, occurred_at, \
-         recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, hash) \
-         VALUES ($1, 'slow', 1, 'test.v1.Happened', 0, 0, 'slow', '', '', '', '', $2, $3)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(b"slow".to_vec())
-    .bind(vec![0u8; 32])
-    .execute(&mut *slow)
-    .await
-    .unwrap();
+    let slow = eventstore::testing::begin_slow_append(&store, "slow").await;
 
     const WRITERS: usize = 6;
     const PER_WRITER: usize = 30;

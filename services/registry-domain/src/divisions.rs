@@ -225,9 +225,9 @@ impl KeyCounties {
 mod tests {
     use super::*;
 
-    const DIVISIONS: &str = include_str!("../../../../shared/data/divisions-mca-202112.tsv");
+    const DIVISIONS: &str = include_str!("../../../deploy/reference-data/divisions-mca-202112.tsv");
     const KEY_COUNTIES: &str =
-        include_str!("../../../../shared/data/key-counties-2021-partial.tsv");
+        include_str!("../../../deploy/reference-data/key-counties-2021-partial.tsv");
 
     #[test]
     fn reads_the_real_division_list() {

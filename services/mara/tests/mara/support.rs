@@ -14,23 +14,10 @@ use registry_domain::{DivisionCatalog, KeyCounties, MonitoringRules};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-const DIVISIONS: &str = include_str!("../../../../../shared/data/divisions-mca-202112.tsv");
-const KEY_COUNTIES: &str = include_str!("../../../../../shared/data/key-counties-2021-partial.tsv");
+const DIVISIONS: &str = include_str!("../../../../deploy/reference-data/divisions-mca-202112.tsv");
+const KEY_COUNTIES: &str = include_str!("../../../../deploy/reference-data/key-counties-2021-partial.tsv");
 
-/// Generates one `#[tokio::test]` per backend for each named `async fn(Backend)`.
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(eventstore::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(eventstore::Backend::Postgres).await })*
-        }
-    };
-}
-pub(crate) use on_every_backend;
+pub(crate) use eventstore::on_every_backend;
 
 /// A fresh read model, its projector and the query service over it.
 pub struct Fixture {

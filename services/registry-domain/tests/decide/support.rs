@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use registry_domain::*;
 use uuid::Uuid;
 
-const DIVISIONS: &str = include_str!("../../../../../shared/data/divisions-mca-202112.tsv");
+const DIVISIONS: &str = include_str!("../../../../deploy/reference-data/divisions-mca-202112.tsv");
 
 /// A key county in Inner Mongolia (巴林左旗).
 pub const COUNTY: &str = "150422";

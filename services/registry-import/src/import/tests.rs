@@ -17,8 +17,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use super::*;
 
-const DIVISIONS: &str = include_str!("../../../../../shared/data/divisions-mca-202112.tsv");
-const KEY_COUNTIES: &str = include_str!("../../../../../shared/data/key-counties-2021-partial.tsv");
+const DIVISIONS: &str = include_str!("../../../../deploy/reference-data/divisions-mca-202112.tsv");
+const KEY_COUNTIES: &str = include_str!("../../../../deploy/reference-data/key-counties-2021-partial.tsv");
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2024, 6, 30).unwrap()

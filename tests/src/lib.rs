@@ -137,8 +137,12 @@ impl From<&Counts> for Tally {
 }
 
 /// MARA's national summary now.
-pub async fn summary(mara: &mut MaraQueryServiceClient<Channel>) -> Result<SummaryResponse, tonic::Status> {
-    mara.summary(SummaryRequest::default()).await.map(tonic::Response::into_inner)
+pub async fn summary(
+    mara: &mut MaraQueryServiceClient<Channel>,
+) -> Result<SummaryResponse, tonic::Status> {
+    mara.summary(SummaryRequest::default())
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 /// Polls MARA's summary until its counts equal `expected`; panics with the last observation
@@ -177,7 +181,11 @@ where
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(started.elapsed() <= TIMEOUT, "timed out after {}s waiting for {what}", TIMEOUT.as_secs());
+        assert!(
+            started.elapsed() <= TIMEOUT,
+            "timed out after {}s waiting for {what}",
+            TIMEOUT.as_secs()
+        );
         tokio::time::sleep(POLL).await;
     }
 }
@@ -211,7 +219,8 @@ pub async fn import(
 ) -> anyhow::Result<(ImportSummary, Vec<RejectRow>)> {
     let client = registry_client(endpoint).await;
     let mut rejects = Vec::new();
-    let summary = registry_import::import_csv(client, csv, &mut rejects, &import_options(source)).await?;
+    let summary =
+        registry_import::import_csv(client, csv, &mut rejects, &import_options(source)).await?;
     Ok((summary, parse_rejects(&rejects)))
 }
 
@@ -219,7 +228,10 @@ pub async fn import(
 pub fn parse_rejects(file: &[u8]) -> Vec<RejectRow> {
     let mut reader = csv::Reader::from_reader(file);
     let header = reader.headers().expect("reject file header").clone();
-    assert_eq!(header.iter().collect::<Vec<_>>(), ["line", "reason", "raw_line"]);
+    assert_eq!(
+        header.iter().collect::<Vec<_>>(),
+        ["line", "reason", "raw_line"]
+    );
     reader
         .records()
         .map(|r| {
@@ -245,7 +257,10 @@ pub fn check_character(first17: &str) -> char {
         .zip(WEIGHTS)
         .map(|(c, w)| c.to_digit(10).expect("digit") * w)
         .sum();
-    "10X98765432".chars().nth((sum % 11) as usize).expect("index below 11")
+    "10X98765432"
+        .chars()
+        .nth((sum % 11) as usize)
+        .expect("index below 11")
 }
 
 /// A valid citizen ID: 6-digit address code, `YYYYMMDD` birth date, 3-digit sequence (odd last

@@ -19,7 +19,10 @@ fn reason(rejects: &[RejectRow], line: u64) -> &str {
 fn assert_reason(rejects: &[RejectRow], line: u64, words: &[&str]) {
     let reason = reason(rejects, line);
     for word in words {
-        assert!(reason.contains(word), "line {line}: {reason:?} should mention {word:?}");
+        assert!(
+            reason.contains(word),
+            "line {line}: {reason:?} should mention {word:?}"
+        );
     }
 }
 
@@ -67,7 +70,10 @@ async fn each_bad_row_is_rejected_with_its_reason_and_good_rows_land() {
     line(&format!("{x1},{e},孙六,spouse,ordinary,false")); // 7 member of the refused household
     line(&format!("{g2},{f},周七,head,skilled,false")); // 8 good
     line(&format!("{g2},{a},吴八,child,ordinary,false")); // 9 duplicate of line 2 (another household)
-    line(&format!("{g2},{},郑九,child,ordinary", citizen_id("110101", "20000101", 131))); // 10 missing column
+    line(&format!(
+        "{g2},{},郑九,child,ordinary",
+        citizen_id("110101", "20000101", 131)
+    )); // 10 missing column
     let mut non_utf8 = format!("{g2},{h},").into_bytes(); // 11 name with bytes 0xff 0xfe
     non_utf8.extend_from_slice(&[0xff, 0xfe]);
     non_utf8.extend_from_slice("名,child,none,true".as_bytes());
@@ -86,16 +92,27 @@ async fn each_bad_row_is_rejected_with_its_reason_and_good_rows_land() {
     let endpoint = app.endpoint();
     let (summary, rejects) = import(&endpoint, &csv, "bad-rows.csv").await.unwrap();
 
-    assert_eq!(rejects.iter().map(|r| r.line).collect::<Vec<_>>(), [4, 5, 6, 7, 9, 10, 11], "{rejects:#?}");
+    assert_eq!(
+        rejects.iter().map(|r| r.line).collect::<Vec<_>>(),
+        [4, 5, 6, 7, 9, 10, 11],
+        "{rejects:#?}"
+    );
     assert_reason(&rejects, 4, &["citizen_id", "check character"]);
     assert_reason(&rejects, 5, &["citizen_id", "birth date", "1999-02-30"]);
     assert_reason(&rejects, 6, &["village_code", "county", "999999"]);
-    assert_reason(&rejects, 7, &["household X-1", "rejected on line 6", "999999"]);
+    assert_reason(
+        &rejects,
+        7,
+        &["household X-1", "rejected on line 6", "999999"],
+    );
     assert_reason(&rejects, 9, &["citizen ID", "already appears on line 2"]);
     assert_reason(&rejects, 10, &["expected 10 columns, found 9"]);
     assert_reason(&rejects, 11, &["name", "UTF-8"]);
     let raw_of = |line: u64| rejects.iter().find(|r| r.line == line).unwrap().raw.clone();
-    assert_eq!(raw_of(4), format!("{g1},{bad_check},王小明,child,ordinary,false"));
+    assert_eq!(
+        raw_of(4),
+        format!("{g1},{bad_check},王小明,child,ordinary,false")
+    );
     assert!(raw_of(11).contains(&h), "{:?}", raw_of(11));
     for reject in &rejects {
         // A reason never repeats a citizen ID number (only the raw line does).
@@ -107,35 +124,95 @@ async fn each_bad_row_is_rejected_with_its_reason_and_good_rows_land() {
     assert!(summary.is_consistent(), "{summary:?}");
     assert_eq!(summary.rows, 13);
     assert_eq!(summary.rejected, 7);
-    assert_eq!(summary.households_registered, 3, "G-1, G-2, G-3; X-1 refused");
+    assert_eq!(
+        summary.households_registered, 3,
+        "G-1, G-2, G-3; X-1 refused"
+    );
     assert_eq!(summary.persons_registered, 6);
 
     // Good rows: A (ordinary), B (none), F (skilled), C (none), I (weak), J (none).
     let mut mara = mara_client(&endpoint).await;
-    let first = Tally { households: 3, persons: 6, labour_capable: 3, poverty_alleviated: 2 };
+    let first = Tally {
+        households: 3,
+        persons: 6,
+        labour_capable: 3,
+        poverty_alleviated: 2,
+    };
     wait_for_tally(&mut mara, first).await;
-    let rows = mara.list_counties(ListCountiesRequest::default()).await.unwrap().into_inner().counties;
+    let rows = mara
+        .list_counties(ListCountiesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .counties;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].county_code, "110101");
     assert_eq!(rows[0].county_name, "东城区");
-    assert!(!rows[0].national_key_county, "东城区 is not a national key county");
+    assert!(
+        !rows[0].national_key_county,
+        "东城区 is not a national key county"
+    );
 
     // A later file registering a citizen ID an earlier import already registered.
     let k = citizen_id("110101", "19880808", 141);
     let g4 = household("G-4", "110101001001", false, "");
-    let second = format!("{HEADER}\n{g4},{k},陈明,head,ordinary,false\n{g4},{f},周七,spouse,ordinary,false\n");
-    let (summary, rejects) = import(&endpoint, second.as_bytes(), "second.csv").await.unwrap();
-    assert_eq!(rejects.iter().map(|r| r.line).collect::<Vec<_>>(), [3], "{rejects:#?}");
+    let second = format!(
+        "{HEADER}\n{g4},{k},陈明,head,ordinary,false\n{g4},{f},周七,spouse,ordinary,false\n"
+    );
+    let (summary, rejects) = import(&endpoint, second.as_bytes(), "second.csv")
+        .await
+        .unwrap();
+    assert_eq!(
+        rejects.iter().map(|r| r.line).collect::<Vec<_>>(),
+        [3],
+        "{rejects:#?}"
+    );
     assert_reason(&rejects, 3, &["person", "already exists"]);
-    assert_eq!((summary.households_registered, summary.persons_registered, summary.rejected), (1, 1, 1));
-    wait_for_tally(&mut mara, Tally { households: 4, persons: 7, labour_capable: 4, poverty_alleviated: 2 }).await;
+    assert_eq!(
+        (
+            summary.households_registered,
+            summary.persons_registered,
+            summary.rejected
+        ),
+        (1, 1, 1)
+    );
+    wait_for_tally(
+        &mut mara,
+        Tally {
+            households: 4,
+            persons: 7,
+            labour_capable: 4,
+            poverty_alleviated: 2,
+        },
+    )
+    .await;
 
     // Importing the first file again replays its good rows and rejects the same lines.
     let (again, rejects_again) = import(&endpoint, &csv, "bad-rows.csv").await.unwrap();
-    assert_eq!(rejects_again.iter().map(|r| r.line).collect::<Vec<_>>(), [4, 5, 6, 7, 9, 10, 11]);
-    assert_eq!((again.households_replayed, again.persons_replayed), (3, 6), "{again:?}");
-    assert_eq!((again.households_registered, again.persons_registered), (0, 0), "{again:?}");
-    let settled = wait_for_tally(&mut mara, Tally { households: 4, persons: 7, labour_capable: 4, poverty_alleviated: 2 }).await;
+    assert_eq!(
+        rejects_again.iter().map(|r| r.line).collect::<Vec<_>>(),
+        [4, 5, 6, 7, 9, 10, 11]
+    );
+    assert_eq!(
+        (again.households_replayed, again.persons_replayed),
+        (3, 6),
+        "{again:?}"
+    );
+    assert_eq!(
+        (again.households_registered, again.persons_registered),
+        (0, 0),
+        "{again:?}"
+    );
+    let settled = wait_for_tally(
+        &mut mara,
+        Tally {
+            households: 4,
+            persons: 7,
+            labour_capable: 4,
+            poverty_alleviated: 2,
+        },
+    )
+    .await;
     assert_eq!(settled.checkpoint, 4 + 7);
     app.stop().await;
 }

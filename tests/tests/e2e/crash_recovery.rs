@@ -24,7 +24,7 @@ async fn import_until_partly_landed(
 ) -> tokio::task::JoinHandle<anyhow::Result<()>> {
     let target = endpoint.to_owned();
     let task = tokio::spawn(async move { import(&target, &csv, SOURCE).await.map(|_| ()) });
-    let mut mara = mara_client(endpoint).await;
+    let mara = mara_client(endpoint).await;
     eventually("part of the import to reach MARA", || {
         let mut mara = mara.clone();
         async move {
@@ -36,49 +36,107 @@ async fn import_until_partly_landed(
     task
 }
 
-/// Restarts on `dir`, re-imports the same file and checks the exact outcome. `landed` is what the
-/// first process's registry held when it stopped, when it could tell.
+/// What the first process could tell about itself after stopping (nothing, when killed).
+struct FirstRun {
+    /// The registry's (households, persons, cases).
+    landed: (usize, usize, usize),
+    /// Events its MARA projector applied.
+    applied: u64,
+}
+
+/// Restarts on `dir`, re-imports the same file and checks the exact outcome.
 async fn restart_and_finish(
     dir: &std::path::Path,
     population: &Population,
     csv: &[u8],
-    landed: Option<(usize, usize, usize)>,
+    first: Option<FirstRun>,
 ) {
     let app = start(embedded_config(dir)).await;
     let endpoint = app.endpoint();
     let (households, persons, cases) = app.registry().counts().await;
-    if let Some(landed) = landed {
-        assert_eq!((households, persons, cases), landed, "the write model is rebuilt from the store");
+    if let Some(first) = &first {
+        assert_eq!(
+            (households, persons, cases),
+            first.landed,
+            "the write model is rebuilt from the store"
+        );
     }
     assert_eq!(cases, 0);
     assert!(
-        (households as i64) < population.expected.households && (persons as i64) < population.expected.persons,
+        (households as i64) < population.expected.households
+            && (persons as i64) < population.expected.persons,
         "the first run must have stopped part-way ({households} households, {persons} persons)"
     );
-    assert!(persons as i64 > CUT_AFTER_PERSONS, "what MARA showed was in the registry: {persons}");
+    assert!(
+        persons as i64 > CUT_AFTER_PERSONS,
+        "what MARA showed was in the registry: {persons}"
+    );
 
     let (summary, rejects) = import(&endpoint, csv, SOURCE).await.unwrap();
     assert_eq!(rejects, []);
     assert!(summary.is_consistent(), "{summary:?}");
-    assert_eq!(summary.households_registered + summary.households_replayed, population.expected.households as usize, "{summary:?}");
-    assert_eq!(summary.persons_registered + summary.persons_replayed, population.expected.persons as usize, "{summary:?}");
-    assert!(summary.persons_replayed >= persons, "what had landed is replayed: {summary:?}, {persons} landed");
-    assert_eq!(summary.households_registered, population.expected.households as usize - households, "{summary:?}");
-    assert_eq!(summary.persons_registered, population.expected.persons as usize - persons, "{summary:?}");
+    assert_eq!(
+        summary.households_registered + summary.households_replayed,
+        population.expected.households as usize,
+        "{summary:?}"
+    );
+    assert_eq!(
+        summary.persons_registered + summary.persons_replayed,
+        population.expected.persons as usize,
+        "{summary:?}"
+    );
+    assert!(
+        summary.persons_replayed >= persons,
+        "what had landed is replayed: {summary:?}, {persons} landed"
+    );
+    assert_eq!(
+        summary.households_registered,
+        population.expected.households as usize - households,
+        "{summary:?}"
+    );
+    assert_eq!(
+        summary.persons_registered,
+        population.expected.persons as usize - persons,
+        "{summary:?}"
+    );
 
     let expected = Tally::from(&population.expected);
     let mut mara = mara_client(&endpoint).await;
     let converged = wait_for_tally(&mut mara, expected).await;
     let events = expected.households + expected.persons;
-    assert_eq!(converged.checkpoint, events, "every event applied exactly once across both runs");
+    assert_eq!(
+        converged.checkpoint, events,
+        "every event applied exactly once across both runs"
+    );
     let counts = app.registry().counts().await;
-    assert_eq!(counts, (population.expected.households as usize, population.expected.persons as usize, 0));
+    assert_eq!(
+        counts,
+        (
+            population.expected.households as usize,
+            population.expected.persons as usize,
+            0
+        )
+    );
 
     // The read model's checkpoint is committed with its changes, so the new projector resumes
     // exactly after the last committed batch: no redelivery, nothing parked.
     let metrics = app.projector().metrics().snapshot();
-    assert_eq!((metrics.duplicates, metrics.parked, metrics.unknown), (0, 0, 0), "{metrics:?}");
-    assert!(metrics.applied as i64 <= events - CUT_AFTER_PERSONS, "{metrics:?}");
+    assert_eq!(
+        (metrics.duplicates, metrics.parked, metrics.unknown),
+        (0, 0, 0),
+        "{metrics:?}"
+    );
+    assert!(
+        metrics.applied as i64 <= events - CUT_AFTER_PERSONS,
+        "{metrics:?}"
+    );
+    if let Some(first) = &first {
+        assert_eq!(
+            first.applied + metrics.applied,
+            events as u64,
+            "{metrics:?}"
+        );
+    }
     assert!(app.projector().parked().await.unwrap().is_empty());
     // Still exact a moment later: nothing arrives late and doubles a figure.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -103,11 +161,19 @@ async fn stopped_mid_import_then_rerun_is_exact() {
     // After `stop` nothing is in flight: this is what the store holds.
     let landed = registry.counts().await;
     let before = projector.metrics().snapshot();
-    assert_eq!((before.duplicates, before.parked, before.unknown), (0, 0, 0), "{before:?}");
+    assert_eq!(
+        (before.duplicates, before.parked, before.unknown),
+        (0, 0, 0),
+        "{before:?}"
+    );
     assert!(before.applied as i64 > CUT_AFTER_PERSONS, "{before:?}");
     drop((registry, projector));
 
-    restart_and_finish(dir.path(), &population, &csv, Some(landed)).await;
+    let first = FirstRun {
+        landed,
+        applied: before.applied,
+    };
+    restart_and_finish(dir.path(), &population, &csv, Some(first)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,8 +2,8 @@
 //! computed from the generated data.
 
 use e2e_tests::{
-    households_by_county, import, mara_client, persons_by_county, population, reference, start,
-    wait_for_tally, embedded_config, Tally,
+    embedded_config, households_by_county, import, mara_client, persons_by_county, population,
+    reference, start, wait_for_tally, Tally,
 };
 use proto::mara::v1::ListCountiesRequest;
 
@@ -18,14 +18,28 @@ async fn import_then_query_matches_generated_counts() {
     let endpoint = app.endpoint();
     let population = population(SEED, 300);
     let by_county = households_by_county(&population);
-    assert!(by_county.contains_key(KEY_COUNTY), "pick a seed that covers {KEY_COUNTY}");
+    assert!(
+        by_county.contains_key(KEY_COUNTY),
+        "pick a seed that covers {KEY_COUNTY}"
+    );
 
-    let (summary, rejects) = import(&endpoint, &population.to_csv(), "population.csv").await.unwrap();
+    let (summary, rejects) = import(&endpoint, &population.to_csv(), "population.csv")
+        .await
+        .unwrap();
     assert_eq!(rejects, [], "a generated population is valid");
     assert_eq!(summary.rows as i64, population.expected.persons);
-    assert_eq!(summary.households_registered as i64, population.expected.households);
-    assert_eq!(summary.persons_registered as i64, population.expected.persons);
-    assert_eq!((summary.households_replayed, summary.persons_replayed), (0, 0));
+    assert_eq!(
+        summary.households_registered as i64,
+        population.expected.households
+    );
+    assert_eq!(
+        summary.persons_registered as i64,
+        population.expected.persons
+    );
+    assert_eq!(
+        (summary.households_replayed, summary.persons_replayed),
+        (0, 0)
+    );
 
     let mut mara = mara_client(&endpoint).await;
     let expected = Tally::from(&population.expected);
@@ -36,22 +50,41 @@ async fn import_then_query_matches_generated_counts() {
         "one event per household and per person"
     );
 
-    let rows = mara.list_counties(ListCountiesRequest::default()).await.unwrap().into_inner().counties;
+    let rows = mara
+        .list_counties(ListCountiesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .counties;
     let persons = persons_by_county(&population);
     let listed: Vec<&str> = rows.iter().map(|r| r.county_code.as_str()).collect();
     let expected_codes: Vec<&str> = by_county.keys().map(String::as_str).collect();
-    assert_eq!(listed, expected_codes, "one row per county with households, in code order");
+    assert_eq!(
+        listed, expected_codes,
+        "one row per county with households, in code order"
+    );
     for row in &rows {
         let counts = row.counts.clone().unwrap_or_default();
-        assert_eq!(counts.households, by_county[&row.county_code], "households of {}", row.county_code);
-        assert_eq!(counts.persons, persons[&row.county_code], "persons of {}", row.county_code);
+        assert_eq!(
+            counts.households, by_county[&row.county_code],
+            "households of {}",
+            row.county_code
+        );
+        assert_eq!(
+            counts.persons, persons[&row.county_code],
+            "persons of {}",
+            row.county_code
+        );
         assert_eq!(
             row.national_key_county,
             reference().key_counties.contains(&row.county_code),
             "key-county flag of {}",
             row.county_code
         );
-        assert!(!row.county_name.is_empty() && !row.province_name.is_empty(), "{row:?}");
+        assert!(
+            !row.county_name.is_empty() && !row.province_name.is_empty(),
+            "{row:?}"
+        );
         assert_eq!(row.province_code, format!("{}0000", &row.county_code[..2]));
     }
     let key = rows.iter().find(|r| r.county_code == KEY_COUNTY).unwrap();
@@ -61,26 +94,50 @@ async fn import_then_query_matches_generated_counts() {
 
     // The key-county filter and the province filter narrow the same rows.
     let key_only = mara
-        .list_counties(ListCountiesRequest { key_counties_only: true, ..Default::default() })
+        .list_counties(ListCountiesRequest {
+            key_counties_only: true,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
         .counties;
-    assert_eq!(key_only.len(), rows.iter().filter(|r| r.national_key_county).count());
+    assert_eq!(
+        key_only.len(),
+        rows.iter().filter(|r| r.national_key_county).count()
+    );
     let inner_mongolia = mara
-        .list_counties(ListCountiesRequest { province_code: "150000".into(), ..Default::default() })
+        .list_counties(ListCountiesRequest {
+            province_code: "150000".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
         .counties;
     assert!(inner_mongolia.iter().all(|r| r.province_code == "150000"));
     assert_eq!(
-        inner_mongolia.iter().map(|r| r.counts.clone().unwrap_or_default().households).sum::<i64>(),
-        by_county.iter().filter(|(c, _)| c.starts_with("15")).map(|(_, n)| n).sum::<i64>()
+        inner_mongolia
+            .iter()
+            .map(|r| r.counts.clone().unwrap_or_default().households)
+            .sum::<i64>(),
+        by_county
+            .iter()
+            .filter(|(c, _)| c.starts_with("15"))
+            .map(|(_, n)| n)
+            .sum::<i64>()
     );
 
     let metrics = app.projector().metrics().snapshot();
-    assert_eq!(metrics.applied as i64, expected.households + expected.persons, "{metrics:?}");
-    assert_eq!((metrics.duplicates, metrics.parked, metrics.unknown), (0, 0, 0), "{metrics:?}");
+    assert_eq!(
+        metrics.applied as i64,
+        expected.households + expected.persons,
+        "{metrics:?}"
+    );
+    assert_eq!(
+        (metrics.duplicates, metrics.parked, metrics.unknown),
+        (0, 0, 0),
+        "{metrics:?}"
+    );
     app.stop().await;
 }

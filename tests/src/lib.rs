@@ -219,8 +219,11 @@ pub async fn import(
 ) -> anyhow::Result<(ImportSummary, Vec<RejectRow>)> {
     let client = registry_client(endpoint).await;
     let mut rejects = Vec::new();
-    let summary =
-        registry_import::import_csv(client, csv, &mut rejects, &import_options(source)).await?;
+    let options = import_options(source);
+    let run = registry_import::import_csv(client, csv, &mut rejects, &options);
+    let summary = tokio::time::timeout(TIMEOUT, run).await.map_err(|_| {
+        anyhow::anyhow!("the import did not finish within {}s", TIMEOUT.as_secs())
+    })??;
     Ok((summary, parse_rejects(&rejects)))
 }
 

@@ -83,10 +83,11 @@ impl App {
                 let stop = shutdown.clone();
                 tasks.push(("registry-relay", tokio::spawn(relay.run(stop))));
                 let (p, stop) = (projector.clone(), shutdown.clone());
+                let group = format!("{}{}", projector.name(), config.kafka_namespace);
                 tasks.push((
                     "mara-consumer",
                     tokio::spawn(async move {
-                        if let Err(e) = kafka::consumer::run(&kafka, p, &topic, Some(&dlq), stop).await {
+                        if let Err(e) = kafka::consumer::run(&kafka, p, &group, &topic, Some(&dlq), stop).await {
                             tracing::error!(error = %e, "mara consumer stopped");
                         }
                     }),

@@ -49,19 +49,20 @@ impl ConsumerContext for Context {
     }
 }
 
-/// Consumes `topic` into `projector` (consumer group = the projection's name) until `shutdown`.
-/// The batch in progress is committed before returning. Parked events also go to
-/// `dead_letter_topic` when given.
+/// Consumes `topic` into `projector` as consumer group `group` (normally the projection's name)
+/// until `shutdown`. The batch in progress is committed before returning. Parked events also go
+/// to `dead_letter_topic` when given.
 pub async fn run<P: Projection>(
     config: &KafkaConfig,
     projector: Arc<Projector<P>>,
+    group: &str,
     topic: &str,
     dead_letter_topic: Option<&str>,
     shutdown: CancellationToken,
 ) -> Result<(), KafkaError> {
     let assignments = Arc::new(Assignments::default());
     let consumer: StreamConsumer<Context> =
-        config.consumer(projector.name()).create_with_context(Context(assignments.clone()))?;
+        config.consumer(group).create_with_context(Context(assignments.clone()))?;
     consumer.subscribe(&[topic])?;
     let dead_letters: Option<FutureProducer> = match dead_letter_topic {
         Some(_) => Some(config.base().create()?),

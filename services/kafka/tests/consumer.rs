@@ -104,7 +104,7 @@ async fn consumer_applies_once_parks_poison_and_keeps_key_order() {
         let (config, topic, dlq, stop) = (config.clone(), topic.clone(), dlq.clone(), CancellationToken::new());
         let s = stop.clone();
         let task = tokio::spawn(async move {
-            kafka::consumer::run(&config, projector, &topic, Some(&dlq), s).await.unwrap();
+            kafka::consumer::run(&config, projector, "ledger", &topic, Some(&dlq), s).await.unwrap();
         });
         (stop, task)
     };

@@ -143,19 +143,36 @@ impl Registry {
     ///
     /// A command id seen before returns the first outcome (`replayed = true`); with a different
     /// fingerprint it fails with [`AppendError::CommandIdReused`].
+    ///
+    /// Runs on its own task: a caller that gives up (a cancelled gRPC request) cannot interrupt it
+    /// between the append and the update of the write model.
     pub async fn execute(
+        self: &Arc<Self>,
+        command: RegistryCommand,
+        meta: CommandMeta,
+        today: NaiveDate,
+    ) -> Result<AppendOutcome, ExecuteError> {
+        let registry = self.clone();
+        tokio::spawn(async move { registry.execute_to_end(&command, meta, today).await })
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    async fn execute_to_end(
         &self,
         command: &RegistryCommand,
         mut meta: CommandMeta,
         today: NaiveDate,
     ) -> Result<AppendOutcome, ExecuteError> {
-        if let Some(outcome) = self.store.replay(&meta.command_id, &meta.fingerprint).await? {
-            return Ok(outcome);
-        }
         if meta.actor.is_empty() {
             meta.actor = self.actor.clone();
         }
         let mut model = self.model.lock().await;
+        // Checked under the lock: a copy of the command that waited here while the first one
+        // committed must get the first outcome, not a fresh decision.
+        if let Some(outcome) = self.store.replay(&meta.command_id, &meta.fingerprint).await? {
+            return Ok(outcome);
+        }
         let decision = model.state.decide(command, today)?;
         let events: Vec<NewEvent> = decision
             .events

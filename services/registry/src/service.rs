@@ -108,7 +108,7 @@ impl RegistryGrpc {
             actor: String::new(),
             traceparent: traceparent(request),
         };
-        self.registry.execute(&command, meta, today).await.map_err(to_status)
+        self.registry.execute(command, meta, today).await.map_err(to_status)
     }
 }
 

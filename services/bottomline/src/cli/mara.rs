@@ -5,6 +5,8 @@ use proto::mara::v1::mara_query_service_client::MaraQueryServiceClient;
 use proto::registry::v1::CaseStage;
 use tonic::transport::Channel;
 
+use super::out;
+
 fn stage_name(stage: i32) -> String {
     registry_import::convert::stage_name(stage).to_lowercase()
 }
@@ -46,8 +48,8 @@ pub async fn summary(channel: Channel, province: String, county: String) -> anyh
         .summary(pb::SummaryRequest { province_code: province, county_code: county })
         .await?
         .into_inner();
-    print!("{}", format_counts(&r.counts.unwrap_or_default()));
-    println!("events applied                 {:>10}", r.checkpoint);
+    out!("{}", format_counts(&r.counts.unwrap_or_default()).trim_end());
+    out!("events applied                 {:>10}", r.checkpoint);
     Ok(())
 }
 
@@ -57,10 +59,10 @@ pub async fn counties(channel: Channel, province: String, key_only: bool) -> any
         .list_counties(pb::ListCountiesRequest { province_code: province, key_counties_only: key_only })
         .await?
         .into_inner();
-    println!("{:<8} {:<14} {:<10} {:>4} {:>10} {:>9} {:>7}", "county", "name", "province", "key", "households", "persons", "cases");
+    out!("{:<8} {:<14} {:<10} {:>4} {:>10} {:>9} {:>7}", "county", "name", "province", "key", "households", "persons", "cases");
     for c in r.counties {
         let n = c.counts.unwrap_or_default();
-        println!(
+        out!(
             "{:<8} {:<14} {:<10} {:>4} {:>10} {:>9} {:>7}",
             c.county_code,
             c.county_name,
@@ -83,7 +85,7 @@ pub async fn cases(channel: Channel, request: pb::ListCasesRequest, overdue_as_o
     let mut client = MaraQueryServiceClient::new(channel);
     let mut token = String::new();
     let mut shown = 0;
-    println!("{:<36} {:<8} {:<18} {:<10} {:<10} {:>5} {:>8}", "case", "county", "stage", "lead", "registered", "days", "measures");
+    out!("{:<36} {:<8} {:<18} {:<10} {:<10} {:>5} {:>8}", "case", "county", "stage", "lead", "registered", "days", "measures");
     loop {
         let page = match &overdue_as_of {
             None => client
@@ -103,11 +105,11 @@ pub async fn cases(channel: Channel, request: pb::ListCasesRequest, overdue_as_o
         };
         for c in &page.cases {
             if shown == limit {
-                println!("… more (raise --limit)");
+                out!("… more (raise --limit)");
                 return Ok(());
             }
             shown += 1;
-            println!(
+            out!(
                 "{:<36} {:<8} {:<18} {:<10} {:<10} {:>5} {:>8}",
                 c.case_id,
                 c.county_code,
@@ -119,7 +121,7 @@ pub async fn cases(channel: Channel, request: pb::ListCasesRequest, overdue_as_o
             );
         }
         if page.next_page_token.is_empty() {
-            println!("{shown} case(s)");
+            out!("{shown} case(s)");
             return Ok(());
         }
         token = page.next_page_token;

@@ -3,6 +3,21 @@
 pub mod bench;
 pub mod mara;
 
+/// `println!` that ends the process quietly when stdout is closed (`bottomline mara … | head`),
+/// instead of panicking on the broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            panic!("writing to stdout: {e}");
+        }
+    }};
+}
+pub(crate) use out;
+
 use anyhow::Context;
 use tonic::transport::{Channel, Endpoint};
 

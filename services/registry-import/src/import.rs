@@ -29,9 +29,9 @@ pub struct ImportOptions {
     pub concurrency: usize,
     /// Draw a progress bar on standard error (counting rows).
     pub progress: bool,
-    /// Name of the source, e.g. the file name without its directory. It scopes `household_ref`:
-    /// command ids derive from it, so two files may reuse refs without mixing their households,
-    /// and a re-run must pass the same name to replay instead of registering again.
+    /// Name of the source, e.g. the file name without its directory, shown on the progress bar.
+    /// Command ids do not depend on it: they derive from the rows' content (see
+    /// `household_command_id`), so a re-run — or a renamed copy of the file — replays.
     pub source_name: String,
 }
 
@@ -129,7 +129,7 @@ struct Plan {
 /// Rejected rows are written to `rejects` as CSV `line,reason,raw_line` (with that header), in
 /// line order, after the import. An error means the file could not be read (no header, I/O) or
 /// the registry kept failing; rows not yet sent are then neither registered nor rejected, and
-/// running the import again with the same `source_name` finishes the job.
+/// running the import again finishes the job.
 #[tracing::instrument(skip_all, fields(source = %options.source_name), err)]
 pub async fn import_csv(
     client: RegistryServiceClient<Channel>,
@@ -164,9 +164,8 @@ pub(crate) async fn import_with_ids(
     bar.inc(plan.rejects.len() as u64);
     let mut all_rejects = plan.rejects;
     let mut household_ids = HashMap::new();
-    let source = options.source_name.as_str();
     let mut results = futures::stream::iter(plan.households)
-        .map(|job| register_household(client.clone(), source, job, &bar))
+        .map(|job| register_household(client.clone(), job, &bar))
         .buffer_unordered(options.concurrency.max(1));
     let mut failure = None;
     while let Some(result) = results.next().await {
@@ -277,6 +276,9 @@ fn plan(data: &[u8]) -> anyhow::Result<Plan> {
         );
     }
 
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+        .date_naive();
     let mut plan = Plan::default();
     let mut by_ref: HashMap<String, usize> = HashMap::new();
     let mut seen_ids: HashMap<String, u64> = HashMap::new();
@@ -308,6 +310,12 @@ fn plan(data: &[u8]) -> anyhow::Result<Plan> {
                 ));
                 continue;
             }
+        }
+        // The registry's own rules (length, birth date, check character), checked before anything
+        // is sent, so that a household is never registered for rows that could not land.
+        if let Err(e) = registry_domain::CitizenId::parse(&row.person.citizen_id, today) {
+            reject(format!("citizen_id: {e}"));
+            continue;
         }
         if let Some(first) = seen_ids.get(&row.person.citizen_id) {
             reject(format!("citizen ID already appears on line {first}"));
@@ -369,14 +377,33 @@ struct HouseholdDone {
     rejects: Vec<Reject>,
 }
 
+/// The household's command id, derived from its content: its ref, its household columns and the
+/// citizen IDs of its well-formed rows. The same household in another file (or a renamed copy)
+/// gets the same id and replays; another household that happens to reuse a ref does not.
+fn household_command_id(job: &HouseholdJob) -> String {
+    let mut members: Vec<&str> = job.persons.iter().map(|p| p.fields.citizen_id.as_str()).collect();
+    members.sort_unstable();
+    let f = &job.fields;
+    let flags = format!("{}{}", u8::from(f.poverty_alleviated), u8::from(f.relocated));
+    let mut parts = vec![
+        "household",
+        job.household_ref.as_str(),
+        f.village_code.as_str(),
+        flags.as_str(),
+        f.settlement_area.as_deref().unwrap_or(""),
+    ];
+    parts.extend(members);
+    command_id(&parts)
+}
+
 async fn register_household(
     client: RegistryServiceClient<Channel>,
-    source: &str,
     job: HouseholdJob,
     bar: &ProgressBar,
 ) -> anyhow::Result<HouseholdDone> {
+    let household_command = household_command_id(&job);
     let request = RegisterHouseholdRequest {
-        command_id: command_id(&["household", source, &job.household_ref]),
+        command_id: household_command.clone(),
         village_code: job.fields.village_code.clone(),
         poverty_alleviated: job.fields.poverty_alleviated,
         relocated: job.fields.relocated,
@@ -426,7 +453,7 @@ async fn register_household(
     for person in job.persons {
         let fields = &person.fields;
         let request = RegisterPersonRequest {
-            command_id: command_id(&["person", source, &job.household_ref, &fields.citizen_id]),
+            command_id: command_id(&["person", &household_command, &fields.citizen_id]),
             household_id: household_id.clone(),
             citizen_id: fields.citizen_id.clone(),
             name: fields.name.clone(),

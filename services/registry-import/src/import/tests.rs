@@ -615,6 +615,24 @@ async fn a_generated_population_imports_without_rejects() {
     );
 }
 
+/// A renamed copy of an imported file replays: command ids come from the rows, not the file name.
+#[tokio::test]
+async fn a_renamed_copy_replays_instead_of_registering_again() {
+    let catalog = DivisionCatalog::from_tsv(DIVISIONS).unwrap();
+    let key = KeyCounties::from_tsv(KEY_COUNTIES).unwrap();
+    let population = crate::generate(11, 40, &catalog, &key, today());
+    let client = serve(Fake::new(0)).await;
+    let (first, _) = run(client.clone(), &population.to_csv()).await;
+    let first = first.unwrap();
+    let copy = ImportOptions { source_name: "copy of test.csv".into(), ..options() };
+    let again = import_csv(client, &population.to_csv()[..], Vec::new(), &copy).await.unwrap();
+    assert_eq!(again.households_registered, 0, "{again:?}");
+    assert_eq!(again.households_replayed, first.households_registered);
+    assert_eq!(again.persons_registered, 0);
+    assert_eq!(again.persons_replayed, first.persons_registered);
+    assert_eq!(again.rejected, 0);
+}
+
 #[test]
 fn summary_invariant_and_display() {
     let summary = ImportSummary {

@@ -27,6 +27,8 @@ pub struct App {
     registry: Arc<Registry>,
     projector: Arc<Projector<MaraProjection>>,
     description: Vec<String>,
+    /// Held for the life of the process: one process per data directory.
+    _lock: std::fs::File,
 }
 
 impl App {
@@ -35,6 +37,7 @@ impl App {
     pub async fn build(config: AppConfig) -> anyhow::Result<App> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let lock = lock_data_dir(&config.data_dir)?;
         let reference =
             ReferenceData::load(config.divisions.as_deref(), config.key_counties.as_deref())?;
         let rules = MonitoringRules::default();
@@ -135,7 +138,7 @@ impl App {
             }),
         ));
         description.insert(0, format!("grpc          http://{addr}  (registry, mara, health, reflection)"));
-        Ok(App { addr, shutdown, tasks, registry, projector, description })
+        Ok(App { addr, shutdown, tasks, registry, projector, description, _lock: lock })
     }
 
     /// The address the gRPC server listens on.
@@ -182,6 +185,28 @@ impl App {
         }
         self.registry.store().close().await;
         self.projector.pool().close().await;
+    }
+}
+
+/// Takes the data directory's lock file: a second process on the same directory would rebuild a
+/// second write model over the same store and race it.
+fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "data directory {} is in use by another bottomline process",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use bottomline::app::App;
@@ -30,7 +31,8 @@ enum Command {
     Demo(DemoArgs),
     /// Query MARA's read model.
     Mara(MaraArgs),
-    /// Measure registrations per second and read-model lag through the gRPC API.
+    /// Measure registrations per second and read-model lag through the gRPC API. The synthetic
+    /// registrations stay in the registry: point it at a throw-away `up`.
     Bench(BenchArgs),
 }
 
@@ -125,16 +127,16 @@ enum MaraQuery {
     /// Totals for the country, a province or a county.
     Summary {
         /// Province code, e.g. 510000.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", hide_default_value = true)]
         province: String,
         /// County code, e.g. 513226.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", hide_default_value = true)]
         county: String,
     },
     /// One row per county.
     Counties {
         /// Only counties of this province.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", hide_default_value = true)]
         province: String,
         /// Only national key counties.
         #[arg(long)]
@@ -162,10 +164,10 @@ enum MaraQuery {
 #[derive(Args)]
 struct Place {
     /// Province code, e.g. 510000.
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", hide_default_value = true)]
     province: String,
     /// County code, e.g. 513226.
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", hide_default_value = true)]
     county: String,
     /// Most rows to print.
     #[arg(long, default_value_t = 50)]
@@ -177,12 +179,12 @@ struct BenchArgs {
     /// Households to register (each with its members).
     #[arg(long, default_value_t = 2_000)]
     households: usize,
-    /// Concurrent gRPC clients.
-    #[arg(long, default_value_t = 16)]
-    clients: usize,
-    /// Population seed.
-    #[arg(long, default_value_t = 7)]
-    seed: u64,
+    /// Concurrent gRPC clients (at least 1).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    clients: u16,
+    /// Population seed (default: a fresh one each run, so no citizen ID repeats).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -207,7 +209,11 @@ impl Place {
 fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }
 
 async fn stop_signal() {
@@ -229,9 +235,21 @@ fn civil(d: NaiveDate) -> proto::common::v1::CivilDate {
     registry_import::convert::civil_date(d)
 }
 
+/// Exit status of an import that rejected rows (the rest landed).
+const EXIT_REJECTED_ROWS: u8 = 2;
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", cli::describe_error(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Up(a) => {
             init_tracing("info");
@@ -280,6 +298,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{summary}");
             if summary.rejected > 0 {
                 println!("rejected rows with reasons: {}", rejects_path.display());
+                return Ok(ExitCode::from(EXIT_REJECTED_ROWS));
             }
         }
         Command::Demo(a) => {
@@ -318,7 +337,9 @@ async fn main() -> anyhow::Result<()> {
             let reference = a.reference.load()?;
             let channel = cli::connect(&a.endpoint.endpoint).await?;
             let today = registry::service::today_in_china();
-            let report = cli::bench::run(channel, &reference, a.households, a.clients, a.seed, today).await?;
+            let seed = a.seed.unwrap_or_else(|| u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().expect("8 bytes")));
+            let report =
+                cli::bench::run(channel, &reference, a.households, usize::from(a.clients), seed, today).await?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -326,5 +347,5 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

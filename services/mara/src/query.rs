@@ -55,7 +55,7 @@ impl MaraQuery {
 
     #[instrument(skip_all, fields(province = %request.province_code, county = %request.county_code))]
     async fn summary_of(&self, request: SummaryRequest) -> Result<SummaryResponse, QueryError> {
-        let scope = validate::scope(&request.province_code, &request.county_code)?;
+        let scope = self.scope(&request.province_code, &request.county_code)?;
         let mut tx = read::snapshot(&self.pool).await?;
         let by_county = read::tally_by_county(&mut tx, &scope).await?;
         let checkpoint = read::events_applied(&mut tx).await?;
@@ -109,7 +109,7 @@ impl MaraQuery {
     async fn cases_of(&self, request: ListCasesRequest) -> Result<ListCasesResponse, QueryError> {
         let query = CaseQuery {
             stage: validate::stage(request.stage)?,
-            scope: validate::scope(&request.province_code, &request.county_code)?,
+            scope: self.scope(&request.province_code, &request.county_code)?,
             overdue: None,
             after: PageToken::parse(&request.page_token)?,
             limit: validate::page_size(request.page_size)?,
@@ -125,7 +125,7 @@ impl MaraQuery {
         let as_of = validate::as_of(request.as_of.as_ref(), validate::today_in_china())?;
         let query = CaseQuery {
             stage: None,
-            scope: validate::scope(&request.province_code, &request.county_code)?,
+            scope: self.scope(&request.province_code, &request.county_code)?,
             overdue: Some(self.overdue_on(as_of)),
             after: PageToken::parse(&request.page_token)?,
             limit: validate::page_size(request.page_size)?,
@@ -134,6 +134,22 @@ impl MaraQuery {
     }
 
     /// The identification clock on `as_of`: a lead older than the limit is overdue.
+    /// The validated scope, refusing division codes that are not in the division list.
+    fn scope(&self, province: &str, county: &str) -> Result<Scope, QueryError> {
+        let scope = validate::scope(province, county)?;
+        match &scope {
+            Scope::Province(p) if self.catalog.name(p).is_none() => Err(QueryError::invalid(
+                "province_code",
+                format!("{p} is not a province in the division list"),
+            )),
+            Scope::County(c) if !self.catalog.is_county(c) => Err(QueryError::invalid(
+                "county_code",
+                format!("{c} is not a county in the division list"),
+            )),
+            _ => Ok(scope),
+        }
+    }
+
     fn overdue_on(&self, as_of: NaiveDate) -> Overdue {
         let limit_days = self.rules.identification_days;
         let lead_before = u64::try_from(limit_days)

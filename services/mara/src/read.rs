@@ -167,9 +167,13 @@ pub(crate) async fn cases(
         sql.bind(Bind::Int(STAGE_REGISTERED));
         sql.push(" AND lead_date < ");
         sql.bind(Bind::Text(overdue.lead_before.to_string()));
-        sql.push(") OR days_to_register > ");
+        // A late registration was already overdue on any day more than the limit after its lead
+        // (unregistered then, or registered late by then); before that it was not yet.
+        sql.push(") OR (days_to_register > ");
         sql.bind(Bind::Int(overdue.limit_days));
-        sql.push(")");
+        sql.push(" AND lead_date < ");
+        sql.bind(Bind::Text(overdue.lead_before.to_string()));
+        sql.push("))");
     }
     if let Some(after) = &query.after {
         let date = after.lead_date.clone();

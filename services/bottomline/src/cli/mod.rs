@@ -24,10 +24,30 @@ use tonic::transport::{Channel, Endpoint};
 /// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`), failing with a hint when nothing
 /// listens there.
 pub async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        anyhow::bail!("endpoint {endpoint:?} must start with http:// (e.g. http://127.0.0.1:50051)");
+    }
     Endpoint::from_shared(endpoint.to_string())
         .with_context(|| format!("invalid endpoint {endpoint:?}"))?
         .connect_timeout(std::time::Duration::from_secs(5))
         .connect()
         .await
         .with_context(|| format!("cannot reach {endpoint}; is `bottomline up` running?"))
+}
+
+/// One line for the user: a gRPC status becomes its message, code and field violations; other
+/// errors their chain of causes.
+pub fn describe_error(e: &anyhow::Error) -> String {
+    use tonic_types::StatusExt as _;
+    if let Some(status) = e.chain().find_map(|c| c.downcast_ref::<tonic::Status>()) {
+        let mut line = format!("{} ({:?})", status.message(), status.code());
+        let details = status.get_error_details();
+        if let Some(bad) = details.bad_request() {
+            for v in &bad.field_violations {
+                line.push_str(&format!("; field {}: {}", v.field, v.description));
+            }
+        }
+        return line;
+    }
+    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
 }

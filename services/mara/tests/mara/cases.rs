@@ -252,6 +252,13 @@ async fn overdue_cases_on_a_date(backend: Backend) {
         ids(&overdue(&f, Some((2024, 3, 31)), "", "").await),
         ["k1", "k3"]
     );
+    // 15 days after k1's and k3's lead nothing is overdue yet; the day after, both are (k3 was
+    // then still unregistered: its late registration came on 2024-03-25).
+    assert!(overdue(&f, Some((2024, 3, 16)), "", "").await.is_empty());
+    assert_eq!(
+        ids(&overdue(&f, Some((2024, 3, 17)), "", "").await),
+        ["k1", "k3"]
+    );
     assert_eq!(
         ids(&overdue(&f, Some((2024, 4, 2)), "", "").await),
         ["k1", "k3", "k5", "k6"]

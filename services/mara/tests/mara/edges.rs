@@ -38,6 +38,9 @@ async fn invalid_requests_name_the_field(backend: Backend) {
         (summary("", "150400"), "county_code"),
         (summary("", "15042x"), "county_code"),
         (summary("510000", "150422"), "county_code"),
+        // Well-formed but not in the division list.
+        (summary("990000", ""), "province_code"),
+        (summary("", "990101"), "county_code"),
     ] {
         assert_invalid(q.summary(Request::new(request)).await.unwrap_err(), field);
     }

@@ -73,12 +73,23 @@ pub fn embedded_config(data_dir: &Path) -> AppConfig {
     AppConfig::embedded(data_dir, "127.0.0.1:0".parse().expect("socket address"))
 }
 
-/// Builds and starts an app, failing the test with the whole error chain if it cannot.
+/// Builds and starts an app, failing the test with the whole error chain if it cannot. A data
+/// directory still locked by an app being torn down (a runtime shut down in the background drops
+/// its tasks, and with them the lock, a moment later) is waited for.
 pub async fn start(config: AppConfig) -> App {
-    match tokio::time::timeout(TIMEOUT, App::build(config)).await {
-        Ok(Ok(app)) => app,
-        Ok(Err(e)) => panic!("the app did not start: {e:#}"),
-        Err(_) => panic!("the app did not start within {}s", TIMEOUT.as_secs()),
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        match tokio::time::timeout_at(deadline, App::build(config.clone())).await {
+            Ok(Ok(app)) => return app,
+            Ok(Err(e))
+                if format!("{e:#}").contains("in use by another bottomline process")
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(Err(e)) => panic!("the app did not start: {e:#}"),
+            Err(_) => panic!("the app did not start within {}s", TIMEOUT.as_secs()),
+        }
     }
 }
 

@@ -377,7 +377,8 @@ async fn case_rules_hold_and_late_registration_is_overdue() {
         (CaseStage::Lead as i32, -1)
     );
     assert!(waiting.registered_on.is_none());
-    // On the day the lead came in nothing but the late registration is overdue.
+    // Nine days after C's lead (2025-02-01) nothing is overdue yet: C was then still inside its
+    // 15 days, and its late registration came only on 2025-02-21.
     let early = mara
         .list_overdue_cases(ListOverdueCasesRequest {
             as_of: civil(2025, 2, 10),
@@ -386,14 +387,7 @@ async fn case_rules_hold_and_late_registration_is_overdue() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        early
-            .cases
-            .iter()
-            .map(|r| r.case_id.as_str())
-            .collect::<Vec<_>>(),
-        [c.as_str()]
-    );
+    assert!(early.cases.is_empty(), "{:?}", early.cases);
 
     let all = mara
         .list_cases(ListCasesRequest::default())

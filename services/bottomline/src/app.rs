@@ -41,8 +41,9 @@ impl App {
         let reference =
             ReferenceData::load(config.divisions.as_deref(), config.key_counties.as_deref())?;
         let rules = MonitoringRules::default();
-        let key = IdHashKey::load_or_create(&config.data_dir.join("id-hash.key"))
-            .context("id hash key")?;
+        let key_path = config.data_dir.join("id-hash.key");
+        let key = IdHashKey::load_or_create(&key_path)
+            .with_context(|| format!("id hash key {}", key_path.display()))?;
 
         let store_url = config.event_store_url();
         let store = EventStore::open(&store_url).await.context("opening the event store")?;

@@ -29,10 +29,23 @@ impl ReferenceData {
                 None => Ok(builtin.to_string()),
             }
         };
+        let name = |p: Option<&Path>| p.map_or("built-in".to_string(), |p| p.display().to_string());
         let catalog = DivisionCatalog::from_tsv(&read(divisions, DIVISIONS)?)
-            .context("division list")?;
-        let key_counties =
-            KeyCounties::from_tsv(&read(key_counties, KEY_COUNTIES)?).context("key-county list")?;
+            .with_context(|| format!("division list {}", name(divisions)))?;
+        if !catalog.counties().any(|_| true) {
+            anyhow::bail!("division list {} has no county-level division", name(divisions));
+        }
+        let key_list = KeyCounties::from_tsv(&read(key_counties, KEY_COUNTIES)?)
+            .with_context(|| format!("key-county list {}", name(key_counties)))?;
+        if let Some(unknown) = key_list.iter().find(|k| !catalog.is_county(&k.code)) {
+            anyhow::bail!(
+                "key-county list {}: {} ({}) is not a county in the division list",
+                name(key_counties),
+                unknown.code,
+                unknown.name
+            );
+        }
+        let key_counties = key_list;
         Ok(Self { catalog: Arc::new(catalog), key_counties: Arc::new(key_counties) })
     }
 }

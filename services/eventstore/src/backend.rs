@@ -121,6 +121,9 @@ pub(crate) fn schema(backend: Backend) -> Vec<String> {
                 recorded_at BIGINT NOT NULL
             )"
         ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value {bytes} NOT NULL)"
+        ),
         "CREATE TABLE IF NOT EXISTS checkpoints (
             name TEXT PRIMARY KEY,
             tx_id BIGINT NOT NULL,

@@ -412,6 +412,27 @@ impl EventStore {
         Ok(())
     }
 
+    /// Records `value` under `name` unless a value is already there, and returns the stored one.
+    /// For facts fixed at the store's creation, such as which key its hashes were made with.
+    pub async fn setting_or_init(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let _writer = match &self.inner.writer {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(&self.inner.pool)
+            .await
+            .map_err(StoreError::of("save setting"))?;
+        sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.inner.pool)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(StoreError::of("read setting"))
+    }
+
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         self.inner.pool.close().await;

@@ -39,6 +39,7 @@ eventstore::on_every_backend!(
     late_commit_is_never_skipped,
     concurrent_appenders_reach_reader_once_in_stream_order,
     checkpoints_round_trip,
+    settings_keep_their_first_value,
 );
 
 async fn appends_and_reads_a_stream(backend: Backend) {
@@ -334,4 +335,11 @@ async fn checkpoints_round_trip(backend: Backend) {
     store.save_checkpoint("relay", GlobalCursor { tx_id: 9, position: 50 }).await.unwrap();
     assert_eq!(store.load_checkpoint("relay").await.unwrap(), GlobalCursor { tx_id: 9, position: 50 });
     assert_eq!(store.load_checkpoint("other").await.unwrap(), GlobalCursor::START);
+}
+
+async fn settings_keep_their_first_value(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else { return };
+    assert_eq!(store.setting_or_init("key-check", b"first").await.unwrap(), b"first");
+    assert_eq!(store.setting_or_init("key-check", b"second").await.unwrap(), b"first");
+    assert_eq!(store.setting_or_init("other", b"x").await.unwrap(), b"x");
 }

@@ -50,11 +50,17 @@ impl CallError {
 }
 
 /// Whether a retry with the same command id can succeed. Safe to retry because command ids are
-/// deterministic: the registry answers a repeated command with its first outcome.
+/// deterministic: the registry answers a repeated command with its first outcome. UNKNOWN is
+/// included because the registry never answers with it: tonic reports a connection torn down
+/// mid-call (a server killed or restarted) that way.
 fn is_transient(code: Code) -> bool {
     matches!(
         code,
-        Code::Unavailable | Code::DeadlineExceeded | Code::Aborted | Code::ResourceExhausted
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Aborted
+            | Code::ResourceExhausted
+            | Code::Unknown
     )
 }
 

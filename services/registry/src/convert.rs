@@ -22,9 +22,13 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> DomainError {
     DomainError::Invalid { field, reason: reason.into() }
 }
 
-/// The command id must be a UUID.
+/// The command id must be a UUID, and not the nil one (which every client would share).
 pub(crate) fn command_id(raw: &str) -> Result<Uuid, DomainError> {
-    Uuid::parse_str(raw).map_err(|_| invalid("command_id", "must be a UUID"))
+    match Uuid::parse_str(raw) {
+        Ok(id) if id.is_nil() => Err(invalid("command_id", "must not be the nil UUID")),
+        Ok(id) => Ok(id),
+        Err(_) => Err(invalid("command_id", "must be a UUID")),
+    }
 }
 
 fn uuid_field(field: &'static str, raw: &str) -> Result<Uuid, DomainError> {
@@ -38,11 +42,16 @@ fn enum_field<T: ProtoEnum>(field: &'static str, value: i32) -> Result<T, Domain
     T::from_proto(value).ok_or_else(|| invalid(field, format!("is required (got {value})")))
 }
 
+/// A required civil date between 1900-01-01 and 2100-12-31 (the range of `CivilDate`).
 fn date_field(field: &'static str, d: &Option<CivilDate>) -> Result<NaiveDate, DomainError> {
     let d = d.as_ref().ok_or_else(|| invalid(field, "is required"))?;
-    date_of(d).ok_or_else(|| {
+    let date = date_of(d).ok_or_else(|| {
         invalid(field, format!("{:04}-{:02}-{:02} is not a calendar date", d.year, d.month, d.day))
-    })
+    })?;
+    if !(1900..=2100).contains(&d.year) {
+        return Err(invalid(field, format!("{date} is outside 1900-01-01..=2100-12-31")));
+    }
+    Ok(date)
 }
 
 fn text_field(field: &'static str, s: &str) -> Result<String, DomainError> {

@@ -85,6 +85,10 @@ pub enum OpenError {
     /// A stored event does not decode: the store is damaged or from a newer version.
     #[error(transparent)]
     Decode(#[from] codec::DecodeError),
+    /// The id hash key is not the one the store's citizen ID hashes were made with: duplicates
+    /// would go unnoticed. Restore the original key file.
+    #[error("the id hash key does not match the one this event store was written with (was id-hash.key replaced or lost?); restore the original key")]
+    KeyMismatch,
 }
 
 struct WriteModel {
@@ -112,6 +116,10 @@ impl Registry {
         rules: MonitoringRules,
         key: IdHashKey,
     ) -> Result<Registry, OpenError> {
+        let check = key.fingerprint(b"id hash key check");
+        if store.setting_or_init("id_hash_key_check", &check).await? != check {
+            return Err(OpenError::KeyMismatch);
+        }
         let mut model = WriteModel { state: RegistryState::new(catalog, rules), cursor: GlobalCursor::START };
         catch_up(&store, &mut model).await?;
         tracing::info!(

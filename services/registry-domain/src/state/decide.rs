@@ -153,11 +153,22 @@ fn on_between(
     earliest: NaiveDate,
     today: NaiveDate,
 ) -> Result<(), DomainError> {
+    after("the previous step", field, date, earliest)?;
+    not_after_today(field, date, today)
+}
+
+/// `date` must not be before `earliest` (`what` names it in the error).
+fn after(
+    what: &str,
+    field: &'static str,
+    date: NaiveDate,
+    earliest: NaiveDate,
+) -> Result<(), DomainError> {
     if date < earliest {
         return Err(DomainError::invalid(
             field,
-            format!("{date} is before the previous step on {earliest}"),
+            format!("{date} is before {what} on {earliest}"),
         ));
     }
-    not_after_today(field, date, today)
+    Ok(())
 }

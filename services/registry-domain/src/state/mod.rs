@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use crate::divisions::DivisionCatalog;
 use crate::events::RegistryEvent;
 use crate::rules::MonitoringRules;
-use crate::types::{CaseId, CaseStage, CaseType, HouseholdId, LabourCapacity, PersonId};
+use crate::types::{CaseId, CaseStage, CaseType, HouseholdId, LabourCapacity, PersonId, Relation};
 
 mod decide;
 
@@ -53,6 +53,10 @@ pub struct Person {
     household_id: HouseholdId,
     labour_capacity: LabourCapacity,
     exited_on: Option<NaiveDate>,
+    birth_date: NaiveDate,
+    relation: Relation,
+    /// Effective date of the last labour-capacity change (changes only move forward in time).
+    capacity_since: Option<NaiveDate>,
 }
 
 impl Person {
@@ -229,6 +233,8 @@ impl RegistryState {
                 household_id,
                 id_hash,
                 labour_capacity,
+                birth_date,
+                relation,
                 ..
             } => {
                 self.persons.insert(
@@ -237,6 +243,9 @@ impl RegistryState {
                         household_id: *household_id,
                         labour_capacity: *labour_capacity,
                         exited_on: None,
+                        birth_date: *birth_date,
+                        relation: *relation,
+                        capacity_since: None,
                     },
                 );
                 self.by_id_hash.insert(id_hash.clone(), *person_id);
@@ -246,9 +255,15 @@ impl RegistryState {
                     }
                 }
             }
-            RegistryEvent::LabourCapacityChanged { person_id, to, .. } => {
+            RegistryEvent::LabourCapacityChanged {
+                person_id,
+                to,
+                effective_on,
+                ..
+            } => {
                 if let Some(person) = self.persons.get_mut(person_id) {
                     person.labour_capacity = *to;
+                    person.capacity_since = Some(*effective_on);
                 }
             }
             RegistryEvent::PersonExited {

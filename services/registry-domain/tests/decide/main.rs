@@ -7,5 +7,6 @@ mod apply;
 mod case_advance;
 mod case_assist;
 mod case_open;
+mod consistency;
 mod household;
 mod person;

@@ -55,12 +55,7 @@ impl RegistryState {
                 existing_id: case_id.to_string(),
             });
         }
-        let open = household.cases.iter().find(|id| {
-            self.cases
-                .get(id)
-                .is_some_and(|c| c.stage != CaseStage::RiskEliminated)
-        });
-        if let Some(open) = open {
+        if let Some(open) = self.open_case_of(household_id) {
             return Err(DomainError::rule(
                 "case_open",
                 format!("household {household_id} already has open case {open}"),
@@ -256,6 +251,16 @@ impl RegistryState {
         Ok(self.decision(case_id.stream_id(), vec![event]))
     }
 
+    /// A case of the household that is not risk-eliminated, if any.
+    fn open_case_of(&self, household_id: HouseholdId) -> Option<CaseId> {
+        let household = self.households.get(&household_id)?;
+        household.cases.iter().copied().find(|id| {
+            self.cases
+                .get(id)
+                .is_some_and(|c| c.stage != CaseStage::RiskEliminated)
+        })
+    }
+
     fn someone_can_work(&self, household_id: HouseholdId) -> bool {
         self.households.get(&household_id).is_some_and(|h| {
             h.members
@@ -287,6 +292,12 @@ impl RegistryState {
             return Err(DomainError::invalid("reason", "must not be empty"));
         }
         on_between("on", on, case.last_transition_on, today)?;
+        if let Some(open) = self.open_case_of(case.household_id) {
+            return Err(DomainError::rule(
+                "case_open",
+                format!("household {} already has open case {open}", case.household_id),
+            ));
+        }
         let event = RegistryEvent::RiskReturned {
             case_id,
             household_id: case.household_id,

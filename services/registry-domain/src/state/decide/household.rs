@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::{not_after_today, not_found_household};
+use super::{after, not_after_today, not_found_household};
 use crate::citizen_id::CitizenId;
 use crate::error::DomainError;
 use crate::events::RegistryEvent;
@@ -105,6 +105,19 @@ impl RegistryState {
             return Err(not_found_household(household_id));
         };
         let county_code = household.county_code.clone();
+        if relation == Relation::Head {
+            let head = household.members().iter().find(|m| {
+                self.persons
+                    .get(m)
+                    .is_some_and(|p| p.relation == Relation::Head && p.exited_on.is_none())
+            });
+            if let Some(head) = head {
+                return Err(DomainError::rule(
+                    "one_head",
+                    format!("household {household_id} already has head {head}"),
+                ));
+            }
+        }
         let person_id = PersonId::from_id_hash(id_hash);
         let stream_id = person_id.stream_id();
         let existing = self.person_by_id_hash(id_hash).or_else(|| {
@@ -165,6 +178,10 @@ impl RegistryState {
                 format!("already {labour_capacity:?}; nothing to change"),
             ));
         }
+        after("the birth date", "effective_on", effective_on, person.birth_date)?;
+        if let Some(since) = person.capacity_since {
+            after("the last capacity change", "effective_on", effective_on, since)?;
+        }
         not_after_today("effective_on", effective_on, today)?;
         let event = RegistryEvent::LabourCapacityChanged {
             person_id,
@@ -185,6 +202,10 @@ impl RegistryState {
         today: NaiveDate,
     ) -> Result<Decision, DomainError> {
         let person = self.active_person(person_id)?;
+        after("the birth date", "exit_date", exit_date, person.birth_date)?;
+        if let Some(since) = person.capacity_since {
+            after("the last capacity change", "exit_date", exit_date, since)?;
+        }
         not_after_today("exit_date", exit_date, today)?;
         let event = RegistryEvent::PersonExited {
             person_id,

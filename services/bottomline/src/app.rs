@@ -14,6 +14,7 @@ use registry::{IdHashKey, Registry, RegistryGrpc};
 use registry_domain::MonitoringRules;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::AppConfig;
@@ -132,7 +133,14 @@ impl App {
         tasks.push((
             "grpc-server",
             tokio::spawn(async move {
-                let incoming = TcpListenerStream::new(listener);
+                // No Nagle delay: replies are small and a client waits for each one.
+                let incoming = TcpListenerStream::new(listener).map(|conn| {
+                    conn.inspect(|c| {
+                        if let Err(e) = c.set_nodelay(true) {
+                            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                        }
+                    })
+                });
                 if let Err(e) = router.serve_with_incoming_shutdown(incoming, stop.cancelled()).await {
                     tracing::error!(error = %e, "grpc server failed");
                 }

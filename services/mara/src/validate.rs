@@ -121,13 +121,13 @@ pub(crate) fn page_size(value: i32) -> Result<i64, QueryError> {
     }
 }
 
-/// `stage`: `UNSPECIFIED` (0) means any stage; negative numbers are refused. Positive numbers
-/// this build does not know are accepted: they simply match nothing or a newer producer's cases.
+/// `stage`: `UNSPECIFIED` (0) means any stage; a number that is not a stage of this build's
+/// protobuf is refused (a typo would otherwise look like "no cases").
 pub(crate) fn stage(value: i32) -> Result<Option<i64>, QueryError> {
     match value {
         0 => Ok(None),
-        n if n < 0 => Err(QueryError::invalid("stage", "not a case stage")),
-        n => Ok(Some(n.into())),
+        n if proto::registry::v1::CaseStage::try_from(n).is_ok() => Ok(Some(n.into())),
+        n => Err(QueryError::invalid("stage", format!("{n} is not a case stage"))),
     }
 }
 

@@ -84,11 +84,28 @@ pub async fn run_demo(
         .await
         .with_context(|| format!("connecting to {endpoint}"))?;
     let registry = RegistryServiceClient::new(channel.clone());
-    let mara = MaraQueryServiceClient::new(channel);
+    let mut mara = MaraQueryServiceClient::new(channel);
+    anyhow::ensure!(households > 0, "--households must be at least 1");
 
     let started = Instant::now();
     let population = generate(seed, households, catalog, key_counties, today);
     let generate_time = started.elapsed();
+    // The demo checks MARA's national totals against what it generated, so the registry must hold
+    // nothing else: empty, or this same population from an earlier run (which then replays).
+    let present = mara
+        .summary(SummaryRequest::default())
+        .await
+        .context("reading MARA's summary")?
+        .into_inner()
+        .counts
+        .unwrap_or_default()
+        .households;
+    anyhow::ensure!(
+        present == 0 || present == population.expected.households,
+        "the registry already holds {present} households; the demo compares MARA's totals with \
+         what it generates, so start `bottomline up` with a fresh --data-dir (or re-run the same \
+         --seed and --households)"
+    );
 
     let started = Instant::now();
     let options = ImportOptions {

@@ -283,6 +283,10 @@ fn plan(data: &[u8]) -> anyhow::Result<Plan> {
     let mut by_ref: HashMap<String, usize> = HashMap::new();
     let mut seen_ids: HashMap<String, u64> = HashMap::new();
     for (i, (line, _, record)) in records.iter().enumerate().skip(1) {
+        // A line of only spaces is as blank as an empty one (which the reader already skips).
+        if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
         plan.rows += 1;
         let line = *line;
         let raw = raw_line(i);

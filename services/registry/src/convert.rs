@@ -54,12 +54,23 @@ fn date_field(field: &'static str, d: &Option<CivilDate>) -> Result<NaiveDate, D
     Ok(date)
 }
 
+/// Free text (notes, reasons): at most [`MAX_TEXT`] characters, line breaks allowed.
 fn text_field(field: &'static str, s: &str) -> Result<String, DomainError> {
+    checked_text(field, s, true)
+}
+
+/// A one-line value such as a place name: no line breaks either.
+fn line_field(field: &'static str, s: &str) -> Result<String, DomainError> {
+    checked_text(field, s, false)
+}
+
+fn checked_text(field: &'static str, s: &str, multi_line: bool) -> Result<String, DomainError> {
     if s.chars().count() > MAX_TEXT {
         return Err(invalid(field, format!("at most {MAX_TEXT} characters")));
     }
-    if s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(invalid(field, "contains control characters"));
+    if s.chars().any(|c| c.is_control() && !(multi_line && c == '\n')) {
+        let what = if multi_line { "control characters" } else { "line breaks or control characters" };
+        return Err(invalid(field, format!("contains {what}")));
     }
     Ok(s.trim().to_string())
 }
@@ -73,7 +84,7 @@ pub(crate) fn register_household(
         village_code: r.village_code.trim().to_string(),
         poverty_alleviated: r.poverty_alleviated,
         relocated: r.relocated,
-        settlement_area: Some(text_field("settlement_area", &r.settlement_area)?)
+        settlement_area: Some(line_field("settlement_area", &r.settlement_area)?)
             .filter(|s| !s.is_empty()),
     })
 }

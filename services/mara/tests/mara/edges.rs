@@ -66,6 +66,7 @@ async fn invalid_requests_name_the_field(backend: Backend) {
         ),
         (cases(|r| r.page_size = -1), "page_size"),
         (cases(|r| r.stage = -3), "stage"),
+        (cases(|r| r.stage = 99), "stage"),
         (cases(|r| r.county_code = "99".into()), "county_code"),
         (
             cases(|r| r.province_code = "510001".into()),

@@ -49,7 +49,7 @@ impl App {
         let store_url = config.event_store_url();
         let store = EventStore::open(&store_url).await.context("opening the event store")?;
         let registry = Arc::new(
-            Registry::open(store.clone(), reference.catalog.clone(), rules.clone(), key)
+            Registry::open(store.clone(), reference.catalog.clone(), rules, key)
                 .await
                 .context("rebuilding the registry")?,
         );

@@ -158,18 +158,19 @@ impl EventStore {
             ),
             Backend::Postgres => None,
         };
-        let insert = match tx_id {
-            Some(_) => format!(
+        let insert: &str = match tx_id {
+            Some(_) => {
                 "INSERT INTO events (event_id, stream_id, stream_version, event_type, occurred_at, \
                  recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, \
                  hash, tx_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) \
                  RETURNING position, tx_id"
-            ),
-            None => "INSERT INTO events (event_id, stream_id, stream_version, event_type, \
+            }
+            None => {
+                "INSERT INTO events (event_id, stream_id, stream_version, event_type, \
                  occurred_at, recorded_at, command_id, correlation_id, causation_id, actor, \
                  traceparent, payload, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) \
                  RETURNING position, tx_id"
-                .to_string(),
+            }
         };
         let recorded_at = chrono::Utc::now().timestamp_micros();
         let mut written = Vec::with_capacity(events.len());
@@ -192,7 +193,7 @@ impl EventStore {
                     payload: &event.payload,
                 },
             );
-            let mut q = sqlx::query(&insert)
+            let mut q = sqlx::query(insert)
                 .bind(&event_id)
                 .bind(stream_id)
                 .bind(version as i64)

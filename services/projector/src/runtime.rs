@@ -210,8 +210,14 @@ impl<P: Projection> Projector<P> {
                 Err(format!("waiting behind an earlier parked event of stream {}", d.key))
             } else {
                 match self.projection.apply(&mut tx, event).await {
-                    Ok(Applied::Applied) => Ok(report.applied += 1),
-                    Ok(Applied::UnknownType) => Ok(report.unknown += 1),
+                    Ok(Applied::Applied) => {
+                        report.applied += 1;
+                        Ok(())
+                    }
+                    Ok(Applied::UnknownType) => {
+                        report.unknown += 1;
+                        Ok(())
+                    }
                     Err(ProjectionError::Poison(reason)) => Err(reason),
                     Err(ProjectionError::Store(e)) => return Err(e),
                 }

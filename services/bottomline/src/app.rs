@@ -47,7 +47,9 @@ impl App {
             .with_context(|| format!("id hash key {}", key_path.display()))?;
 
         let store_url = config.event_store_url();
-        let store = EventStore::open(&store_url).await.context("opening the event store")?;
+        let store = EventStore::open(&store_url)
+            .await
+            .context("opening the event store")?;
         let registry = Arc::new(
             Registry::open(store.clone(), reference.catalog.clone(), rules, key)
                 .await
@@ -72,19 +74,26 @@ impl App {
                 let (p, s, stop) = (projector.clone(), store.clone(), shutdown.clone());
                 tasks.push((
                     "mara-projector",
-                    tokio::spawn(async move { projector::embedded::run(p, s, "registry", stop).await }),
+                    tokio::spawn(
+                        async move { projector::embedded::run(p, s, "registry", stop).await },
+                    ),
                 ));
             }
             Some(brokers) => {
                 let kafka = KafkaConfig::new(brokers.clone());
-                let topic = format!("{}{}", kafka::admin::events_topic("registry"), config.kafka_namespace);
+                let topic = format!(
+                    "{}{}",
+                    kafka::admin::events_topic("registry"),
+                    config.kafka_namespace
+                );
                 let dlq = kafka::admin::dead_letter_topic(&topic, "mara");
                 kafka::admin::ensure_topics(&kafka, &[&topic, &dlq], 3)
                     .await
                     .context("creating Kafka topics")?;
                 description.push(format!("kafka         {brokers} topic {topic}"));
-                let relay = kafka::relay::Relay::new(&kafka, store.clone(), &topic, registry::SOURCE)
-                    .context("creating the relay producer")?;
+                let relay =
+                    kafka::relay::Relay::new(&kafka, store.clone(), &topic, registry::SOURCE)
+                        .context("creating the relay producer")?;
                 let stop = shutdown.clone();
                 tasks.push(("registry-relay", tokio::spawn(relay.run(stop))));
                 let (p, stop) = (projector.clone(), shutdown.clone());
@@ -92,7 +101,9 @@ impl App {
                 tasks.push((
                     "mara-consumer",
                     tokio::spawn(async move {
-                        if let Err(e) = kafka::consumer::run(&kafka, p, &group, &topic, Some(&dlq), stop).await {
+                        if let Err(e) =
+                            kafka::consumer::run(&kafka, p, &group, &topic, Some(&dlq), stop).await
+                        {
                             tracing::error!(error = %e, "mara consumer stopped");
                         }
                     }),
@@ -141,13 +152,27 @@ impl App {
                         }
                     })
                 });
-                if let Err(e) = router.serve_with_incoming_shutdown(incoming, stop.cancelled()).await {
+                if let Err(e) = router
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled())
+                    .await
+                {
                     tracing::error!(error = %e, "grpc server failed");
                 }
             }),
         ));
-        description.insert(0, format!("grpc          http://{addr}  (registry, mara, health, reflection)"));
-        Ok(App { addr, shutdown, tasks, registry, projector, description, _lock: lock })
+        description.insert(
+            0,
+            format!("grpc          http://{addr}  (registry, mara, health, reflection)"),
+        );
+        Ok(App {
+            addr,
+            shutdown,
+            tasks,
+            registry,
+            projector,
+            description,
+            _lock: lock,
+        })
     }
 
     /// The address the gRPC server listens on.

@@ -44,7 +44,10 @@ impl AppConfig {
     /// The event store URL in use.
     pub fn event_store_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite:{}", self.data_dir.join("registry-events.db").display())
+            format!(
+                "sqlite:{}",
+                self.data_dir.join("registry-events.db").display()
+            )
         })
     }
 

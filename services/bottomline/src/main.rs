@@ -15,7 +15,11 @@ use clap::{Args, Parser, Subcommand};
 use proto::mara::v1 as mara_pb;
 
 #[derive(Parser)]
-#[command(name = "bottomline", version, about = "Joint employment action against return to poverty: registry, read models and tools")]
+#[command(
+    name = "bottomline",
+    version,
+    about = "Joint employment action against return to poverty: registry, read models and tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -76,7 +80,12 @@ impl ReferenceArgs {
 #[derive(Args)]
 struct EndpointArg {
     /// gRPC endpoint of `bottomline up`.
-    #[arg(long, global = true, env = "BOTTOMLINE_ENDPOINT", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        global = true,
+        env = "BOTTOMLINE_ENDPOINT",
+        default_value = "http://127.0.0.1:50051"
+    )]
     endpoint: String,
 }
 
@@ -293,7 +302,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
             };
-            let client = proto::registry::v1::registry_service_client::RegistryServiceClient::new(channel);
+            let client =
+                proto::registry::v1::registry_service_client::RegistryServiceClient::new(channel);
             let summary = registry_import::import_csv(client, input, rejects, &options).await?;
             println!("{summary}");
             if summary.rejected > 0 {
@@ -320,8 +330,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_tracing("warn");
             let channel = cli::connect(&a.endpoint.endpoint).await?;
             match a.query {
-                MaraQuery::Summary { province, county } => cli::mara::summary(channel, province, county).await?,
-                MaraQuery::Counties { province, key_only } => cli::mara::counties(channel, province, key_only).await?,
+                MaraQuery::Summary { province, county } => {
+                    cli::mara::summary(channel, province, county).await?
+                }
+                MaraQuery::Counties { province, key_only } => {
+                    cli::mara::counties(channel, province, key_only).await?
+                }
                 MaraQuery::Cases { stage, place } => {
                     let request = place.request(stage.unwrap_or(0));
                     cli::mara::cases(channel, request, None, place.limit).await?
@@ -337,9 +351,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let reference = a.reference.load()?;
             let channel = cli::connect(&a.endpoint.endpoint).await?;
             let today = registry::service::today_in_china();
-            let seed = a.seed.unwrap_or_else(|| u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().expect("8 bytes")));
-            let report =
-                cli::bench::run(channel, &reference, a.households, usize::from(a.clients), seed, today).await?;
+            let seed = a.seed.unwrap_or_else(|| {
+                u64::from_le_bytes(
+                    uuid::Uuid::new_v4().as_bytes()[..8]
+                        .try_into()
+                        .expect("8 bytes"),
+                )
+            });
+            let report = cli::bench::run(
+                channel,
+                &reference,
+                a.households,
+                usize::from(a.clients),
+                seed,
+                today,
+            )
+            .await?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -25,7 +25,9 @@ impl ReferenceData {
     pub fn load(divisions: Option<&Path>, key_counties: Option<&Path>) -> anyhow::Result<Self> {
         let read = |p: Option<&Path>, builtin: &'static str| -> anyhow::Result<String> {
             match p {
-                Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())),
+                Some(p) => {
+                    std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+                }
                 None => Ok(builtin.to_string()),
             }
         };
@@ -33,7 +35,10 @@ impl ReferenceData {
         let catalog = DivisionCatalog::from_tsv(&read(divisions, DIVISIONS)?)
             .with_context(|| format!("division list {}", name(divisions)))?;
         if !catalog.counties().any(|_| true) {
-            anyhow::bail!("division list {} has no county-level division", name(divisions));
+            anyhow::bail!(
+                "division list {} has no county-level division",
+                name(divisions)
+            );
         }
         let key_list = KeyCounties::from_tsv(&read(key_counties, KEY_COUNTIES)?)
             .with_context(|| format!("key-county list {}", name(key_counties)))?;
@@ -46,6 +51,9 @@ impl ReferenceData {
             );
         }
         let key_counties = key_list;
-        Ok(Self { catalog: Arc::new(catalog), key_counties: Arc::new(key_counties) })
+        Ok(Self {
+            catalog: Arc::new(catalog),
+            key_counties: Arc::new(key_counties),
+        })
     }
 }

@@ -10,7 +10,11 @@ use proto::mara::v1::SummaryRequest;
 use proto::registry::v1::registry_service_client::RegistryServiceClient;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(data_dir: &std::path::Path, port: u16) -> Child {
@@ -56,14 +60,27 @@ async fn sigkill_mid_import_then_restart_loses_and_doubles_nothing() {
     let import = {
         let (channel, csv, options) = (channel.clone(), csv.clone(), options.clone());
         tokio::spawn(async move {
-            registry_import::import_csv(RegistryServiceClient::new(channel), csv.as_slice(), Vec::new(), &options).await
+            registry_import::import_csv(
+                RegistryServiceClient::new(channel),
+                csv.as_slice(),
+                Vec::new(),
+                &options,
+            )
+            .await
         })
     };
     // Kill as soon as part of the population is in the read model.
     let mut mara = MaraQueryServiceClient::new(channel.clone());
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let persons = mara.summary(SummaryRequest::default()).await.unwrap().into_inner().counts.unwrap().persons;
+        let persons = mara
+            .summary(SummaryRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .counts
+            .unwrap()
+            .persons;
         if persons > 200 {
             break;
         }
@@ -72,22 +89,42 @@ async fn sigkill_mid_import_then_restart_loses_and_doubles_nothing() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(import.await.unwrap().is_err(), "the import saw the server die");
+    assert!(
+        import.await.unwrap().is_err(),
+        "the import saw the server die"
+    );
 
     let port = free_port();
     let mut child = start(dir.path(), port);
     let channel = connect(port).await;
-    let summary = registry_import::import_csv(RegistryServiceClient::new(channel.clone()), csv.as_slice(), Vec::new(), &options)
-        .await
-        .unwrap();
+    let summary = registry_import::import_csv(
+        RegistryServiceClient::new(channel.clone()),
+        csv.as_slice(),
+        Vec::new(),
+        &options,
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.rejected, 0, "{summary}");
-    assert!(summary.persons_replayed > 0, "the rows that landed before the kill replay: {summary}");
-    assert_eq!(summary.persons_registered + summary.persons_replayed, population.expected.persons as usize);
+    assert!(
+        summary.persons_replayed > 0,
+        "the rows that landed before the kill replay: {summary}"
+    );
+    assert_eq!(
+        summary.persons_registered + summary.persons_replayed,
+        population.expected.persons as usize
+    );
 
     let mut mara = MaraQueryServiceClient::new(channel);
     let deadline = Instant::now() + Duration::from_secs(60);
     let counts = loop {
-        let counts = mara.summary(SummaryRequest::default()).await.unwrap().into_inner().counts.unwrap();
+        let counts = mara
+            .summary(SummaryRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .counts
+            .unwrap();
         if counts.persons >= population.expected.persons || Instant::now() > deadline {
             break counts;
         }
@@ -95,12 +132,24 @@ async fn sigkill_mid_import_then_restart_loses_and_doubles_nothing() {
     };
     // Let anything that would double-apply show up before the final look.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let again = mara.summary(SummaryRequest::default()).await.unwrap().into_inner().counts.unwrap();
+    let again = mara
+        .summary(SummaryRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .counts
+        .unwrap();
     assert_eq!(counts, again);
     assert_eq!(counts.households, population.expected.households);
     assert_eq!(counts.persons, population.expected.persons);
-    assert_eq!(counts.labour_capable_persons, population.expected.labour_capable_persons);
-    assert_eq!(counts.poverty_alleviated_households, population.expected.poverty_alleviated_households);
+    assert_eq!(
+        counts.labour_capable_persons,
+        population.expected.labour_capable_persons
+    );
+    assert_eq!(
+        counts.poverty_alleviated_households,
+        population.expected.poverty_alleviated_households
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -50,8 +50,9 @@ impl Backend {
 /// timeout; `max_connections` bounds the pool.
 pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backend), sqlx::Error> {
     sqlx::any::install_default_drivers();
-    let backend = Backend::of_url(url)
-        .ok_or_else(|| sqlx::Error::Configuration(format!("unsupported database url {url:?}").into()))?;
+    let backend = Backend::of_url(url).ok_or_else(|| {
+        sqlx::Error::Configuration(format!("unsupported database url {url:?}").into())
+    })?;
     let url = match backend {
         Backend::Sqlite if !url.contains("mode=") => {
             let sep = if url.contains('?') { '&' } else { '?' };

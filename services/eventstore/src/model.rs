@@ -81,7 +81,10 @@ pub struct GlobalCursor {
 
 impl GlobalCursor {
     /// Before the first event.
-    pub const START: GlobalCursor = GlobalCursor { tx_id: 0, position: 0 };
+    pub const START: GlobalCursor = GlobalCursor {
+        tx_id: 0,
+        position: 0,
+    };
 }
 
 /// An event as stored.
@@ -122,6 +125,9 @@ pub struct RecordedEvent {
 impl RecordedEvent {
     /// This event's place in the commit-safe global order.
     pub fn cursor(&self) -> GlobalCursor {
-        GlobalCursor { tx_id: self.tx_id, position: self.position }
+        GlobalCursor {
+            tx_id: self.tx_id,
+            position: self.position,
+        }
     }
 }

@@ -54,14 +54,25 @@ enum Attempt {
 impl EventStore {
     /// Connects to `url` (`postgres://…` or `sqlite:PATH`) and creates the schema when missing.
     pub async fn open(url: &str) -> Result<EventStore, StoreError> {
-        let (pool, backend) =
-            backend::connect(url, 8).await.map_err(StoreError::of("connect"))?;
+        let (pool, backend) = backend::connect(url, 8)
+            .await
+            .map_err(StoreError::of("connect"))?;
         for ddl in backend::schema(backend) {
-            sqlx::query(&ddl).execute(&pool).await.map_err(StoreError::of("create schema"))?;
+            sqlx::query(&ddl)
+                .execute(&pool)
+                .await
+                .map_err(StoreError::of("create schema"))?;
         }
         let writer = (backend == Backend::Sqlite).then(|| Mutex::new(()));
         let (head, _) = watch::channel(0);
-        Ok(EventStore { inner: Arc::new(Inner { pool, backend, writer, head }) })
+        Ok(EventStore {
+            inner: Arc::new(Inner {
+                pool,
+                backend,
+                writer,
+                head,
+            }),
+        })
     }
 
     /// The backend in use.
@@ -113,7 +124,10 @@ impl EventStore {
                 Attempt::CommandRace => continue,
             }
         }
-        Err(AppendError::Invalid(format!("command id {} keeps racing", meta.command_id)))
+        Err(AppendError::Invalid(format!(
+            "command id {} keeps racing",
+            meta.command_id
+        )))
     }
 
     async fn try_append(
@@ -123,7 +137,12 @@ impl EventStore {
         events: &[NewEvent],
         meta: &CommandMeta,
     ) -> Result<Attempt, AppendError> {
-        let mut tx = self.inner.pool.begin().await.map_err(StoreError::of("begin"))?;
+        let mut tx = self
+            .inner
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::of("begin"))?;
         // Reads come before any write: a PostgreSQL transaction gets its id at its first write, so
         // an append that saw version n of a stream always has a larger id than the one that wrote
         // n. That keeps each stream's events in version order in the commit-safe global order.
@@ -141,8 +160,10 @@ impl EventStore {
         .map_err(StoreError::of("read stream head"))?;
         let (current, mut previous_hash) = match head {
             Some(row) => (
-                row.try_get::<i64, _>(0).map_err(StoreError::of("decode head"))? as u64,
-                row.try_get::<Vec<u8>, _>(1).map_err(StoreError::of("decode head"))?,
+                row.try_get::<i64, _>(0)
+                    .map_err(StoreError::of("decode head"))? as u64,
+                row.try_get::<Vec<u8>, _>(1)
+                    .map_err(StoreError::of("decode head"))?,
             ),
             None => (0, hash::GENESIS.to_vec()),
         };
@@ -258,7 +279,10 @@ impl EventStore {
             Err(e) => return Err(StoreError::of("record command")(e).into()),
         }
         tx.commit().await.map_err(StoreError::of("commit"))?;
-        Ok(Attempt::Done(AppendOutcome { events: written, replayed: false }))
+        Ok(Attempt::Done(AppendOutcome {
+            events: written,
+            replayed: false,
+        }))
     }
 
     /// The stored outcome of an earlier command with this id, if any: `Ok(Some(..))` with
@@ -270,7 +294,12 @@ impl EventStore {
         command_id: &str,
         fingerprint: &[u8],
     ) -> Result<Option<AppendOutcome>, AppendError> {
-        let mut conn = self.inner.pool.acquire().await.map_err(StoreError::of("acquire"))?;
+        let mut conn = self
+            .inner
+            .pool
+            .acquire()
+            .await
+            .map_err(StoreError::of("acquire"))?;
         stored_outcome(&mut conn, command_id, fingerprint).await
     }
 
@@ -395,7 +424,11 @@ impl EventStore {
     }
 
     /// Saves a named reader's cursor.
-    pub async fn save_checkpoint(&self, name: &str, cursor: GlobalCursor) -> Result<(), StoreError> {
+    pub async fn save_checkpoint(
+        &self,
+        name: &str,
+        cursor: GlobalCursor,
+    ) -> Result<(), StoreError> {
         let _writer = match &self.inner.writer {
             Some(lock) => Some(lock.lock().await),
             None => None,
@@ -420,12 +453,14 @@ impl EventStore {
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
-        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(value)
-            .execute(&self.inner.pool)
-            .await
-            .map_err(StoreError::of("save setting"))?;
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.inner.pool)
+        .await
+        .map_err(StoreError::of("save setting"))?;
         sqlx::query("SELECT value FROM settings WHERE name = $1")
             .bind(name)
             .fetch_one(&self.inner.pool)
@@ -453,7 +488,9 @@ async fn stored_outcome(
     let Some(row) = seen else { return Ok(None) };
     let stored: Vec<u8> = row.try_get(0).map_err(StoreError::of("decode command"))?;
     if stored != fingerprint {
-        return Err(AppendError::CommandIdReused { command_id: command_id.to_string() });
+        return Err(AppendError::CommandIdReused {
+            command_id: command_id.to_string(),
+        });
     }
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM events WHERE command_id = $1 ORDER BY position"
@@ -463,7 +500,10 @@ async fn stored_outcome(
     .await
     .map_err(StoreError::of("read command outcome"))?;
     let events = rows.iter().map(decode).collect::<Result<_, _>>()?;
-    Ok(Some(AppendOutcome { events, replayed: true }))
+    Ok(Some(AppendOutcome {
+        events,
+        replayed: true,
+    }))
 }
 
 fn validate(stream_id: &str, events: &[NewEvent], meta: &CommandMeta) -> Result<(), AppendError> {
@@ -471,10 +511,14 @@ fn validate(stream_id: &str, events: &[NewEvent], meta: &CommandMeta) -> Result<
         return Err(AppendError::Invalid("no events to append".into()));
     }
     if stream_id.is_empty() || stream_id.len() > MAX_ID_LEN {
-        return Err(AppendError::Invalid(format!("stream id must be 1..={MAX_ID_LEN} bytes")));
+        return Err(AppendError::Invalid(format!(
+            "stream id must be 1..={MAX_ID_LEN} bytes"
+        )));
     }
     if meta.command_id.is_empty() || meta.command_id.len() > MAX_ID_LEN {
-        return Err(AppendError::Invalid(format!("command id must be 1..={MAX_ID_LEN} bytes")));
+        return Err(AppendError::Invalid(format!(
+            "command id must be 1..={MAX_ID_LEN} bytes"
+        )));
     }
     Ok(())
 }

@@ -32,7 +32,10 @@ impl TestDatabase {
     pub fn sqlite() -> TestDatabase {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite:{}", dir.path().join("test.db").display());
-        TestDatabase { url, _dir: Some(dir) }
+        TestDatabase {
+            url,
+            _dir: Some(dir),
+        }
     }
 
     /// A fresh PostgreSQL database, or `None` (with a note on stderr) when not configured.
@@ -46,14 +49,19 @@ impl TestDatabase {
             return None;
         };
         let name = format!("bl_test_{}", uuid::Uuid::new_v4().simple());
-        let (pool, _) = crate::backend::connect(&admin, 1).await.expect("connect to test server");
+        let (pool, _) = crate::backend::connect(&admin, 1)
+            .await
+            .expect("connect to test server");
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&pool)
             .await
             .expect("create test database");
         pool.close().await;
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        Some(TestDatabase { url: format!("{base}/{name}"), _dir: None })
+        Some(TestDatabase {
+            url: format!("{base}/{name}"),
+            _dir: None,
+        })
     }
 }
 

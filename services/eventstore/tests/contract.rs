@@ -25,7 +25,9 @@ fn meta(command_id: &str, fingerprint: &[u8]) -> CommandMeta {
 }
 
 fn events(n: usize, tag: &str) -> Vec<NewEvent> {
-    (0..n).map(|i| NewEvent::now("test.v1.Happened", format!("{tag}-{i}").into_bytes())).collect()
+    (0..n)
+        .map(|i| NewEvent::now("test.v1.Happened", format!("{tag}-{i}").into_bytes()))
+        .collect()
 }
 
 eventstore::on_every_backend!(
@@ -43,16 +45,35 @@ eventstore::on_every_backend!(
 );
 
 async fn appends_and_reads_a_stream(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
     let out = store
-        .append("s-1", ExpectedVersion::NoStream, events(3, "a"), &meta("c1", b"f"))
+        .append(
+            "s-1",
+            ExpectedVersion::NoStream,
+            events(3, "a"),
+            &meta("c1", b"f"),
+        )
         .await
         .unwrap();
     assert!(!out.replayed);
-    assert_eq!(out.events.iter().map(|e| e.stream_version).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(
+        out.events
+            .iter()
+            .map(|e| e.stream_version)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
     assert!(out.events.windows(2).all(|w| w[0].position < w[1].position));
-    let out2 =
-        store.append("s-1", ExpectedVersion::Exact(3), events(1, "b"), &meta("c2", b"g")).await;
+    let out2 = store
+        .append(
+            "s-1",
+            ExpectedVersion::Exact(3),
+            events(1, "b"),
+            &meta("c2", b"g"),
+        )
+        .await;
     assert_eq!(out2.unwrap().events[0].stream_version, 4);
     let read = store.read_stream("s-1", 0).await.unwrap();
     assert_eq!(read.len(), 4);
@@ -65,35 +86,91 @@ async fn appends_and_reads_a_stream(backend: Backend) {
 }
 
 async fn wrong_expected_version_writes_nothing(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
-    store.append("s", ExpectedVersion::NoStream, events(2, "a"), &meta("c1", b"f")).await.unwrap();
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
+    store
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            events(2, "a"),
+            &meta("c1", b"f"),
+        )
+        .await
+        .unwrap();
     let err = store
-        .append("s", ExpectedVersion::Exact(1), events(1, "b"), &meta("c2", b"f"))
+        .append(
+            "s",
+            ExpectedVersion::Exact(1),
+            events(1, "b"),
+            &meta("c2", b"f"),
+        )
         .await
         .unwrap_err();
     assert!(
-        matches!(err, AppendError::WrongExpectedVersion { expected: 1, actual: 2, .. }),
+        matches!(
+            err,
+            AppendError::WrongExpectedVersion {
+                expected: 1,
+                actual: 2,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let err = store
-        .append("s", ExpectedVersion::NoStream, events(1, "b"), &meta("c3", b"f"))
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            events(1, "b"),
+            &meta("c3", b"f"),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, AppendError::WrongExpectedVersion { expected: 0, actual: 2, .. }));
+    assert!(matches!(
+        err,
+        AppendError::WrongExpectedVersion {
+            expected: 0,
+            actual: 2,
+            ..
+        }
+    ));
     assert_eq!(store.head().await.unwrap().0, 2);
     // The refused command id is free: it recorded nothing.
-    store.append("s", ExpectedVersion::Exact(2), events(1, "c"), &meta("c2", b"f")).await.unwrap();
+    store
+        .append(
+            "s",
+            ExpectedVersion::Exact(2),
+            events(1, "c"),
+            &meta("c2", b"f"),
+        )
+        .await
+        .unwrap();
 }
 
 async fn same_command_id_returns_first_outcome(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
-    let first =
-        store.append("s", ExpectedVersion::NoStream, events(2, "a"), &meta("cmd", b"fp")).await;
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
+    let first = store
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            events(2, "a"),
+            &meta("cmd", b"fp"),
+        )
+        .await;
     let first = first.unwrap();
     // A retry carries new event ids (the client does not know them); the store answers with the
     // first outcome, and its expected version no longer matters.
-    let again =
-        store.append("s", ExpectedVersion::NoStream, events(2, "a"), &meta("cmd", b"fp")).await;
+    let again = store
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            events(2, "a"),
+            &meta("cmd", b"fp"),
+        )
+        .await;
     let again = again.unwrap();
     assert!(again.replayed);
     assert_eq!(again.events, first.events);
@@ -101,10 +178,25 @@ async fn same_command_id_returns_first_outcome(backend: Backend) {
 }
 
 async fn reused_command_id_with_other_payload_is_refused(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
-    store.append("s", ExpectedVersion::NoStream, events(1, "a"), &meta("cmd", b"one")).await.unwrap();
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
+    store
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            events(1, "a"),
+            &meta("cmd", b"one"),
+        )
+        .await
+        .unwrap();
     let err = store
-        .append("t", ExpectedVersion::NoStream, events(1, "b"), &meta("cmd", b"two"))
+        .append(
+            "t",
+            ExpectedVersion::NoStream,
+            events(1, "b"),
+            &meta("cmd", b"two"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AppendError::CommandIdReused { ref command_id } if command_id == "cmd"));
@@ -112,9 +204,27 @@ async fn reused_command_id_with_other_payload_is_refused(backend: Backend) {
 }
 
 async fn hash_chain_detects_tampering(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
-    store.append("s", ExpectedVersion::NoStream, events(3, "a"), &meta("c1", b"f")).await.unwrap();
-    store.append("s", ExpectedVersion::Exact(3), events(2, "b"), &meta("c2", b"f")).await.unwrap();
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
+    store
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            events(3, "a"),
+            &meta("c1", b"f"),
+        )
+        .await
+        .unwrap();
+    store
+        .append(
+            "s",
+            ExpectedVersion::Exact(3),
+            events(2, "b"),
+            &meta("c2", b"f"),
+        )
+        .await
+        .unwrap();
     assert_eq!(store.verify_stream("s").await.unwrap(), 5);
     // The first link is SHA-256 over 32 zero bytes and the canonical fields, computed here
     // independently of the store's code.
@@ -156,16 +266,27 @@ async fn hash_chain_detects_tampering(backend: Backend) {
         .unwrap();
     assert!(matches!(
         store.verify_stream("s").await,
-        Err(ChainError::Gap { expected: 2, found: 3, .. })
+        Err(ChainError::Gap {
+            expected: 2,
+            found: 3,
+            ..
+        })
     ));
 }
 
 async fn global_order_resumes_from_cursor(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
     for i in 0..10 {
         let stream = format!("s-{}", i % 3);
         store
-            .append(&stream, ExpectedVersion::Any, events(2, &i.to_string()), &meta(&format!("c{i}"), b"f"))
+            .append(
+                &stream,
+                ExpectedVersion::Any,
+                events(2, &i.to_string()),
+                &meta(&format!("c{i}"), b"f"),
+            )
             .await
             .unwrap();
     }
@@ -184,13 +305,18 @@ async fn global_order_resumes_from_cursor(backend: Backend) {
     assert!(store.read_committed(cursor, 3).await.unwrap().is_empty());
     assert_eq!(seen.len(), 20);
     assert!(seen.windows(2).all(|w| w[0].cursor() < w[1].cursor()));
-    let payloads: Vec<_> = seen.iter().map(|e| String::from_utf8(e.payload.clone()).unwrap()).collect();
+    let payloads: Vec<_> = seen
+        .iter()
+        .map(|e| String::from_utf8(e.payload.clone()).unwrap())
+        .collect();
     assert_eq!(payloads[0], "0-0");
     assert_eq!(payloads[19], "9-1");
 }
 
 async fn concurrent_appenders_to_one_stream_never_share_a_version(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
     let mut tasks = Vec::new();
     for i in 0..16 {
         let store = store.clone();
@@ -218,42 +344,82 @@ async fn concurrent_appenders_to_one_stream_never_share_a_version(backend: Backe
         t.await.unwrap();
     }
     let read = store.read_stream("hot", 0).await.unwrap();
-    assert_eq!(read.iter().map(|e| e.stream_version).collect::<Vec<_>>(), (1..=16).collect::<Vec<_>>());
+    assert_eq!(
+        read.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+        (1..=16).collect::<Vec<_>>()
+    );
     assert_eq!(store.verify_stream("hot").await.unwrap(), 16);
 }
 
 /// A transaction that takes a global position early but commits late must not be overtaken by a
 /// reader: the reader waits at it instead of moving past it.
 async fn late_commit_is_never_skipped(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
-    store.append("a", ExpectedVersion::NoStream, events(1, "a"), &meta("c1", b"f")).await.unwrap();
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
+    store
+        .append(
+            "a",
+            ExpectedVersion::NoStream,
+            events(1, "a"),
+            &meta("c1", b"f"),
+        )
+        .await
+        .unwrap();
     if backend == Backend::Sqlite {
         // SQLite serialises writers: a late commit cannot exist, the order is trivially final.
-        assert_eq!(store.read_committed(GlobalCursor::START, 10).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .read_committed(GlobalCursor::START, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         return;
     }
     // A slow appender: takes a position now, commits later.
     let slow = eventstore::testing::begin_slow_append(&store, "slow").await;
     // A fast appender commits after it took its position.
-    store.append("b", ExpectedVersion::NoStream, events(1, "b"), &meta("c2", b"f")).await.unwrap();
+    store
+        .append(
+            "b",
+            ExpectedVersion::NoStream,
+            events(1, "b"),
+            &meta("c2", b"f"),
+        )
+        .await
+        .unwrap();
     // Transaction ids are cluster-wide, so other tests' open transactions can hold the horizon
     // back for a moment: wait until "a" is readable, and check "b" never shows before "slow".
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let first = loop {
         let batch = store.read_committed(GlobalCursor::START, 10).await.unwrap();
-        assert!(batch.iter().all(|e| e.stream_id == "a"), "read past the open transaction");
+        assert!(
+            batch.iter().all(|e| e.stream_id == "a"),
+            "read past the open transaction"
+        );
         if !batch.is_empty() {
             break batch;
         }
-        assert!(std::time::Instant::now() < deadline, "event before the open transaction never readable");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "event before the open transaction never readable"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     let cursor = first[0].cursor();
     slow.commit().await.unwrap();
     let mut rest = Vec::new();
     while rest.len() < 2 {
-        assert!(std::time::Instant::now() < deadline, "late commit never readable: {rest:?}");
-        let cursor = rest.last().map(|e: &eventstore::RecordedEvent| e.cursor()).unwrap_or(cursor);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "late commit never readable: {rest:?}"
+        );
+        let cursor = rest
+            .last()
+            .map(|e: &eventstore::RecordedEvent| e.cursor())
+            .unwrap_or(cursor);
         rest.extend(store.read_committed(cursor, 10).await.unwrap());
     }
     let streams: Vec<_> = rest.iter().map(|e| e.stream_id.as_str()).collect();
@@ -263,7 +429,9 @@ async fn late_commit_is_never_skipped(backend: Backend) {
 /// Many appenders whose commits interleave, and a reader following the global order the whole
 /// time: it sees every event exactly once, each stream in version order.
 async fn concurrent_appenders_reach_reader_once_in_stream_order(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
     const WRITERS: usize = 8;
     const PER_WRITER: usize = 40;
     let reader = {
@@ -323,23 +491,62 @@ async fn concurrent_appenders_reach_reader_once_in_stream_order(backend: Backend
     let mut last: HashMap<&str, u64> = HashMap::new();
     for e in &seen {
         let prev = last.insert(&e.stream_id, e.stream_version).unwrap_or(0);
-        assert_eq!(e.stream_version, prev + 1, "stream {} out of order", e.stream_id);
+        assert_eq!(
+            e.stream_version,
+            prev + 1,
+            "stream {} out of order",
+            e.stream_id
+        );
     }
 }
 
 async fn checkpoints_round_trip(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
-    assert_eq!(store.load_checkpoint("relay").await.unwrap(), GlobalCursor::START);
-    let c = GlobalCursor { tx_id: 7, position: 42 };
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
+    assert_eq!(
+        store.load_checkpoint("relay").await.unwrap(),
+        GlobalCursor::START
+    );
+    let c = GlobalCursor {
+        tx_id: 7,
+        position: 42,
+    };
     store.save_checkpoint("relay", c).await.unwrap();
-    store.save_checkpoint("relay", GlobalCursor { tx_id: 9, position: 50 }).await.unwrap();
-    assert_eq!(store.load_checkpoint("relay").await.unwrap(), GlobalCursor { tx_id: 9, position: 50 });
-    assert_eq!(store.load_checkpoint("other").await.unwrap(), GlobalCursor::START);
+    store
+        .save_checkpoint(
+            "relay",
+            GlobalCursor {
+                tx_id: 9,
+                position: 50,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_checkpoint("relay").await.unwrap(),
+        GlobalCursor {
+            tx_id: 9,
+            position: 50
+        }
+    );
+    assert_eq!(
+        store.load_checkpoint("other").await.unwrap(),
+        GlobalCursor::START
+    );
 }
 
 async fn settings_keep_their_first_value(backend: Backend) {
-    let Some((store, _db)) = store(backend).await else { return };
-    assert_eq!(store.setting_or_init("key-check", b"first").await.unwrap(), b"first");
-    assert_eq!(store.setting_or_init("key-check", b"second").await.unwrap(), b"first");
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
+    assert_eq!(
+        store.setting_or_init("key-check", b"first").await.unwrap(),
+        b"first"
+    );
+    assert_eq!(
+        store.setting_or_init("key-check", b"second").await.unwrap(),
+        b"first"
+    );
     assert_eq!(store.setting_or_init("other", b"x").await.unwrap(), b"x");
 }

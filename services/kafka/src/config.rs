@@ -14,12 +14,16 @@ pub struct KafkaConfig {
 impl KafkaConfig {
     /// A config for `brokers` with client id `bottomline`.
     pub fn new(brokers: impl Into<String>) -> Self {
-        Self { brokers: brokers.into(), client_id: "bottomline".into() }
+        Self {
+            brokers: brokers.into(),
+            client_id: "bottomline".into(),
+        }
     }
 
     pub(crate) fn base(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
-        c.set("bootstrap.servers", &self.brokers).set("client.id", &self.client_id);
+        c.set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.client_id);
         c
     }
 

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use projector::{Checkpoint, Delivery, ParkedEvent, Projection, Projector};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -42,7 +44,11 @@ impl ClientContext for Context {}
 impl ConsumerContext for Context {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
-            let parts = tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+            let parts = tpl
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect();
             *self.0.partitions.lock().expect("assignments") = parts;
             self.0.generation.fetch_add(1, Ordering::SeqCst);
         }
@@ -61,8 +67,9 @@ pub async fn run<P: Projection>(
     shutdown: CancellationToken,
 ) -> Result<(), KafkaError> {
     let assignments = Arc::new(Assignments::default());
-    let consumer: StreamConsumer<Context> =
-        config.consumer(group).create_with_context(Context(assignments.clone()))?;
+    let consumer: StreamConsumer<Context> = config
+        .consumer(group)
+        .create_with_context(Context(assignments.clone()))?;
     consumer.subscribe(&[topic])?;
     let dead_letters: Option<FutureProducer> = match dead_letter_topic {
         Some(_) => Some(config.base().create()?),
@@ -123,7 +130,11 @@ pub async fn run<P: Projection>(
         }
         let cps: Vec<Checkpoint> = checkpoints
             .iter()
-            .map(|(p, o)| Checkpoint { source: format!("{topic}:{p}"), a: *o, b: 0 })
+            .map(|(p, o)| Checkpoint {
+                source: format!("{topic}:{p}"),
+                a: *o,
+                b: 0,
+            })
             .collect();
         let report = loop {
             match projector.apply_batch(deliveries.clone(), &cps).await {
@@ -149,7 +160,10 @@ pub async fn run<P: Projection>(
 }
 
 fn delivery(m: &BorrowedMessage<'_>) -> Delivery {
-    let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
+    let key = m
+        .key()
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .unwrap_or_default();
     Delivery {
         key,
         event: headers::decode(m),
@@ -158,7 +172,11 @@ fn delivery(m: &BorrowedMessage<'_>) -> Delivery {
     }
 }
 
-async fn stored_offset<P: Projection>(projector: &Projector<P>, topic: &str, partition: i32) -> i64 {
+async fn stored_offset<P: Projection>(
+    projector: &Projector<P>,
+    topic: &str,
+    partition: i32,
+) -> i64 {
     loop {
         match projector.checkpoint(&format!("{topic}:{partition}")).await {
             Ok(c) => return c.map(|c| c.a).unwrap_or(0),
@@ -179,7 +197,12 @@ async fn seek_to_stored<P: Projection>(
     for (topic, partition) in parts {
         let offset = stored_offset(projector, &topic, partition).await;
         if offset > 0 {
-            if let Err(e) = consumer.seek(&topic, partition, Offset::Offset(offset), Duration::from_secs(2)) {
+            if let Err(e) = consumer.seek(
+                &topic,
+                partition,
+                Offset::Offset(offset),
+                Duration::from_secs(2),
+            ) {
                 // Not fatal: records below the stored offset are skipped anyway.
                 tracing::debug!(topic, partition, offset, error = %e, "seek after assignment failed");
             }
@@ -190,10 +213,22 @@ async fn seek_to_stored<P: Projection>(
 async fn publish_dead_letters(producer: &FutureProducer, topic: &str, parked: &[ParkedEvent]) {
     for p in parked {
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "dlq_reason", value: Some(p.reason.as_bytes()) })
-            .insert(Header { key: "dlq_origin", value: Some(p.origin.as_bytes()) })
-            .insert(Header { key: "ce_id", value: Some(p.event_id.as_bytes()) });
-        let record = FutureRecord::to(topic).key(&p.key).payload(&p.raw).headers(headers);
+            .insert(Header {
+                key: "dlq_reason",
+                value: Some(p.reason.as_bytes()),
+            })
+            .insert(Header {
+                key: "dlq_origin",
+                value: Some(p.origin.as_bytes()),
+            })
+            .insert(Header {
+                key: "ce_id",
+                value: Some(p.event_id.as_bytes()),
+            });
+        let record = FutureRecord::to(topic)
+            .key(&p.key)
+            .payload(&p.raw)
+            .headers(headers);
         if let Err((e, _)) = producer.send(record, Duration::from_secs(5)).await {
             // The parked table stays the source of truth; the topic is for operators' tools.
             tracing::warn!(topic, error = %e, "dead-letter publish failed");

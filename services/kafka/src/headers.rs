@@ -39,10 +39,16 @@ pub fn encode(event: &RecordedEvent, source: &str) -> OwnedHeaders {
     ];
     let mut headers = OwnedHeaders::new_with_capacity(pairs.len() + 1);
     for (key, value) in &pairs {
-        headers = headers.insert(Header { key, value: Some(value.as_bytes()) });
+        headers = headers.insert(Header {
+            key,
+            value: Some(value.as_bytes()),
+        });
     }
     if !event.traceparent.is_empty() {
-        headers = headers.insert(Header { key: "traceparent", value: Some(event.traceparent.as_bytes()) });
+        headers = headers.insert(Header {
+            key: "traceparent",
+            value: Some(event.traceparent.as_bytes()),
+        });
     }
     headers
 }
@@ -54,7 +60,8 @@ pub fn decode(message: &BorrowedMessage<'_>) -> Result<RecordedEvent, String> {
         for h in headers.iter() {
             if h.key == name {
                 let v = h.value.ok_or_else(|| format!("header {name} is null"))?;
-                return String::from_utf8(v.to_vec()).map_err(|_| format!("header {name} is not UTF-8"));
+                return String::from_utf8(v.to_vec())
+                    .map_err(|_| format!("header {name} is not UTF-8"));
             }
         }
         Err(format!("header {name} is missing"))
@@ -67,12 +74,15 @@ pub fn decode(message: &BorrowedMessage<'_>) -> Result<RecordedEvent, String> {
             .map_err(|e| format!("header {name}: {e}"))
     };
     let number = |name: &str| -> Result<i64, String> {
-        get(name)?.parse::<i64>().map_err(|e| format!("header {name}: {e}"))
+        get(name)?
+            .parse::<i64>()
+            .map_err(|e| format!("header {name}: {e}"))
     };
     if get("ce_specversion")? != "1.0" {
         return Err("unsupported ce_specversion".into());
     }
-    let event_id = uuid::Uuid::parse_str(&get("ce_id")?).map_err(|e| format!("header ce_id: {e}"))?;
+    let event_id =
+        uuid::Uuid::parse_str(&get("ce_id")?).map_err(|e| format!("header ce_id: {e}"))?;
     Ok(RecordedEvent {
         event_id,
         stream_id: get("ce_subject")?,

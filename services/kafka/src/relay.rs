@@ -99,7 +99,10 @@ impl Relay {
                 }
             }
         };
-        if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), drain)
+            .await
+            .is_err()
+        {
             tracing::warn!(topic = %self.topic, "relay drain timed out; the rest goes out at next start");
         }
         let _ = self.producer.flush(Duration::from_secs(5));
@@ -110,7 +113,9 @@ impl Relay {
     pub async fn publish_pass(&self) -> Result<usize, RelayError> {
         let cursor = self.store.load_checkpoint(&self.checkpoint).await?;
         let events = self.store.read_committed(cursor, BATCH).await?;
-        let Some(last) = events.last().map(|e| e.cursor()) else { return Ok(0) };
+        let Some(last) = events.last().map(|e| e.cursor()) else {
+            return Ok(0);
+        };
         let mut pending: Vec<DeliveryFuture> = Vec::with_capacity(events.len());
         for event in &events {
             let headers = headers::encode(event, &self.source);
@@ -139,7 +144,10 @@ impl Relay {
     }
 }
 
-async fn await_all(pending: &mut Vec<DeliveryFuture>, published: &AtomicU64) -> Result<(), KafkaError> {
+async fn await_all(
+    pending: &mut Vec<DeliveryFuture>,
+    published: &AtomicU64,
+) -> Result<(), KafkaError> {
     for delivery in pending.drain(..) {
         match delivery.await {
             Ok(Ok(_)) => {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventstore::testing::TestDatabase;
-use eventstore::{Backend, CommandMeta, EventStore, ExpectedVersion, GlobalCursor, NewEvent, RecordedEvent};
+use eventstore::{
+    Backend, CommandMeta, EventStore, ExpectedVersion, GlobalCursor, NewEvent, RecordedEvent,
+};
 use futures::future::BoxFuture;
 use kafka::relay::Relay;
 use projector::{Applied, Projection, ProjectionError, Projector};
@@ -50,9 +52,21 @@ impl Projection for Ledger {
 }
 
 async fn append(store: &EventStore, stream: &str, payload: &str, id: &str) {
-    let meta = CommandMeta { command_id: id.into(), fingerprint: id.as_bytes().to_vec(), ..Default::default() };
+    let meta = CommandMeta {
+        command_id: id.into(),
+        fingerprint: id.as_bytes().to_vec(),
+        ..Default::default()
+    };
     store
-        .append(stream, ExpectedVersion::Any, vec![NewEvent::now("test.v1.Happened", payload.as_bytes().to_vec())], &meta)
+        .append(
+            stream,
+            ExpectedVersion::Any,
+            vec![NewEvent::now(
+                "test.v1.Happened",
+                payload.as_bytes().to_vec(),
+            )],
+            &meta,
+        )
         .await
         .unwrap();
 }
@@ -67,23 +81,35 @@ async fn ledger(projector: &Projector<Ledger>) -> Vec<(String, i64)> {
         .collect()
 }
 
-async fn wait_for(projector: &Projector<Ledger>, what: &str, done: impl Fn(projector::MetricsSnapshot) -> bool) {
+async fn wait_for(
+    projector: &Projector<Ledger>,
+    what: &str,
+    done: impl Fn(projector::MetricsSnapshot) -> bool,
+) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !done(projector.metrics().snapshot()) {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}: {:?}", projector.metrics().snapshot());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}: {:?}",
+            projector.metrics().snapshot()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumer_applies_once_parks_poison_and_keeps_key_order() {
-    let Some(config) = support::brokers() else { return };
+    let Some(config) = support::brokers() else {
+        return;
+    };
     let store_db = TestDatabase::sqlite();
     let store = EventStore::open(&store_db.url).await.unwrap();
     let read_db = TestDatabase::sqlite();
     let topic = support::fresh_topic(&config, 2).await;
     let dlq = kafka::admin::dead_letter_topic(&topic, "ledger");
-    kafka::admin::ensure_topics(&config, &[&dlq], 1).await.unwrap();
+    kafka::admin::ensure_topics(&config, &[&dlq], 1)
+        .await
+        .unwrap();
 
     append(&store, "a", "a1", "1").await;
     append(&store, "a", "poison", "2").await;
@@ -94,48 +120,94 @@ async fn consumer_applies_once_parks_poison_and_keeps_key_order() {
     let relay = Relay::new(&config, store.clone(), &topic, "/test").unwrap();
     while relay.publish_pass().await.unwrap() > 0 {}
     // A record no CloudEvents reader can decode, on its own key.
-    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &config.brokers).create().unwrap();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &config.brokers)
+        .create()
+        .unwrap();
     producer
-        .send(FutureRecord::to(&topic).key("c").payload("not an event"), Duration::from_secs(10))
+        .send(
+            FutureRecord::to(&topic).key("c").payload("not an event"),
+            Duration::from_secs(10),
+        )
         .await
         .unwrap();
 
     let run = |projector: Arc<Projector<Ledger>>| {
-        let (config, topic, dlq, stop) = (config.clone(), topic.clone(), dlq.clone(), CancellationToken::new());
+        let (config, topic, dlq, stop) = (
+            config.clone(),
+            topic.clone(),
+            dlq.clone(),
+            CancellationToken::new(),
+        );
         let s = stop.clone();
         let task = tokio::spawn(async move {
-            kafka::consumer::run(&config, projector, "ledger", &topic, Some(&dlq), s).await.unwrap();
+            kafka::consumer::run(&config, projector, "ledger", &topic, Some(&dlq), s)
+                .await
+                .unwrap();
         });
         (stop, task)
     };
     let projector = Arc::new(Projector::open(Ledger, &read_db.url).await.unwrap());
     let (stop, task) = run(projector.clone());
-    wait_for(&projector, "first batch", |m| m.applied == 4 && m.parked == 3).await;
+    wait_for(&projector, "first batch", |m| {
+        m.applied == 4 && m.parked == 3
+    })
+    .await;
     stop.cancel();
     task.await.unwrap();
     assert_eq!(
         ledger(&projector).await,
-        [("a".to_string(), 1), ("b".into(), 1), ("b".into(), 2), ("b".into(), 3)]
+        [
+            ("a".to_string(), 1),
+            ("b".into(), 1),
+            ("b".into(), 2),
+            ("b".into(), 3)
+        ]
     );
     let parked = projector.parked().await.unwrap();
-    let reasons: Vec<(&str, &str)> = parked.iter().map(|p| (p.key.as_str(), p.reason.as_str())).collect();
-    assert!(reasons.contains(&("a", "payload says poison")), "{reasons:?}");
-    assert!(reasons.iter().any(|(k, r)| *k == "a" && r.starts_with("waiting behind")), "{reasons:?}");
-    assert!(reasons.iter().any(|(k, r)| *k == "c" && r.contains("no headers")), "{reasons:?}");
+    let reasons: Vec<(&str, &str)> = parked
+        .iter()
+        .map(|p| (p.key.as_str(), p.reason.as_str()))
+        .collect();
+    assert!(
+        reasons.contains(&("a", "payload says poison")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(k, r)| *k == "a" && r.starts_with("waiting behind")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(k, r)| *k == "c" && r.contains("no headers")),
+        "{reasons:?}"
+    );
 
     // Restart, and republish everything as a relay that lost its checkpoint would: no event is
     // applied twice, new events still flow, and stream a stays parked.
-    store.save_checkpoint(&format!("relay:{topic}"), GlobalCursor::START).await.unwrap();
+    store
+        .save_checkpoint(&format!("relay:{topic}"), GlobalCursor::START)
+        .await
+        .unwrap();
     append(&store, "b", "b4", "b4").await;
     append(&store, "a", "a5", "a5").await;
     while relay.publish_pass().await.unwrap() > 0 {}
     let projector = Arc::new(Projector::open(Ledger, &read_db.url).await.unwrap());
     let (stop, task) = run(projector.clone());
-    wait_for(&projector, "after restart", |m| m.applied == 1 && m.duplicates == 4 && m.parked == 3).await;
+    wait_for(&projector, "after restart", |m| {
+        m.applied == 1 && m.duplicates == 4 && m.parked == 3
+    })
+    .await;
     stop.cancel();
     task.await.unwrap();
     let rows = ledger(&projector).await;
     assert_eq!(rows.len(), 5, "{rows:?}");
     assert!(rows.contains(&("b".to_string(), 4)));
-    assert!(!rows.iter().any(|(s, v)| s == "a" && *v > 1), "stream a waits behind its poison event");
+    assert!(
+        !rows.iter().any(|(s, v)| s == "a" && *v > 1),
+        "stream a waits behind its poison event"
+    );
 }

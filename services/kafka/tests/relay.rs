@@ -24,7 +24,9 @@ fn meta(id: &str) -> CommandMeta {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trip_carries_every_event_with_cloudevents_headers() {
-    let Some(config) = support::brokers() else { return };
+    let Some(config) = support::brokers() else {
+        return;
+    };
     let db = TestDatabase::sqlite();
     let store = EventStore::open(&db.url).await.unwrap();
     let topic = support::fresh_topic(&config, 3).await;
@@ -35,7 +37,10 @@ async fn round_trip_carries_every_event_with_cloudevents_headers() {
             .append(
                 &stream,
                 ExpectedVersion::Any,
-                vec![NewEvent::now("test.v1.Happened", format!("payload {i}").into_bytes())],
+                vec![NewEvent::now(
+                    "test.v1.Happened",
+                    format!("payload {i}").into_bytes(),
+                )],
                 &meta(&format!("c{i}")),
             )
             .await
@@ -52,7 +57,11 @@ async fn round_trip_carries_every_event_with_cloudevents_headers() {
         published += n;
     }
     assert_eq!(published, 30);
-    assert_eq!(relay.publish_pass().await.unwrap(), 0, "checkpoint saved: nothing twice");
+    assert_eq!(
+        relay.publish_pass().await.unwrap(),
+        0,
+        "checkpoint saved: nothing twice"
+    );
 
     let read = support::read_n(&config, &topic, 30).await;
     let by_id: HashMap<_, _> = written.iter().map(|e| (e.event_id, e)).collect();
@@ -69,10 +78,19 @@ async fn round_trip_carries_every_event_with_cloudevents_headers() {
         assert_eq!(event.command_id, original.command_id);
         assert_eq!(event.correlation_id, original.correlation_id);
         assert_eq!(event.actor, "relay-test");
-        assert_eq!(event.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        assert_eq!(
+            event.traceparent,
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        );
         assert_eq!(event.hash, original.hash);
     }
-    assert_eq!(read.iter().map(|(_, e)| e.event_id).collect::<HashSet<_>>().len(), 30);
+    assert_eq!(
+        read.iter()
+            .map(|(_, e)| e.event_id)
+            .collect::<HashSet<_>>()
+            .len(),
+        30
+    );
     assert_per_stream_order(&read);
 }
 
@@ -80,8 +98,12 @@ async fn round_trip_carries_every_event_with_cloudevents_headers() {
 /// early but commits late: every event reaches the topic, each stream in version order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interleaved_commits_reach_the_topic_in_stream_order() {
-    let Some(config) = support::brokers() else { return };
-    let Some(db) = TestDatabase::new(Backend::Postgres).await else { return };
+    let Some(config) = support::brokers() else {
+        return;
+    };
+    let Some(db) = TestDatabase::new(Backend::Postgres).await else {
+        return;
+    };
     let store = EventStore::open(&db.url).await.unwrap();
     let topic = support::fresh_topic(&config, 3).await;
     let relay = Relay::new(&config, store.clone(), &topic, "/bottomline/test").unwrap();
@@ -105,7 +127,10 @@ async fn interleaved_commits_reach_the_topic_in_stream_order() {
                         .append(
                             &stream,
                             ExpectedVersion::from_current(v),
-                            vec![NewEvent::now("test.v1.Happened", format!("{w}-{i}").into_bytes())],
+                            vec![NewEvent::now(
+                                "test.v1.Happened",
+                                format!("{w}-{i}").into_bytes(),
+                            )],
                             &meta(&format!("{w}-{i}")),
                         )
                         .await;
@@ -130,7 +155,10 @@ async fn interleaved_commits_reach_the_topic_in_stream_order() {
     relay_task.await.unwrap();
     let ids: HashSet<_> = read.iter().map(|(_, e)| e.event_id).collect();
     assert_eq!(ids.len(), total, "every event, none twice");
-    assert!(read.iter().any(|(_, e)| e.stream_id == "slow"), "the late commit was not skipped");
+    assert!(
+        read.iter().any(|(_, e)| e.stream_id == "slow"),
+        "the late commit was not skipped"
+    );
     assert_per_stream_order(&read);
 }
 
@@ -138,6 +166,11 @@ fn assert_per_stream_order(read: &[(String, eventstore::RecordedEvent)]) {
     let mut last: HashMap<&str, u64> = HashMap::new();
     for (_, e) in read {
         let prev = last.insert(&e.stream_id, e.stream_version).unwrap_or(0);
-        assert_eq!(e.stream_version, prev + 1, "stream {} out of order", e.stream_id);
+        assert_eq!(
+            e.stream_version,
+            prev + 1,
+            "stream {} out of order",
+            e.stream_id
+        );
     }
 }

@@ -127,7 +127,10 @@ pub(crate) fn stage(value: i32) -> Result<Option<i64>, QueryError> {
     match value {
         0 => Ok(None),
         n if proto::registry::v1::CaseStage::try_from(n).is_ok() => Ok(Some(n.into())),
-        n => Err(QueryError::invalid("stage", format!("{n} is not a case stage"))),
+        n => Err(QueryError::invalid(
+            "stage",
+            format!("{n} is not a case stage"),
+        )),
     }
 }
 

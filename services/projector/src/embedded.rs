@@ -24,7 +24,14 @@ pub async fn run<P: Projection>(
     let mut head = store.subscribe();
     let mut cursor = loop {
         match projector.checkpoint(&source).await {
-            Ok(c) => break c.map(|c| GlobalCursor { tx_id: c.a, position: c.b }).unwrap_or_default(),
+            Ok(c) => {
+                break c
+                    .map(|c| GlobalCursor {
+                        tx_id: c.a,
+                        position: c.b,
+                    })
+                    .unwrap_or_default()
+            }
             Err(e) => {
                 tracing::warn!(projector = projector.name(), error = %e, "checkpoint unreadable, retrying");
                 if sleep_or_stop(&shutdown, Duration::from_secs(1)).await {
@@ -62,7 +69,11 @@ pub async fn run<P: Projection>(
                 Delivery::of_event(e, origin)
             })
             .collect();
-        let checkpoint = Checkpoint { source: source.clone(), a: last.tx_id, b: last.position };
+        let checkpoint = Checkpoint {
+            source: source.clone(),
+            a: last.tx_id,
+            b: last.position,
+        };
         match projector.apply_batch(deliveries, &[checkpoint]).await {
             Ok(_) => cursor = last,
             Err(e) => {

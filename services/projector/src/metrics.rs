@@ -36,9 +36,11 @@ pub struct MetricsSnapshot {
 impl ProjectorMetrics {
     pub(crate) fn record(&self, report: &crate::BatchReport) {
         self.applied.fetch_add(report.applied, Ordering::Relaxed);
-        self.duplicates.fetch_add(report.duplicates, Ordering::Relaxed);
+        self.duplicates
+            .fetch_add(report.duplicates, Ordering::Relaxed);
         self.unknown.fetch_add(report.unknown, Ordering::Relaxed);
-        self.parked.fetch_add(report.parked.len() as u64, Ordering::Relaxed);
+        self.parked
+            .fetch_add(report.parked.len() as u64, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
         if let Some((position, recorded_at)) = report.last_event {
             self.last_position.store(position, Ordering::Relaxed);

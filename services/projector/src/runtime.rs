@@ -26,7 +26,12 @@ pub struct Delivery {
 impl Delivery {
     /// A delivery of a decoded event read from an event store.
     pub fn of_event(event: RecordedEvent, origin: impl Into<String>) -> Delivery {
-        Delivery { key: event.stream_id.clone(), origin: origin.into(), raw: Vec::new(), event: Ok(event) }
+        Delivery {
+            key: event.stream_id.clone(),
+            origin: origin.into(),
+            raw: Vec::new(),
+            event: Ok(event),
+        }
     }
 }
 
@@ -164,8 +169,14 @@ impl<P: Projection> Projector<P> {
         .bind(source)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok(Checkpoint { source: source.to_string(), a: r.try_get(0)?, b: r.try_get(1)? }))
-            .transpose()
+        row.map(|r| {
+            Ok(Checkpoint {
+                source: source.to_string(),
+                a: r.try_get(0)?,
+                b: r.try_get(1)?,
+            })
+        })
+        .transpose()
     }
 
     /// Applies `deliveries` in order and stores `checkpoints`, all in one transaction. On error
@@ -207,7 +218,10 @@ impl<P: Projection> Projector<P> {
             }
             let parked_key = already_parked.contains(&d.key) || newly_parked.contains(&d.key);
             let outcome = if parked_key {
-                Err(format!("waiting behind an earlier parked event of stream {}", d.key))
+                Err(format!(
+                    "waiting behind an earlier parked event of stream {}",
+                    d.key
+                ))
             } else {
                 match self.projection.apply(&mut tx, event).await {
                     Ok(Applied::Applied) => {
@@ -224,11 +238,13 @@ impl<P: Projection> Projector<P> {
             };
             if let Err(reason) = outcome {
                 // Not applied: forget it was seen, so a repaired replay can apply it later.
-                sqlx::query("DELETE FROM projector_processed WHERE projector = $1 AND event_id = $2")
-                    .bind(&name)
-                    .bind(&event_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "DELETE FROM projector_processed WHERE projector = $1 AND event_id = $2",
+                )
+                .bind(&name)
+                .bind(&event_id)
+                .execute(&mut *tx)
+                .await?;
                 self.park(&mut tx, &name, &d, &reason, &mut report).await?;
                 newly_parked.insert(d.key.clone());
             }
@@ -247,7 +263,10 @@ impl<P: Projection> Projector<P> {
         }
         tx.commit().await?;
         if !newly_parked.is_empty() {
-            self.parked_keys.lock().expect("parked keys").extend(newly_parked);
+            self.parked_keys
+                .lock()
+                .expect("parked keys")
+                .extend(newly_parked);
         }
         self.metrics.record(&report);
         Ok(report)
@@ -261,7 +280,11 @@ impl<P: Projection> Projector<P> {
         reason: &str,
         report: &mut BatchReport,
     ) -> Result<(), sqlx::Error> {
-        let event_id = d.event.as_ref().map(|e| e.event_id.to_string()).unwrap_or_default();
+        let event_id = d
+            .event
+            .as_ref()
+            .map(|e| e.event_id.to_string())
+            .unwrap_or_default();
         tracing::warn!(projector = name, stream = %d.key, event_id, origin = %d.origin, reason, "event parked");
         sqlx::query(
             "INSERT INTO projector_parked (projector, stream_id, event_id, origin, reason, raw, parked_at) \

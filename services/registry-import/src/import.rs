@@ -385,10 +385,18 @@ struct HouseholdDone {
 /// citizen IDs of its well-formed rows. The same household in another file (or a renamed copy)
 /// gets the same id and replays; another household that happens to reuse a ref does not.
 fn household_command_id(job: &HouseholdJob) -> String {
-    let mut members: Vec<&str> = job.persons.iter().map(|p| p.fields.citizen_id.as_str()).collect();
+    let mut members: Vec<&str> = job
+        .persons
+        .iter()
+        .map(|p| p.fields.citizen_id.as_str())
+        .collect();
     members.sort_unstable();
     let f = &job.fields;
-    let flags = format!("{}{}", u8::from(f.poverty_alleviated), u8::from(f.relocated));
+    let flags = format!(
+        "{}{}",
+        u8::from(f.poverty_alleviated),
+        u8::from(f.relocated)
+    );
     let mut parts = vec![
         "household",
         job.household_ref.as_str(),

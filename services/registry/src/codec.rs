@@ -6,7 +6,7 @@ use proto::common::v1::CivilDate;
 use proto::registry::v1 as pb;
 use registry_domain::{
     AssistanceKind, CaseId, CaseStage, CaseType, ExitReason, HouseholdId, LabourCapacity,
-    LeadSource, PersonId, Relation, RegistryEvent, RiskFactor, Sex,
+    LeadSource, PersonId, RegistryEvent, Relation, RiskFactor, Sex,
 };
 use uuid::Uuid;
 
@@ -66,55 +66,88 @@ proto_enum! {
 }
 
 pub(crate) fn civil(date: NaiveDate) -> Option<CivilDate> {
-    Some(CivilDate { year: date.year(), month: date.month() as i32, day: date.day() as i32 })
+    Some(CivilDate {
+        year: date.year(),
+        month: date.month() as i32,
+        day: date.day() as i32,
+    })
 }
 
 pub(crate) fn date_of(d: &CivilDate) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(d.year, u32::try_from(d.month).ok()?, u32::try_from(d.day).ok()?)
+    NaiveDate::from_ymd_opt(
+        d.year,
+        u32::try_from(d.month).ok()?,
+        u32::try_from(d.day).ok()?,
+    )
 }
 
 /// Encodes a domain event as its protobuf payload; returns (event type, bytes).
 pub fn encode(event: &RegistryEvent) -> (&'static str, Vec<u8>) {
     use RegistryEvent as E;
     let bytes = match event.clone() {
-        E::HouseholdRegistered { household_id, village_code, county_code, poverty_alleviated, relocated, settlement_area } => {
-            pb::HouseholdRegistered {
-                household_id: household_id.to_string(),
-                village_code,
-                county_code,
-                poverty_alleviated,
-                relocated,
-                settlement_area: settlement_area.unwrap_or_default(),
-            }
-            .encode_to_vec()
+        E::HouseholdRegistered {
+            household_id,
+            village_code,
+            county_code,
+            poverty_alleviated,
+            relocated,
+            settlement_area,
+        } => pb::HouseholdRegistered {
+            household_id: household_id.to_string(),
+            village_code,
+            county_code,
+            poverty_alleviated,
+            relocated,
+            settlement_area: settlement_area.unwrap_or_default(),
         }
-        E::PersonRegistered { person_id, household_id, id_hash, id_masked, name, sex, birth_date, relation, labour_capacity, disabled, county_code } => {
-            pb::PersonRegistered {
-                person_id: person_id.to_string(),
-                household_id: household_id.to_string(),
-                id_hash,
-                id_masked,
-                name,
-                sex: sex.to_proto(),
-                birth_date: civil(birth_date),
-                relation: relation.to_proto(),
-                labour_capacity: labour_capacity.to_proto(),
-                disabled,
-                county_code,
-            }
-            .encode_to_vec()
+        .encode_to_vec(),
+        E::PersonRegistered {
+            person_id,
+            household_id,
+            id_hash,
+            id_masked,
+            name,
+            sex,
+            birth_date,
+            relation,
+            labour_capacity,
+            disabled,
+            county_code,
+        } => pb::PersonRegistered {
+            person_id: person_id.to_string(),
+            household_id: household_id.to_string(),
+            id_hash,
+            id_masked,
+            name,
+            sex: sex.to_proto(),
+            birth_date: civil(birth_date),
+            relation: relation.to_proto(),
+            labour_capacity: labour_capacity.to_proto(),
+            disabled,
+            county_code,
         }
-        E::LabourCapacityChanged { person_id, household_id, from, to, effective_on } => {
-            pb::LabourCapacityChanged {
-                person_id: person_id.to_string(),
-                household_id: household_id.to_string(),
-                from: from.to_proto(),
-                to: to.to_proto(),
-                effective_on: civil(effective_on),
-            }
-            .encode_to_vec()
+        .encode_to_vec(),
+        E::LabourCapacityChanged {
+            person_id,
+            household_id,
+            from,
+            to,
+            effective_on,
+        } => pb::LabourCapacityChanged {
+            person_id: person_id.to_string(),
+            household_id: household_id.to_string(),
+            from: from.to_proto(),
+            to: to.to_proto(),
+            effective_on: civil(effective_on),
         }
-        E::PersonExited { person_id, household_id, reason, exit_date, note } => pb::PersonExited {
+        .encode_to_vec(),
+        E::PersonExited {
+            person_id,
+            household_id,
+            reason,
+            exit_date,
+            note,
+        } => pb::PersonExited {
             person_id: person_id.to_string(),
             household_id: household_id.to_string(),
             reason: reason.to_proto(),
@@ -122,52 +155,78 @@ pub fn encode(event: &RegistryEvent) -> (&'static str, Vec<u8>) {
             note,
         }
         .encode_to_vec(),
-        E::MonitoringCaseOpened { case_id, household_id, case_type, risk_factors, lead_source, lead_date, county_code } => {
-            pb::MonitoringCaseOpened {
-                case_id: case_id.to_string(),
-                household_id: household_id.to_string(),
-                case_type: case_type.to_proto(),
-                risk_factors: risk_factors.into_iter().map(ProtoEnum::to_proto).collect(),
-                lead_source: lead_source.to_proto(),
-                lead_date: civil(lead_date),
-                county_code,
-            }
-            .encode_to_vec()
+        E::MonitoringCaseOpened {
+            case_id,
+            household_id,
+            case_type,
+            risk_factors,
+            lead_source,
+            lead_date,
+            county_code,
+        } => pb::MonitoringCaseOpened {
+            case_id: case_id.to_string(),
+            household_id: household_id.to_string(),
+            case_type: case_type.to_proto(),
+            risk_factors: risk_factors.into_iter().map(ProtoEnum::to_proto).collect(),
+            lead_source: lead_source.to_proto(),
+            lead_date: civil(lead_date),
+            county_code,
         }
-        E::MonitoringCaseAdvanced { case_id, household_id, from, to, on, days_since_lead, identification_clock_breached, note } => {
-            pb::MonitoringCaseAdvanced {
-                case_id: case_id.to_string(),
-                household_id: household_id.to_string(),
-                from: from.to_proto(),
-                to: to.to_proto(),
-                on: civil(on),
-                days_since_lead: days_since_lead as i32,
-                identification_clock_breached,
-                note,
-            }
-            .encode_to_vec()
+        .encode_to_vec(),
+        E::MonitoringCaseAdvanced {
+            case_id,
+            household_id,
+            from,
+            to,
+            on,
+            days_since_lead,
+            identification_clock_breached,
+            note,
+        } => pb::MonitoringCaseAdvanced {
+            case_id: case_id.to_string(),
+            household_id: household_id.to_string(),
+            from: from.to_proto(),
+            to: to.to_proto(),
+            on: civil(on),
+            days_since_lead: days_since_lead as i32,
+            identification_clock_breached,
+            note,
         }
-        E::AssistanceMeasureRecorded { case_id, household_id, kind, on, description } => {
-            pb::AssistanceMeasureRecorded {
-                case_id: case_id.to_string(),
-                household_id: household_id.to_string(),
-                kind: kind.to_proto(),
-                on: civil(on),
-                description,
-            }
-            .encode_to_vec()
+        .encode_to_vec(),
+        E::AssistanceMeasureRecorded {
+            case_id,
+            household_id,
+            kind,
+            on,
+            description,
+        } => pb::AssistanceMeasureRecorded {
+            case_id: case_id.to_string(),
+            household_id: household_id.to_string(),
+            kind: kind.to_proto(),
+            on: civil(on),
+            description,
         }
-        E::RiskEliminated { case_id, household_id, on, months_monitored, months_income_above_line } => {
-            pb::RiskEliminated {
-                case_id: case_id.to_string(),
-                household_id: household_id.to_string(),
-                on: civil(on),
-                months_monitored: months_monitored as i32,
-                months_income_above_line: months_income_above_line as i32,
-            }
-            .encode_to_vec()
+        .encode_to_vec(),
+        E::RiskEliminated {
+            case_id,
+            household_id,
+            on,
+            months_monitored,
+            months_income_above_line,
+        } => pb::RiskEliminated {
+            case_id: case_id.to_string(),
+            household_id: household_id.to_string(),
+            on: civil(on),
+            months_monitored: months_monitored as i32,
+            months_income_above_line: months_income_above_line as i32,
         }
-        E::RiskReturned { case_id, household_id, on, reason } => pb::RiskReturned {
+        .encode_to_vec(),
+        E::RiskReturned {
+            case_id,
+            household_id,
+            on,
+            reason,
+        } => pb::RiskReturned {
             case_id: case_id.to_string(),
             household_id: household_id.to_string(),
             on: civil(on),
@@ -180,8 +239,13 @@ pub fn encode(event: &RegistryEvent) -> (&'static str, Vec<u8>) {
 
 /// Decodes a stored payload back into the domain event (used to rebuild the write model).
 pub fn decode(event_type: &str, payload: &[u8]) -> Result<RegistryEvent, DecodeError> {
-    let fail = |reason: String| DecodeError { event_type: event_type.to_string(), reason };
-    let short = event_type.strip_prefix("bottomline.registry.v1.").unwrap_or("");
+    let fail = |reason: String| DecodeError {
+        event_type: event_type.to_string(),
+        reason,
+    };
+    let short = event_type
+        .strip_prefix("bottomline.registry.v1.")
+        .unwrap_or("");
     macro_rules! msg {
         ($t:ty) => {
             <$t>::decode(payload).map_err(|e| fail(e.to_string()))?
@@ -189,9 +253,15 @@ pub fn decode(event_type: &str, payload: &[u8]) -> Result<RegistryEvent, DecodeE
     }
     let id = |s: &str| Uuid::parse_str(s).map_err(|e| fail(format!("id {s:?}: {e}")));
     let date = |d: &Option<CivilDate>, f: &str| {
-        d.as_ref().and_then(date_of).ok_or_else(|| fail(format!("{f} is not a valid date")))
+        d.as_ref()
+            .and_then(date_of)
+            .ok_or_else(|| fail(format!("{f} is not a valid date")))
     };
-    fn en<T: ProtoEnum>(v: i32, f: &str, fail: &dyn Fn(String) -> DecodeError) -> Result<T, DecodeError> {
+    fn en<T: ProtoEnum>(
+        v: i32,
+        f: &str,
+        fail: &dyn Fn(String) -> DecodeError,
+    ) -> Result<T, DecodeError> {
         T::from_proto(v).ok_or_else(|| fail(format!("{f} has unknown value {v}")))
     }
     Ok(match short {

@@ -3,9 +3,7 @@
 use chrono::NaiveDate;
 use proto::common::v1::CivilDate;
 use proto::registry::v1 as pb;
-use registry_domain::{
-    CaseId, CitizenId, DomainError, HouseholdId, PersonId, RegistryCommand,
-};
+use registry_domain::{CaseId, CitizenId, DomainError, HouseholdId, PersonId, RegistryCommand};
 use uuid::Uuid;
 
 use crate::codec::{date_of, ProtoEnum};
@@ -19,7 +17,10 @@ const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a4e_9b3d_4c57_8e21_b0d4_17a9_
 const MAX_TEXT: usize = 500;
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> DomainError {
-    DomainError::Invalid { field, reason: reason.into() }
+    DomainError::Invalid {
+        field,
+        reason: reason.into(),
+    }
 }
 
 /// The command id must be a UUID, and not the nil one (which every client would share).
@@ -46,10 +47,19 @@ fn enum_field<T: ProtoEnum>(field: &'static str, value: i32) -> Result<T, Domain
 fn date_field(field: &'static str, d: &Option<CivilDate>) -> Result<NaiveDate, DomainError> {
     let d = d.as_ref().ok_or_else(|| invalid(field, "is required"))?;
     let date = date_of(d).ok_or_else(|| {
-        invalid(field, format!("{:04}-{:02}-{:02} is not a calendar date", d.year, d.month, d.day))
+        invalid(
+            field,
+            format!(
+                "{:04}-{:02}-{:02} is not a calendar date",
+                d.year, d.month, d.day
+            ),
+        )
     })?;
     if !(1900..=2100).contains(&d.year) {
-        return Err(invalid(field, format!("{date} is outside 1900-01-01..=2100-12-31")));
+        return Err(invalid(
+            field,
+            format!("{date} is outside 1900-01-01..=2100-12-31"),
+        ));
     }
     Ok(date)
 }
@@ -68,8 +78,14 @@ fn checked_text(field: &'static str, s: &str, multi_line: bool) -> Result<String
     if s.chars().count() > MAX_TEXT {
         return Err(invalid(field, format!("at most {MAX_TEXT} characters")));
     }
-    if s.chars().any(|c| c.is_control() && !(multi_line && c == '\n')) {
-        let what = if multi_line { "control characters" } else { "line breaks or control characters" };
+    if s.chars()
+        .any(|c| c.is_control() && !(multi_line && c == '\n'))
+    {
+        let what = if multi_line {
+            "control characters"
+        } else {
+            "line breaks or control characters"
+        };
         return Err(invalid(field, format!("contains {what}")));
     }
     Ok(s.trim().to_string())
@@ -145,7 +161,9 @@ pub(crate) fn open_case(
     })
 }
 
-pub(crate) fn advance_case(r: &pb::AdvanceMonitoringCaseRequest) -> Result<RegistryCommand, DomainError> {
+pub(crate) fn advance_case(
+    r: &pb::AdvanceMonitoringCaseRequest,
+) -> Result<RegistryCommand, DomainError> {
     Ok(RegistryCommand::AdvanceMonitoringCase {
         case_id: CaseId(uuid_field("case_id", &r.case_id)?),
         to: enum_field("to", r.to)?,

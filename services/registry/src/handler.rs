@@ -4,9 +4,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use eventstore::{AppendError, AppendOutcome, CommandMeta, EventStore, ExpectedVersion, GlobalCursor, NewEvent, StoreError};
+use eventstore::{
+    AppendError, AppendOutcome, CommandMeta, EventStore, ExpectedVersion, GlobalCursor, NewEvent,
+    StoreError,
+};
 use hmac::{Hmac, Mac};
-use registry_domain::{CitizenId, DivisionCatalog, DomainError, MonitoringRules, RegistryCommand, RegistryState};
+use registry_domain::{
+    CitizenId, DivisionCatalog, DomainError, MonitoringRules, RegistryCommand, RegistryState,
+};
 use sha2::Sha256;
 use tokio::sync::Mutex;
 
@@ -26,7 +31,10 @@ impl IdHashKey {
     /// A key from bytes (at least 16).
     pub fn new(bytes: Vec<u8>) -> Result<IdHashKey, String> {
         if bytes.len() < 16 {
-            return Err(format!("id hash key must have at least 16 bytes, got {}", bytes.len()));
+            return Err(format!(
+                "id hash key must have at least 16 bytes, got {}",
+                bytes.len()
+            ));
         }
         Ok(IdHashKey(bytes))
     }
@@ -120,7 +128,10 @@ impl Registry {
         if store.setting_or_init("id_hash_key_check", &check).await? != check {
             return Err(OpenError::KeyMismatch);
         }
-        let mut model = WriteModel { state: RegistryState::new(catalog, rules), cursor: GlobalCursor::START };
+        let mut model = WriteModel {
+            state: RegistryState::new(catalog, rules),
+            cursor: GlobalCursor::START,
+        };
         catch_up(&store, &mut model).await?;
         tracing::info!(
             households = model.state.household_count(),
@@ -128,7 +139,12 @@ impl Registry {
             cases = model.state.case_count(),
             "registry write model rebuilt"
         );
-        Ok(Registry { store, model: Mutex::new(model), key, actor: "registry".into() })
+        Ok(Registry {
+            store,
+            model: Mutex::new(model),
+            key,
+            actor: "registry".into(),
+        })
     }
 
     /// The event store.
@@ -144,7 +160,11 @@ impl Registry {
     /// (households, persons, monitoring cases) in the write model.
     pub async fn counts(&self) -> (usize, usize, usize) {
         let m = self.model.lock().await;
-        (m.state.household_count(), m.state.person_count(), m.state.case_count())
+        (
+            m.state.household_count(),
+            m.state.person_count(),
+            m.state.case_count(),
+        )
     }
 
     /// Carries out `command` as of the civil date `today` (China Standard Time).
@@ -178,7 +198,11 @@ impl Registry {
         let mut model = self.model.lock().await;
         // Checked under the lock: a copy of the command that waited here while the first one
         // committed must get the first outcome, not a fresh decision.
-        if let Some(outcome) = self.store.replay(&meta.command_id, &meta.fingerprint).await? {
+        if let Some(outcome) = self
+            .store
+            .replay(&meta.command_id, &meta.fingerprint)
+            .await?
+        {
             return Ok(outcome);
         }
         let decision = model.state.decide(command, today)?;
@@ -191,7 +215,11 @@ impl Registry {
             })
             .collect();
         let expected = ExpectedVersion::from_current(decision.expected_version);
-        match self.store.append(&decision.stream_id, expected, events, &meta).await {
+        match self
+            .store
+            .append(&decision.stream_id, expected, events, &meta)
+            .await
+        {
             Ok(outcome) => {
                 if !outcome.replayed {
                     for e in &decision.events {
@@ -218,9 +246,13 @@ impl Registry {
 async fn catch_up(store: &EventStore, model: &mut WriteModel) -> Result<(), OpenError> {
     loop {
         let batch = store.read_committed(model.cursor, 5000).await?;
-        let Some(last) = batch.last().map(|e| e.cursor()) else { return Ok(()) };
+        let Some(last) = batch.last().map(|e| e.cursor()) else {
+            return Ok(());
+        };
         for e in &batch {
-            model.state.apply(&codec::decode(&e.event_type, &e.payload)?);
+            model
+                .state
+                .apply(&codec::decode(&e.event_type, &e.payload)?);
         }
         model.cursor = last;
     }

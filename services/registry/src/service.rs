@@ -78,7 +78,11 @@ fn traceparent<T>(request: &Request<T>) -> String {
             && parts[3].len() == 2
             && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
     };
-    match request.metadata().get("traceparent").and_then(|v| v.to_str().ok()) {
+    match request
+        .metadata()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(tp) if valid(tp) => tp.to_string(),
         _ => {
             let trace = uuid::Uuid::new_v4().simple().to_string();
@@ -108,12 +112,18 @@ impl RegistryGrpc {
             actor: String::new(),
             traceparent: traceparent(request),
         };
-        self.registry.execute(command, meta, today).await.map_err(to_status)
+        self.registry
+            .execute(command, meta, today)
+            .await
+            .map_err(to_status)
     }
 }
 
 fn ack(outcome: &AppendOutcome) -> pb::CommandAck {
-    let last = outcome.events.last().expect("a command writes at least one event");
+    let last = outcome
+        .events
+        .last()
+        .expect("a command writes at least one event");
     pb::CommandAck {
         stream_id: last.stream_id.clone(),
         stream_version: last.stream_version as i64,
@@ -124,7 +134,10 @@ fn ack(outcome: &AppendOutcome) -> pb::CommandAck {
 
 fn stream_suffix(outcome: &AppendOutcome) -> String {
     let stream = &outcome.events[0].stream_id;
-    stream.split_once('-').map(|(_, id)| id.to_string()).unwrap_or_default()
+    stream
+        .split_once('-')
+        .map(|(_, id)| id.to_string())
+        .unwrap_or_default()
 }
 
 #[tonic::async_trait]
@@ -134,7 +147,9 @@ impl RegistryService for RegistryGrpc {
         &self,
         request: Request<pb::RegisterHouseholdRequest>,
     ) -> Result<Response<pb::RegisterHouseholdResponse>, Status> {
-        let outcome = self.run(&request, |r, id, _| convert::register_household(r, id)).await?;
+        let outcome = self
+            .run(&request, |r, id, _| convert::register_household(r, id))
+            .await?;
         Ok(Response::new(pb::RegisterHouseholdResponse {
             household_id: stream_suffix(&outcome),
             ack: Some(ack(&outcome)),
@@ -147,8 +162,11 @@ impl RegistryService for RegistryGrpc {
         request: Request<pb::RegisterPersonRequest>,
     ) -> Result<Response<pb::RegisterPersonResponse>, Status> {
         let key = self.registry.key().clone();
-        let outcome =
-            self.run(&request, |r, _, today| convert::register_person(r, &key, today)).await?;
+        let outcome = self
+            .run(&request, |r, _, today| {
+                convert::register_person(r, &key, today)
+            })
+            .await?;
         let registered = pb::PersonRegistered::decode(outcome.events[0].payload.as_slice())
             .map_err(|e| Status::internal(format!("stored event does not decode: {e}")))?;
         Ok(Response::new(pb::RegisterPersonResponse {
@@ -163,7 +181,9 @@ impl RegistryService for RegistryGrpc {
         &self,
         request: Request<pb::ChangeLabourCapacityRequest>,
     ) -> Result<Response<pb::CommandAck>, Status> {
-        let outcome = self.run(&request, |r, _, _| convert::change_labour_capacity(r)).await?;
+        let outcome = self
+            .run(&request, |r, _, _| convert::change_labour_capacity(r))
+            .await?;
         Ok(Response::new(ack(&outcome)))
     }
 
@@ -172,7 +192,9 @@ impl RegistryService for RegistryGrpc {
         &self,
         request: Request<pb::RecordExitRequest>,
     ) -> Result<Response<pb::CommandAck>, Status> {
-        let outcome = self.run(&request, |r, _, _| convert::record_exit(r)).await?;
+        let outcome = self
+            .run(&request, |r, _, _| convert::record_exit(r))
+            .await?;
         Ok(Response::new(ack(&outcome)))
     }
 
@@ -181,7 +203,9 @@ impl RegistryService for RegistryGrpc {
         &self,
         request: Request<pb::OpenMonitoringCaseRequest>,
     ) -> Result<Response<pb::OpenMonitoringCaseResponse>, Status> {
-        let outcome = self.run(&request, |r, id, _| convert::open_case(r, id)).await?;
+        let outcome = self
+            .run(&request, |r, id, _| convert::open_case(r, id))
+            .await?;
         Ok(Response::new(pb::OpenMonitoringCaseResponse {
             case_id: stream_suffix(&outcome),
             ack: Some(ack(&outcome)),
@@ -193,7 +217,9 @@ impl RegistryService for RegistryGrpc {
         &self,
         request: Request<pb::AdvanceMonitoringCaseRequest>,
     ) -> Result<Response<pb::CommandAck>, Status> {
-        let outcome = self.run(&request, |r, _, _| convert::advance_case(r)).await?;
+        let outcome = self
+            .run(&request, |r, _, _| convert::advance_case(r))
+            .await?;
         Ok(Response::new(ack(&outcome)))
     }
 
@@ -202,7 +228,9 @@ impl RegistryService for RegistryGrpc {
         &self,
         request: Request<pb::RecordAssistanceMeasureRequest>,
     ) -> Result<Response<pb::CommandAck>, Status> {
-        let outcome = self.run(&request, |r, _, _| convert::record_measure(r)).await?;
+        let outcome = self
+            .run(&request, |r, _, _| convert::record_measure(r))
+            .await?;
         Ok(Response::new(ack(&outcome)))
     }
 
@@ -211,7 +239,9 @@ impl RegistryService for RegistryGrpc {
         &self,
         request: Request<pb::EliminateRiskRequest>,
     ) -> Result<Response<pb::CommandAck>, Status> {
-        let outcome = self.run(&request, |r, _, _| convert::eliminate_risk(r)).await?;
+        let outcome = self
+            .run(&request, |r, _, _| convert::eliminate_risk(r))
+            .await?;
         Ok(Response::new(ack(&outcome)))
     }
 
@@ -220,7 +250,9 @@ impl RegistryService for RegistryGrpc {
         &self,
         request: Request<pb::ReturnToAssistedRequest>,
     ) -> Result<Response<pb::CommandAck>, Status> {
-        let outcome = self.run(&request, |r, _, _| convert::return_to_assisted(r)).await?;
+        let outcome = self
+            .run(&request, |r, _, _| convert::return_to_assisted(r))
+            .await?;
         Ok(Response::new(ack(&outcome)))
     }
 }

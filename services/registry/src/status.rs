@@ -12,9 +12,11 @@ use crate::handler::ExecuteError;
 pub(crate) fn to_status(error: ExecuteError) -> Status {
     match error {
         ExecuteError::Domain(e) => domain(e),
-        ExecuteError::Append(eventstore::AppendError::WrongExpectedVersion { stream_id, .. }) => {
-            Status::aborted(format!("{stream_id} was changed concurrently; retry the command"))
-        }
+        ExecuteError::Append(eventstore::AppendError::WrongExpectedVersion {
+            stream_id, ..
+        }) => Status::aborted(format!(
+            "{stream_id} was changed concurrently; retry the command"
+        )),
         ExecuteError::Append(eventstore::AppendError::CommandIdReused { command_id }) => {
             Status::with_error_details(
                 Code::AlreadyExists,

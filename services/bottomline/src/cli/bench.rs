@@ -66,7 +66,12 @@ impl Percentiles {
         }
         values.sort_by(f64::total_cmp);
         let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-        Percentiles { p50: at(0.50), p95: at(0.95), p99: at(0.99), max: *values.last().unwrap() }
+        Percentiles {
+            p50: at(0.50),
+            p95: at(0.95),
+            p99: at(0.99),
+            max: *values.last().unwrap(),
+        }
     }
 }
 
@@ -74,13 +79,25 @@ impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "clients                 {}", self.clients)?;
         writeln!(f, "households              {}", self.households)?;
-        writeln!(f, "registrations           {} in {:.2} s (households + persons)", self.commands, self.seconds)?;
+        writeln!(
+            f,
+            "registrations           {} in {:.2} s (households + persons)",
+            self.commands, self.seconds
+        )?;
         writeln!(f, "refused                 {}", self.refused)?;
         writeln!(f, "registrations/s         {:.0}", self.commands_per_second)?;
         let p = &self.latency_ms;
-        writeln!(f, "latency ms              p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}", p.p50, p.p95, p.p99, p.max)?;
+        writeln!(
+            f,
+            "latency ms              p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}",
+            p.p50, p.p95, p.p99, p.max
+        )?;
         let l = &self.lag_events;
-        writeln!(f, "read-model lag events   p50 {:.0}  p95 {:.0}  p99 {:.0}  max {:.0}", l.p50, l.p95, l.p99, l.max)?;
+        writeln!(
+            f,
+            "read-model lag events   p50 {:.0}  p95 {:.0}  p99 {:.0}  max {:.0}",
+            l.p50, l.p95, l.p99, l.max
+        )?;
         writeln!(f, "catch-up after load     {:.0} ms", self.catch_up_ms)
     }
 }
@@ -95,10 +112,20 @@ pub async fn run(
     seed: u64,
     today: NaiveDate,
 ) -> anyhow::Result<BenchReport> {
-    let population = generate(seed, households, &reference.catalog, &reference.key_counties, today);
+    let population = generate(
+        seed,
+        households,
+        &reference.catalog,
+        &reference.key_counties,
+        today,
+    );
     let run_id = uuid::Uuid::new_v4();
     let mut mara = MaraQueryServiceClient::new(channel.clone());
-    let base = mara.summary(SummaryRequest::default()).await?.into_inner().checkpoint;
+    let base = mara
+        .summary(SummaryRequest::default())
+        .await?
+        .into_inner()
+        .checkpoint;
     let queue = Arc::new(Mutex::new(population.households.clone()));
     let acked = Arc::new(AtomicI64::new(0));
     let refused = Arc::new(AtomicI64::new(0));
@@ -123,13 +150,19 @@ pub async fn run(
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..clients.max(1) {
-        let (queue, acked, refused, latencies) =
-            (queue.clone(), acked.clone(), refused.clone(), latencies.clone());
+        let (queue, acked, refused, latencies) = (
+            queue.clone(),
+            acked.clone(),
+            refused.clone(),
+            latencies.clone(),
+        );
         let client = RegistryServiceClient::new(channel.clone());
         workers.push(tokio::spawn(async move {
             let mut local = Vec::new();
             loop {
-                let Some(h) = queue.lock().expect("queue").pop() else { break };
+                let Some(h) = queue.lock().expect("queue").pop() else {
+                    break;
+                };
                 register(client.clone(), &h, run_id, &acked, &refused, &mut local).await?;
             }
             latencies.lock().expect("latencies").extend(local);
@@ -143,7 +176,12 @@ pub async fn run(
     let last_ack = Instant::now();
     let total = acked.load(Ordering::Relaxed);
     loop {
-        let applied = mara.summary(SummaryRequest::default()).await?.into_inner().checkpoint - base;
+        let applied = mara
+            .summary(SummaryRequest::default())
+            .await?
+            .into_inner()
+            .checkpoint
+            - base;
         if applied >= total {
             break;
         }

@@ -14,7 +14,11 @@ fn stage_name(stage: i32) -> String {
 /// Parses a stage name such as `registered` or `CASE_STAGE_REGISTERED`.
 pub fn parse_stage(s: &str) -> Result<i32, String> {
     let upper = s.trim().to_uppercase().replace('-', "_");
-    let name = if upper.starts_with("CASE_STAGE_") { upper } else { format!("CASE_STAGE_{upper}") };
+    let name = if upper.starts_with("CASE_STAGE_") {
+        upper
+    } else {
+        format!("CASE_STAGE_{upper}")
+    };
     CaseStage::from_str_name(&name)
         .map(|s| s as i32)
         .ok_or_else(|| format!("unknown stage {s:?} (lead, home_verified, data_compared, village_reviewed, township_reviewed, county_approved, registered, assisted, risk_eliminated)"))
@@ -45,10 +49,16 @@ pub fn format_counts(c: &pb::Counts) -> String {
 /// Prints the summary of the country, a province or a county.
 pub async fn summary(channel: Channel, province: String, county: String) -> anyhow::Result<()> {
     let r = MaraQueryServiceClient::new(channel)
-        .summary(pb::SummaryRequest { province_code: province, county_code: county })
+        .summary(pb::SummaryRequest {
+            province_code: province,
+            county_code: county,
+        })
         .await?
         .into_inner();
-    out!("{}", format_counts(&r.counts.unwrap_or_default()).trim_end());
+    out!(
+        "{}",
+        format_counts(&r.counts.unwrap_or_default()).trim_end()
+    );
     out!("events applied                 {:>10}", r.checkpoint);
     Ok(())
 }
@@ -56,10 +66,22 @@ pub async fn summary(channel: Channel, province: String, county: String) -> anyh
 /// Prints one row per county.
 pub async fn counties(channel: Channel, province: String, key_only: bool) -> anyhow::Result<()> {
     let r = MaraQueryServiceClient::new(channel)
-        .list_counties(pb::ListCountiesRequest { province_code: province, key_counties_only: key_only })
+        .list_counties(pb::ListCountiesRequest {
+            province_code: province,
+            key_counties_only: key_only,
+        })
         .await?
         .into_inner();
-    out!("{:<8} {:<14} {:<10} {:>4} {:>10} {:>9} {:>7}", "county", "name", "province", "key", "households", "persons", "cases");
+    out!(
+        "{:<8} {:<14} {:<10} {:>4} {:>10} {:>9} {:>7}",
+        "county",
+        "name",
+        "province",
+        "key",
+        "households",
+        "persons",
+        "cases"
+    );
     for c in r.counties {
         let n = c.counts.unwrap_or_default();
         out!(
@@ -77,19 +99,38 @@ pub async fn counties(channel: Channel, province: String, key_only: bool) -> any
 }
 
 fn date(d: &Option<proto::common::v1::CivilDate>) -> String {
-    d.as_ref().map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)).unwrap_or_default()
+    d.as_ref()
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        .unwrap_or_default()
 }
 
 /// Prints cases page by page (all pages up to `limit` rows).
-pub async fn cases(channel: Channel, request: pb::ListCasesRequest, overdue_as_of: Option<Option<proto::common::v1::CivilDate>>, limit: usize) -> anyhow::Result<()> {
+pub async fn cases(
+    channel: Channel,
+    request: pb::ListCasesRequest,
+    overdue_as_of: Option<Option<proto::common::v1::CivilDate>>,
+    limit: usize,
+) -> anyhow::Result<()> {
     let mut client = MaraQueryServiceClient::new(channel);
     let mut token = String::new();
     let mut shown = 0;
-    out!("{:<36} {:<8} {:<18} {:<10} {:<10} {:>5} {:>8}", "case", "county", "stage", "lead", "registered", "days", "measures");
+    out!(
+        "{:<36} {:<8} {:<18} {:<10} {:<10} {:>5} {:>8}",
+        "case",
+        "county",
+        "stage",
+        "lead",
+        "registered",
+        "days",
+        "measures"
+    );
     loop {
         let page = match &overdue_as_of {
             None => client
-                .list_cases(pb::ListCasesRequest { page_token: token.clone(), ..request.clone() })
+                .list_cases(pb::ListCasesRequest {
+                    page_token: token.clone(),
+                    ..request.clone()
+                })
                 .await?
                 .into_inner(),
             Some(as_of) => client
@@ -116,7 +157,11 @@ pub async fn cases(channel: Channel, request: pb::ListCasesRequest, overdue_as_o
                 stage_name(c.stage),
                 date(&c.lead_date),
                 date(&c.registered_on),
-                if c.days_to_register >= 0 { c.days_to_register.to_string() } else { "-".into() },
+                if c.days_to_register >= 0 {
+                    c.days_to_register.to_string()
+                } else {
+                    "-".into()
+                },
                 c.assistance_measures
             );
         }

@@ -25,7 +25,9 @@ use tonic::transport::{Channel, Endpoint};
 /// listens there.
 pub async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
     if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-        anyhow::bail!("endpoint {endpoint:?} must start with http:// (e.g. http://127.0.0.1:50051)");
+        anyhow::bail!(
+            "endpoint {endpoint:?} must start with http:// (e.g. http://127.0.0.1:50051)"
+        );
     }
     Endpoint::from_shared(endpoint.to_string())
         .with_context(|| format!("invalid endpoint {endpoint:?}"))?
@@ -49,5 +51,8 @@ pub fn describe_error(e: &anyhow::Error) -> String {
         }
         return line;
     }
-    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }

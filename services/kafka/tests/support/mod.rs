@@ -26,7 +26,9 @@ pub fn brokers() -> Option<KafkaConfig> {
 /// A new topic with a random name.
 pub async fn fresh_topic(config: &KafkaConfig, partitions: i32) -> String {
     let topic = format!("test.{}", uuid::Uuid::new_v4().simple());
-    kafka::admin::ensure_topics(config, &[&topic], partitions).await.expect("create topic");
+    kafka::admin::ensure_topics(config, &[&topic], partitions)
+        .await
+        .expect("create topic");
     topic
 }
 

@@ -15,7 +15,8 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 const DIVISIONS: &str = include_str!("../../../../deploy/reference-data/divisions-mca-202112.tsv");
-const KEY_COUNTIES: &str = include_str!("../../../../deploy/reference-data/key-counties-2021-partial.tsv");
+const KEY_COUNTIES: &str =
+    include_str!("../../../../deploy/reference-data/key-counties-2021-partial.tsv");
 
 pub(crate) use eventstore::on_every_backend;
 
@@ -115,7 +116,8 @@ impl Log {
     }
 
     pub fn household(&mut self, id: &str, village: &str, alleviated: bool) -> &mut Self {
-        self.counties.insert(id.to_string(), village[..6].to_string());
+        self.counties
+            .insert(id.to_string(), village[..6].to_string());
         let message = pb::HouseholdRegistered {
             household_id: id.into(),
             village_code: village.into(),
@@ -128,7 +130,11 @@ impl Log {
     }
 
     pub fn person(&mut self, id: &str, household: &str, capacity: pb::LabourCapacity) -> &mut Self {
-        let county = self.counties.get(household).cloned().unwrap_or_else(|| "150422".into());
+        let county = self
+            .counties
+            .get(household)
+            .cloned()
+            .unwrap_or_else(|| "150422".into());
         self.person_in(id, household, &county, capacity)
     }
 

@@ -6,7 +6,11 @@ use registry_domain::*;
 use crate::support::*;
 
 fn change_capacity(person: PersonId, to: LabourCapacity, on: chrono::NaiveDate) -> RegistryCommand {
-    RegistryCommand::ChangeLabourCapacity { person_id: person, labour_capacity: to, effective_on: on }
+    RegistryCommand::ChangeLabourCapacity {
+        person_id: person,
+        labour_capacity: to,
+        effective_on: on,
+    }
 }
 
 fn exit(person: PersonId, on: chrono::NaiveDate) -> RegistryCommand {
@@ -67,8 +71,13 @@ fn dates_about_a_person_are_not_before_their_birth() {
     let state = given(&[household_registered(household_id(1)), registered]);
     let reason = then_invalid(when(&state, exit(person, before_birth)), "exit_date");
     assert!(reason.contains("birth date"), "{reason}");
-    let reason =
-        then_invalid(when(&state, change_capacity(person, LabourCapacity::Weak, before_birth)), "effective_on");
+    let reason = then_invalid(
+        when(
+            &state,
+            change_capacity(person, LabourCapacity::Weak, before_birth),
+        ),
+        "effective_on",
+    );
     assert!(reason.contains("birth date"), "{reason}");
     then_ok(when(&state, exit(person, birth)));
 }
@@ -85,12 +94,18 @@ fn capacity_changes_and_exits_move_forward_in_time() {
     };
     let state = given(&[household_registered(household_id(1)), registered, changed]);
     let reason = then_invalid(
-        when(&state, change_capacity(person, LabourCapacity::None, d(2023, 6, 1))),
+        when(
+            &state,
+            change_capacity(person, LabourCapacity::None, d(2023, 6, 1)),
+        ),
         "effective_on",
     );
     assert!(reason.contains("last capacity change"), "{reason}");
     then_invalid(when(&state, exit(person, d(2024, 3, 1))), "exit_date");
-    then_ok(when(&state, change_capacity(person, LabourCapacity::None, d(2024, 6, 1))));
+    then_ok(when(
+        &state,
+        change_capacity(person, LabourCapacity::None, d(2024, 6, 1)),
+    ));
     then_ok(when(&state, exit(person, d(2024, 6, 2))));
 }
 

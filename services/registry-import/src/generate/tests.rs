@@ -6,7 +6,8 @@ use super::*;
 use crate::format;
 
 const DIVISIONS: &str = include_str!("../../../../deploy/reference-data/divisions-mca-202112.tsv");
-const KEY_COUNTIES: &str = include_str!("../../../../deploy/reference-data/key-counties-2021-partial.tsv");
+const KEY_COUNTIES: &str =
+    include_str!("../../../../deploy/reference-data/key-counties-2021-partial.tsv");
 
 fn reference() -> (DivisionCatalog, KeyCounties) {
     (

@@ -18,7 +18,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 use super::*;
 
 const DIVISIONS: &str = include_str!("../../../../deploy/reference-data/divisions-mca-202112.tsv");
-const KEY_COUNTIES: &str = include_str!("../../../../deploy/reference-data/key-counties-2021-partial.tsv");
+const KEY_COUNTIES: &str =
+    include_str!("../../../../deploy/reference-data/key-counties-2021-partial.tsv");
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2024, 6, 30).unwrap()
@@ -624,8 +625,13 @@ async fn a_renamed_copy_replays_instead_of_registering_again() {
     let client = serve(Fake::new(0)).await;
     let (first, _) = run(client.clone(), &population.to_csv()).await;
     let first = first.unwrap();
-    let copy = ImportOptions { source_name: "copy of test.csv".into(), ..options() };
-    let again = import_csv(client, &population.to_csv()[..], Vec::new(), &copy).await.unwrap();
+    let copy = ImportOptions {
+        source_name: "copy of test.csv".into(),
+        ..options()
+    };
+    let again = import_csv(client, &population.to_csv()[..], Vec::new(), &copy)
+        .await
+        .unwrap();
     assert_eq!(again.households_registered, 0, "{again:?}");
     assert_eq!(again.households_replayed, first.households_registered);
     assert_eq!(again.persons_registered, 0);

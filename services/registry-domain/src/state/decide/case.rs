@@ -295,7 +295,10 @@ impl RegistryState {
         if let Some(open) = self.open_case_of(case.household_id) {
             return Err(DomainError::rule(
                 "case_open",
-                format!("household {} already has open case {open}", case.household_id),
+                format!(
+                    "household {} already has open case {open}",
+                    case.household_id
+                ),
             ));
         }
         let event = RegistryEvent::RiskReturned {

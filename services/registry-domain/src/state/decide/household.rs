@@ -178,9 +178,19 @@ impl RegistryState {
                 format!("already {labour_capacity:?}; nothing to change"),
             ));
         }
-        after("the birth date", "effective_on", effective_on, person.birth_date)?;
+        after(
+            "the birth date",
+            "effective_on",
+            effective_on,
+            person.birth_date,
+        )?;
         if let Some(since) = person.capacity_since {
-            after("the last capacity change", "effective_on", effective_on, since)?;
+            after(
+                "the last capacity change",
+                "effective_on",
+                effective_on,
+                since,
+            )?;
         }
         not_after_today("effective_on", effective_on, today)?;
         let event = RegistryEvent::LabourCapacityChanged {

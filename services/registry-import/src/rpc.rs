@@ -122,6 +122,14 @@ pub(crate) fn reason(status: &Status) -> String {
         violations.join("; ")
     };
     if let Some(info) = details.resource_info() {
+        if info.resource_type == "command" {
+            // The row's command id is derived from its household and citizen ID: the same person
+            // was imported before with other values, and the registry keeps the first version.
+            return "this person was imported before with different values; the registry keeps \
+                    the first version (change it through the registry's commands, not by \
+                    re-importing)"
+                .to_owned();
+        }
         if !reason.contains(&info.resource_name) {
             reason = format!(
                 "{reason} (existing {} {})",
@@ -173,5 +181,13 @@ mod tests {
             "citizen ID already registered (existing person p-1)"
         );
         assert_eq!(reason(&Status::failed_precondition("rule x")), "rule x");
+        let reused = Status::with_error_details(
+            Code::AlreadyExists,
+            "command_id c was already used for a different command",
+            ErrorDetails::with_resource_info("command", "c", "", "reused command id"),
+        );
+        assert!(
+            reason(&reused).starts_with("this person was imported before with different values")
+        );
     }
 }

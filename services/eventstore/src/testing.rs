@@ -103,3 +103,39 @@ pub async fn begin_slow_append(
     .expect("slow insert");
     slow
 }
+
+/// Appends one `test.v1.Happened` event with `payload` to `stream_id` the way a racing writer
+/// does: read the version, append with it as the expectation, retry on a conflict. Panics on any
+/// other error.
+pub async fn append_racing(
+    store: &crate::EventStore,
+    stream_id: &str,
+    payload: &str,
+    command_id: &str,
+) {
+    let meta = crate::CommandMeta {
+        command_id: command_id.into(),
+        fingerprint: command_id.as_bytes().to_vec(),
+        ..Default::default()
+    };
+    loop {
+        let version = store
+            .stream_version(stream_id)
+            .await
+            .expect("stream version");
+        let event = crate::NewEvent::now("test.v1.Happened", payload.as_bytes().to_vec());
+        match store
+            .append(
+                stream_id,
+                crate::ExpectedVersion::from_current(version),
+                vec![event],
+                &meta,
+            )
+            .await
+        {
+            Ok(_) => return,
+            Err(crate::AppendError::WrongExpectedVersion { .. }) => continue,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

@@ -321,23 +321,8 @@ async fn concurrent_appenders_to_one_stream_never_share_a_version(backend: Backe
     for i in 0..16 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            // Each writer reads the version and appends with it, retrying on conflict.
-            loop {
-                let v = store.stream_version("hot").await.unwrap();
-                match store
-                    .append(
-                        "hot",
-                        ExpectedVersion::from_current(v),
-                        events(1, &i.to_string()),
-                        &meta(&format!("w{i}"), b"f"),
-                    )
-                    .await
-                {
-                    Ok(_) => return,
-                    Err(AppendError::WrongExpectedVersion { .. }) => continue,
-                    Err(e) => panic!("{e}"),
-                }
-            }
+            eventstore::testing::append_racing(&store, "hot", &i.to_string(), &format!("w{i}"))
+                .await;
         }));
     }
     for t in tasks {
@@ -457,22 +442,8 @@ async fn concurrent_appenders_reach_reader_once_in_stream_order(backend: Backend
             for i in 0..PER_WRITER {
                 // Two writers share each stream so appends to one stream also race.
                 let stream = format!("s-{}", w % (WRITERS / 2));
-                loop {
-                    let v = store.stream_version(&stream).await.unwrap();
-                    let r = store
-                        .append(
-                            &stream,
-                            ExpectedVersion::from_current(v),
-                            events(1, &format!("{w}-{i}")),
-                            &meta(&format!("{w}-{i}"), b"f"),
-                        )
-                        .await;
-                    match r {
-                        Ok(_) => break,
-                        Err(AppendError::WrongExpectedVersion { .. }) => continue,
-                        Err(e) => panic!("{e}"),
-                    }
-                }
+                let id = format!("{w}-{i}");
+                eventstore::testing::append_racing(&store, &stream, &id, &id).await;
             }
         }));
     }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use eventstore::testing::TestDatabase;
-use eventstore::{AppendError, Backend, CommandMeta, EventStore, ExpectedVersion, NewEvent};
+use eventstore::{Backend, CommandMeta, EventStore, ExpectedVersion, NewEvent};
 use kafka::relay::Relay;
 use tokio_util::sync::CancellationToken;
 
@@ -121,25 +121,8 @@ async fn interleaved_commits_reach_the_topic_in_stream_order() {
         writers.push(tokio::spawn(async move {
             for i in 0..PER_WRITER {
                 let stream = format!("s-{}", w % 3);
-                loop {
-                    let v = store.stream_version(&stream).await.unwrap();
-                    let r = store
-                        .append(
-                            &stream,
-                            ExpectedVersion::from_current(v),
-                            vec![NewEvent::now(
-                                "test.v1.Happened",
-                                format!("{w}-{i}").into_bytes(),
-                            )],
-                            &meta(&format!("{w}-{i}")),
-                        )
-                        .await;
-                    match r {
-                        Ok(_) => break,
-                        Err(AppendError::WrongExpectedVersion { .. }) => continue,
-                        Err(e) => panic!("{e}"),
-                    }
-                }
+                let id = format!("{w}-{i}");
+                eventstore::testing::append_racing(&store, &stream, &id, &id).await;
             }
         }));
     }

@@ -24,4 +24,4 @@ pub mod testing;
 pub use backend::Backend;
 pub use error::{AppendError, ChainError, StoreError};
 pub use model::{CommandMeta, ExpectedVersion, GlobalCursor, NewEvent, RecordedEvent};
-pub use store::{AppendOutcome, EventStore};
+pub use store::{AppendOutcome, AppendRequest, EventStore};

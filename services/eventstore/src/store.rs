@@ -1,5 +1,6 @@
 //! The append and read algorithms, written once for both backends.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use sqlx::any::AnyRow;
@@ -18,6 +19,19 @@ const COLUMNS: &str = "position, tx_id, event_id, stream_id, stream_version, eve
 
 /// Longest accepted command id, stream id or metadata string, in bytes.
 const MAX_ID_LEN: usize = 200;
+
+/// One append of a group (see [`EventStore::append_all`]).
+#[derive(Debug, Clone)]
+pub struct AppendRequest {
+    /// The stream to append to.
+    pub stream_id: String,
+    /// Its expected current version.
+    pub expected: ExpectedVersion,
+    /// The events, in order.
+    pub events: Vec<NewEvent>,
+    /// The command that produced them.
+    pub meta: CommandMeta,
+}
 
 /// The result of an accepted append.
 #[derive(Debug, Clone)]
@@ -46,7 +60,7 @@ struct Inner {
 }
 
 enum Attempt {
-    Done(AppendOutcome),
+    Done(Vec<AppendOutcome>),
     /// Another transaction recorded the same command id concurrently: look again.
     CommandRace,
 }
@@ -106,68 +120,129 @@ impl EventStore {
         events: Vec<NewEvent>,
         meta: &CommandMeta,
     ) -> Result<AppendOutcome, AppendError> {
-        validate(stream_id, &events, meta)?;
+        let request = AppendRequest {
+            stream_id: stream_id.to_string(),
+            expected,
+            events,
+            meta: meta.clone(),
+        };
+        let mut outcomes = self.append_all(std::slice::from_ref(&request)).await?;
+        Ok(outcomes.pop().expect("one outcome per request"))
+    }
+
+    /// Group commit: carries out several appends in **one** transaction, each with the semantics
+    /// of [`EventStore::append`] (a later request may append to a stream an earlier one just
+    /// extended; its expected version counts those events). All or nothing: if any request fails
+    /// its check, the error is returned and nothing is written. Outcomes come in request order.
+    pub async fn append_all(
+        &self,
+        requests: &[AppendRequest],
+    ) -> Result<Vec<AppendOutcome>, AppendError> {
+        let mut ids = std::collections::HashSet::new();
+        for r in requests {
+            validate(&r.stream_id, &r.events, &r.meta)?;
+            if !ids.insert(r.meta.command_id.as_str()) {
+                return Err(AppendError::Invalid(format!(
+                    "command id {} appears twice in one group",
+                    r.meta.command_id
+                )));
+            }
+        }
         let _writer = match &self.inner.writer {
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
         for _ in 0..3 {
-            match self.try_append(stream_id, expected, &events, meta).await? {
-                Attempt::Done(outcome) => {
-                    if let Some(last) = outcome.events.last() {
-                        if !outcome.replayed {
-                            self.inner.head.send_replace(last.position);
-                        }
+            match self.try_append_all(requests).await? {
+                Attempt::Done(outcomes) => {
+                    let last = outcomes
+                        .iter()
+                        .filter(|o| !o.replayed)
+                        .filter_map(|o| o.events.last())
+                        .map(|e| e.position)
+                        .max();
+                    if let Some(last) = last {
+                        self.inner.head.send_replace(last);
                     }
-                    return Ok(outcome);
+                    return Ok(outcomes);
                 }
                 Attempt::CommandRace => continue,
             }
         }
-        Err(AppendError::Invalid(format!(
-            "command id {} keeps racing",
-            meta.command_id
-        )))
+        Err(AppendError::Invalid("command ids keep racing".into()))
     }
 
-    async fn try_append(
-        &self,
-        stream_id: &str,
-        expected: ExpectedVersion,
-        events: &[NewEvent],
-        meta: &CommandMeta,
-    ) -> Result<Attempt, AppendError> {
+    async fn try_append_all(&self, requests: &[AppendRequest]) -> Result<Attempt, AppendError> {
         let mut tx = self
             .inner
             .pool
             .begin()
             .await
             .map_err(StoreError::of("begin"))?;
-        // Reads come before any write: a PostgreSQL transaction gets its id at its first write, so
-        // an append that saw version n of a stream always has a larger id than the one that wrote
-        // n. That keeps each stream's events in version order in the commit-safe global order.
-        if let Some(outcome) = stored_outcome(&mut tx, &meta.command_id, &meta.fingerprint).await? {
-            return Ok(Attempt::Done(outcome));
+        // Every read comes before any write: a PostgreSQL transaction gets its id at its first
+        // write, so an append that saw version n of a stream always has a larger id than the one
+        // that wrote n. That keeps each stream's events in version order in the commit-safe
+        // global order. So the rows are planned here (versions, hashes) and written afterwards.
+        let recorded_at = chrono::Utc::now().timestamp_micros();
+        let mut heads: HashMap<&str, (u64, Vec<u8>)> = HashMap::new();
+        let mut plans: Vec<Result<AppendOutcome, Vec<RecordedEvent>>> = Vec::new();
+        for r in requests {
+            let meta = &r.meta;
+            if let Some(outcome) =
+                stored_outcome(&mut tx, &meta.command_id, &meta.fingerprint).await?
+            {
+                plans.push(Ok(outcome));
+                continue;
+            }
+            let stream_id = r.stream_id.as_str();
+            let (current, previous_hash) = match heads.get(stream_id) {
+                Some(head) => head.clone(),
+                None => read_head(&mut tx, stream_id).await?,
+            };
+            check_expected(stream_id, r.expected, current)?;
+            let mut previous_hash = previous_hash;
+            let mut rows = Vec::with_capacity(r.events.len());
+            for (i, event) in r.events.iter().enumerate() {
+                let version = current + 1 + i as u64;
+                let event_id = event.event_id.to_string();
+                let hash = hash::link(
+                    &previous_hash,
+                    &Canonical {
+                        event_id: &event_id,
+                        stream_id,
+                        stream_version: version,
+                        event_type: &event.event_type,
+                        occurred_at_micros: event.occurred_at_micros,
+                        recorded_at_micros: recorded_at,
+                        command_id: &meta.command_id,
+                        correlation_id: &meta.correlation_id,
+                        causation_id: &meta.causation_id,
+                        actor: &meta.actor,
+                        payload: &event.payload,
+                    },
+                );
+                rows.push(RecordedEvent {
+                    event_id: event.event_id,
+                    stream_id: stream_id.to_string(),
+                    stream_version: version,
+                    position: 0,
+                    tx_id: 0,
+                    event_type: event.event_type.clone(),
+                    occurred_at_micros: event.occurred_at_micros,
+                    recorded_at_micros: recorded_at,
+                    command_id: meta.command_id.clone(),
+                    correlation_id: meta.correlation_id.clone(),
+                    causation_id: meta.causation_id.clone(),
+                    actor: meta.actor.clone(),
+                    traceparent: meta.traceparent.clone(),
+                    payload: event.payload.clone(),
+                    hash: hash.clone(),
+                });
+                previous_hash = hash;
+            }
+            heads.insert(stream_id, (current + r.events.len() as u64, previous_hash));
+            plans.push(Err(rows));
         }
-
-        let head = sqlx::query(
-            "SELECT stream_version, hash FROM events WHERE stream_id = $1 \
-             ORDER BY stream_version DESC LIMIT 1",
-        )
-        .bind(stream_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::of("read stream head"))?;
-        let (current, mut previous_hash) = match head {
-            Some(row) => (
-                row.try_get::<i64, _>(0)
-                    .map_err(StoreError::of("decode head"))? as u64,
-                row.try_get::<Vec<u8>, _>(1)
-                    .map_err(StoreError::of("decode head"))?,
-            ),
-            None => (0, hash::GENESIS.to_vec()),
-        };
-        check_expected(stream_id, expected, current)?;
 
         let tx_id = match self.inner.backend {
             Backend::Sqlite => Some(
@@ -179,110 +254,52 @@ impl EventStore {
             ),
             Backend::Postgres => None,
         };
-        let insert: &str = match tx_id {
-            Some(_) => {
-                "INSERT INTO events (event_id, stream_id, stream_version, event_type, occurred_at, \
-                 recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, \
-                 hash, tx_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) \
-                 RETURNING position, tx_id"
-            }
-            None => {
-                "INSERT INTO events (event_id, stream_id, stream_version, event_type, \
-                 occurred_at, recorded_at, command_id, correlation_id, causation_id, actor, \
-                 traceparent, payload, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) \
-                 RETURNING position, tx_id"
-            }
-        };
-        let recorded_at = chrono::Utc::now().timestamp_micros();
-        let mut written = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            let version = current + 1 + i as u64;
-            let event_id = event.event_id.to_string();
-            let hash = hash::link(
-                &previous_hash,
-                &Canonical {
-                    event_id: &event_id,
-                    stream_id,
-                    stream_version: version,
-                    event_type: &event.event_type,
-                    occurred_at_micros: event.occurred_at_micros,
-                    recorded_at_micros: recorded_at,
-                    command_id: &meta.command_id,
-                    correlation_id: &meta.correlation_id,
-                    causation_id: &meta.causation_id,
-                    actor: &meta.actor,
-                    payload: &event.payload,
-                },
-            );
-            let mut q = sqlx::query(insert)
-                .bind(&event_id)
-                .bind(stream_id)
-                .bind(version as i64)
-                .bind(&event.event_type)
-                .bind(event.occurred_at_micros)
-                .bind(recorded_at)
-                .bind(&meta.command_id)
-                .bind(&meta.correlation_id)
-                .bind(&meta.causation_id)
-                .bind(&meta.actor)
-                .bind(&meta.traceparent)
-                .bind(&event.payload)
-                .bind(&hash);
-            if let Some(tx_id) = tx_id {
-                q = q.bind(tx_id);
-            }
-            let row = match q.fetch_one(&mut *tx).await {
-                Ok(row) => row,
-                Err(e) if is_unique_violation(&e) => {
-                    drop(tx);
-                    let actual = self.stream_version(stream_id).await?;
-                    return Err(AppendError::WrongExpectedVersion {
-                        stream_id: stream_id.to_string(),
-                        expected: expected_number(expected, current),
-                        actual,
-                    });
+        let mut outcomes = Vec::with_capacity(plans.len());
+        for (r, plan) in requests.iter().zip(plans) {
+            let mut rows = match plan {
+                Ok(replayed) => {
+                    outcomes.push(replayed);
+                    continue;
                 }
-                Err(e) => return Err(StoreError::of("insert event")(e).into()),
+                Err(rows) => rows,
             };
-            written.push(RecordedEvent {
-                event_id: event.event_id,
-                stream_id: stream_id.to_string(),
-                stream_version: version,
-                position: row.try_get(0).map_err(StoreError::of("decode position"))?,
-                tx_id: row.try_get(1).map_err(StoreError::of("decode position"))?,
-                event_type: event.event_type.clone(),
-                occurred_at_micros: event.occurred_at_micros,
-                recorded_at_micros: recorded_at,
-                command_id: meta.command_id.clone(),
-                correlation_id: meta.correlation_id.clone(),
-                causation_id: meta.causation_id.clone(),
-                actor: meta.actor.clone(),
-                traceparent: meta.traceparent.clone(),
-                payload: event.payload.clone(),
-                hash: hash.clone(),
+            for row in &mut rows {
+                match insert_event(&mut tx, tx_id, row).await {
+                    Ok((position, tx)) => (row.position, row.tx_id) = (position, tx),
+                    Err(e) if is_unique_violation(&e) => {
+                        drop(tx);
+                        let actual = self.stream_version(&r.stream_id).await?;
+                        return Err(AppendError::WrongExpectedVersion {
+                            stream_id: r.stream_id.clone(),
+                            expected: expected_number(r.expected, row.stream_version - 1),
+                            actual,
+                        });
+                    }
+                    Err(e) => return Err(StoreError::of("insert event")(e).into()),
+                }
+            }
+            let recorded = sqlx::query(
+                "INSERT INTO commands (command_id, fingerprint, stream_id, recorded_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&r.meta.command_id)
+            .bind(&r.meta.fingerprint)
+            .bind(&r.stream_id)
+            .bind(recorded_at)
+            .execute(&mut *tx)
+            .await;
+            match recorded {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => return Ok(Attempt::CommandRace),
+                Err(e) => return Err(StoreError::of("record command")(e).into()),
+            }
+            outcomes.push(AppendOutcome {
+                events: rows,
+                replayed: false,
             });
-            previous_hash = hash;
-        }
-        let recorded = sqlx::query(
-            "INSERT INTO commands (command_id, fingerprint, stream_id, recorded_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&meta.command_id)
-        .bind(&meta.fingerprint)
-        .bind(stream_id)
-        .bind(recorded_at)
-        .execute(&mut *tx)
-        .await;
-        match recorded {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Ok(Attempt::CommandRace),
-            Err(e) => return Err(StoreError::of("record command")(e).into()),
         }
         tx.commit().await.map_err(StoreError::of("commit"))?;
-        Ok(Attempt::Done(AppendOutcome {
-            events: written,
-            replayed: false,
-        }))
+        Ok(Attempt::Done(outcomes))
     }
 
     /// The stored outcome of an earlier command with this id, if any: `Ok(Some(..))` with
@@ -473,6 +490,70 @@ impl EventStore {
     pub async fn close(&self) {
         self.inner.pool.close().await;
     }
+}
+
+/// The stream's current version and last hash (0 and the genesis link for a new stream).
+async fn read_head(
+    conn: &mut sqlx::AnyConnection,
+    stream_id: &str,
+) -> Result<(u64, Vec<u8>), StoreError> {
+    let head = sqlx::query(
+        "SELECT stream_version, hash FROM events WHERE stream_id = $1 \
+         ORDER BY stream_version DESC LIMIT 1",
+    )
+    .bind(stream_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::of("read stream head"))?;
+    match head {
+        Some(row) => Ok((
+            row.try_get::<i64, _>(0)
+                .map_err(StoreError::of("decode head"))? as u64,
+            row.try_get::<Vec<u8>, _>(1)
+                .map_err(StoreError::of("decode head"))?,
+        )),
+        None => Ok((0, hash::GENESIS.to_vec())),
+    }
+}
+
+/// Inserts one planned event row; returns its (position, tx_id). `tx_id` is given on SQLite and
+/// left to the column default (the transaction id) on PostgreSQL.
+async fn insert_event(
+    conn: &mut sqlx::AnyConnection,
+    tx_id: Option<i64>,
+    e: &RecordedEvent,
+) -> Result<(i64, i64), sqlx::Error> {
+    const COMMON: &str = "event_id, stream_id, stream_version, event_type, occurred_at, \
+        recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, hash";
+    let sql = match tx_id {
+        Some(_) => format!(
+            "INSERT INTO events ({COMMON}, tx_id) VALUES \
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING position, tx_id"
+        ),
+        None => format!(
+            "INSERT INTO events ({COMMON}) VALUES \
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING position, tx_id"
+        ),
+    };
+    let mut q = sqlx::query(&sql)
+        .bind(e.event_id.to_string())
+        .bind(&e.stream_id)
+        .bind(e.stream_version as i64)
+        .bind(&e.event_type)
+        .bind(e.occurred_at_micros)
+        .bind(e.recorded_at_micros)
+        .bind(&e.command_id)
+        .bind(&e.correlation_id)
+        .bind(&e.causation_id)
+        .bind(&e.actor)
+        .bind(&e.traceparent)
+        .bind(&e.payload)
+        .bind(&e.hash);
+    if let Some(tx_id) = tx_id {
+        q = q.bind(tx_id);
+    }
+    let row = q.fetch_one(&mut *conn).await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 async fn stored_outcome(

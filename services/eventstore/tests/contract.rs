@@ -42,6 +42,8 @@ eventstore::on_every_backend!(
     concurrent_appenders_reach_reader_once_in_stream_order,
     checkpoints_round_trip,
     settings_keep_their_first_value,
+    a_group_commits_together_and_chains_within_itself,
+    a_group_with_one_conflict_writes_nothing,
 );
 
 async fn appends_and_reads_a_stream(backend: Backend) {
@@ -520,4 +522,88 @@ async fn settings_keep_their_first_value(backend: Backend) {
         b"first"
     );
     assert_eq!(store.setting_or_init("other", b"x").await.unwrap(), b"x");
+}
+
+fn request(
+    stream: &str,
+    expected: ExpectedVersion,
+    tag: &str,
+    id: &str,
+) -> eventstore::AppendRequest {
+    eventstore::AppendRequest {
+        stream_id: stream.into(),
+        expected,
+        events: events(1, tag),
+        meta: meta(id, id.as_bytes()),
+    }
+}
+
+async fn a_group_commits_together_and_chains_within_itself(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
+    let first = store
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            events(1, "a"),
+            &meta("c0", b"c0"),
+        )
+        .await
+        .unwrap();
+    let group = [
+        request("s", ExpectedVersion::Exact(1), "b", "c1"),
+        request("t", ExpectedVersion::NoStream, "c", "c2"),
+        // Counts the event the first request of the group adds.
+        request("s", ExpectedVersion::Exact(2), "d", "c3"),
+        // Recorded before: its first outcome comes back, nothing is written for it.
+        request("s", ExpectedVersion::NoStream, "a", "c0"),
+    ];
+    let outcomes = store.append_all(&group).await.unwrap();
+    assert_eq!(outcomes.len(), 4);
+    assert_eq!(outcomes[0].events[0].stream_version, 2);
+    assert_eq!(outcomes[2].events[0].stream_version, 3);
+    assert!(outcomes[3].replayed);
+    assert_eq!(outcomes[3].events, first.events);
+    assert_eq!(store.head().await.unwrap().0, 4);
+    assert_eq!(store.verify_stream("s").await.unwrap(), 3);
+    assert_eq!(store.verify_stream("t").await.unwrap(), 1);
+    let read = store.read_stream("s", 0).await.unwrap();
+    assert_eq!(read[1], outcomes[0].events[0]);
+    assert_eq!(read[2], outcomes[2].events[0]);
+}
+
+async fn a_group_with_one_conflict_writes_nothing(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
+    store
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            events(1, "a"),
+            &meta("c0", b"c0"),
+        )
+        .await
+        .unwrap();
+    let group = [
+        request("t", ExpectedVersion::NoStream, "b", "c1"),
+        request("s", ExpectedVersion::NoStream, "c", "c2"),
+    ];
+    let err = store.append_all(&group).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AppendError::WrongExpectedVersion {
+                expected: 0,
+                actual: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(store.head().await.unwrap().0, 1);
+    assert_eq!(store.stream_version("t").await.unwrap(), 0);
+    // Its command ids were not recorded either.
+    store.append_all(&group[..1]).await.unwrap();
 }

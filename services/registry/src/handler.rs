@@ -1,19 +1,20 @@
 //! The command handler: idempotency, decision on the in-memory write model, append, apply.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use eventstore::{
-    AppendError, AppendOutcome, CommandMeta, EventStore, ExpectedVersion, GlobalCursor, NewEvent,
-    StoreError,
+    AppendError, AppendOutcome, AppendRequest, CommandMeta, EventStore, ExpectedVersion,
+    GlobalCursor, NewEvent, StoreError,
 };
 use hmac::{Hmac, Mac};
 use registry_domain::{
     CitizenId, DivisionCatalog, DomainError, MonitoringRules, RegistryCommand, RegistryState,
 };
 use sha2::Sha256;
-use tokio::sync::Mutex;
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::codec;
 
@@ -104,20 +105,42 @@ struct WriteModel {
     cursor: GlobalCursor,
 }
 
+/// Commands decided and appended together in one transaction, at most.
+const MAX_GROUP: usize = 256;
+
+/// A command waiting for the writer.
+struct Job {
+    command: RegistryCommand,
+    meta: CommandMeta,
+    today: NaiveDate,
+    reply: oneshot::Sender<Result<AppendOutcome, ExecuteError>>,
+}
+
 /// The registry's command side: one per process, shared by all gRPC calls.
 ///
-/// Commands are decided and appended one at a time under a lock, so the in-memory write model is
-/// always the store's state. Another process writing the same store is detected by the expected
-/// version check (the command fails with a conflict and the model catches up).
+/// Commands queue for a single writer task (group commit): it takes every command waiting, decides
+/// them in arrival order on the in-memory write model — each decision sees the ones before it —
+/// and appends all their events in one transaction. If that transaction fails, the write model is
+/// rebuilt from the store and the group's commands are carried out one by one, so each still gets
+/// its own outcome. The write model therefore always equals the store. A caller that gives up (a
+/// cancelled gRPC request) cannot interrupt a command half-way: the writer owns it. Another
+/// process writing the same store is detected by the expected-version check.
 pub struct Registry {
+    writer: Arc<Writer>,
+    queue: mpsc::Sender<Job>,
+    key: IdHashKey,
+}
+
+struct Writer {
     store: EventStore,
     model: Mutex<WriteModel>,
-    key: IdHashKey,
+    catalog: Arc<DivisionCatalog>,
+    rules: MonitoringRules,
     actor: String,
 }
 
 impl Registry {
-    /// Rebuilds the write model from every event in `store`.
+    /// Rebuilds the write model from every event in `store` and starts the writer task.
     pub async fn open(
         store: EventStore,
         catalog: Arc<DivisionCatalog>,
@@ -129,7 +152,7 @@ impl Registry {
             return Err(OpenError::KeyMismatch);
         }
         let mut model = WriteModel {
-            state: RegistryState::new(catalog, rules),
+            state: RegistryState::new(catalog.clone(), rules),
             cursor: GlobalCursor::START,
         };
         catch_up(&store, &mut model).await?;
@@ -139,17 +162,21 @@ impl Registry {
             cases = model.state.case_count(),
             "registry write model rebuilt"
         );
-        Ok(Registry {
+        let writer = Arc::new(Writer {
             store,
             model: Mutex::new(model),
-            key,
+            catalog,
+            rules,
             actor: "registry".into(),
-        })
+        });
+        let (queue, jobs) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(writer.clone().run(jobs));
+        Ok(Registry { writer, queue, key })
     }
 
     /// The event store.
     pub fn store(&self) -> &EventStore {
-        &self.store
+        &self.writer.store
     }
 
     /// The id hash key.
@@ -159,7 +186,7 @@ impl Registry {
 
     /// (households, persons, monitoring cases) in the write model.
     pub async fn counts(&self) -> (usize, usize, usize) {
-        let m = self.model.lock().await;
+        let m = self.writer.model.lock().await;
         (
             m.state.household_count(),
             m.state.person_count(),
@@ -171,23 +198,138 @@ impl Registry {
     ///
     /// A command id seen before returns the first outcome (`replayed = true`); with a different
     /// fingerprint it fails with [`AppendError::CommandIdReused`].
-    ///
-    /// Runs on its own task: a caller that gives up (a cancelled gRPC request) cannot interrupt it
-    /// between the append and the update of the write model.
     pub async fn execute(
-        self: &Arc<Self>,
+        &self,
         command: RegistryCommand,
         meta: CommandMeta,
         today: NaiveDate,
     ) -> Result<AppendOutcome, ExecuteError> {
-        let registry = self.clone();
-        tokio::spawn(async move { registry.execute_to_end(&command, meta, today).await })
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        let (reply, outcome) = oneshot::channel();
+        let job = Job {
+            command,
+            meta,
+            today,
+            reply,
+        };
+        if self.queue.send(job).await.is_err() {
+            return Err(AppendError::Invalid("the registry writer has stopped".into()).into());
+        }
+        outcome.await.unwrap_or_else(|_| {
+            Err(AppendError::Invalid("the registry writer has stopped".into()).into())
+        })
+    }
+}
+
+impl Writer {
+    async fn run(self: Arc<Self>, mut jobs: mpsc::Receiver<Job>) {
+        while let Some(first) = jobs.recv().await {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.run_group(group).await;
+        }
     }
 
-    async fn execute_to_end(
+    async fn run_group(&self, group: Vec<Job>) {
+        let mut model = self.model.lock().await;
+        let mut ids = HashSet::new();
+        let mut later = Vec::new();
+        let mut planned = Vec::new();
+        let mut requests = Vec::new();
+        for mut job in group {
+            // A second copy of a command in the same group waits for the first one's outcome.
+            if !ids.insert(job.meta.command_id.clone()) {
+                later.push(job);
+                continue;
+            }
+            if job.meta.actor.is_empty() {
+                job.meta.actor = self.actor.clone();
+            }
+            match self
+                .store
+                .replay(&job.meta.command_id, &job.meta.fingerprint)
+                .await
+            {
+                Ok(None) => {}
+                Ok(Some(outcome)) => {
+                    let _ = job.reply.send(Ok(outcome));
+                    continue;
+                }
+                Err(e) => {
+                    let _ = job.reply.send(Err(e.into()));
+                    continue;
+                }
+            }
+            match model.state.decide(&job.command, job.today) {
+                Err(e) => {
+                    let _ = job.reply.send(Err(e.into()));
+                }
+                Ok(decision) => {
+                    // Applied now so the next command of the group is decided on top of it;
+                    // undone by a rebuild if the group's transaction fails.
+                    for e in &decision.events {
+                        model.state.apply(e);
+                    }
+                    requests.push(AppendRequest {
+                        stream_id: decision.stream_id.clone(),
+                        expected: ExpectedVersion::from_current(decision.expected_version),
+                        events: encode_all(&decision),
+                        meta: job.meta.clone(),
+                    });
+                    planned.push(job);
+                }
+            }
+        }
+        if !requests.is_empty() {
+            match self.store.append_all(&requests).await {
+                Ok(outcomes) if outcomes.iter().all(|o| !o.replayed) => {
+                    for (job, outcome) in planned.into_iter().zip(outcomes) {
+                        if let Some(last) = outcome.events.last() {
+                            model.cursor = model.cursor.max(last.cursor());
+                        }
+                        let _ = job.reply.send(Ok(outcome));
+                    }
+                }
+                result => {
+                    if let Err(e) = &result {
+                        tracing::warn!(error = %e, commands = planned.len(), "group append failed, retrying one by one");
+                    }
+                    if let Err(e) = self.rebuild(&mut model).await {
+                        tracing::error!(error = %e, "write model rebuild failed");
+                        for job in planned {
+                            let failed =
+                                AppendError::Invalid(format!("write model rebuild failed: {e}"));
+                            let _ = job.reply.send(Err(failed.into()));
+                        }
+                        return;
+                    }
+                    later.extend(planned);
+                }
+            }
+        }
+        for job in later {
+            let outcome = self
+                .execute_alone(&mut model, &job.command, job.meta, job.today)
+                .await;
+            let _ = job.reply.send(outcome);
+        }
+    }
+
+    /// Throws the in-memory model away and reads it again from the store.
+    async fn rebuild(&self, model: &mut WriteModel) -> Result<(), OpenError> {
+        model.state = RegistryState::new(self.catalog.clone(), self.rules);
+        model.cursor = GlobalCursor::START;
+        catch_up(&self.store, model).await
+    }
+
+    /// One command in its own transaction (the fallback of a failed group).
+    async fn execute_alone(
         &self,
+        model: &mut WriteModel,
         command: &RegistryCommand,
         mut meta: CommandMeta,
         today: NaiveDate,
@@ -195,9 +337,6 @@ impl Registry {
         if meta.actor.is_empty() {
             meta.actor = self.actor.clone();
         }
-        let mut model = self.model.lock().await;
-        // Checked under the lock: a copy of the command that waited here while the first one
-        // committed must get the first outcome, not a fresh decision.
         if let Some(outcome) = self
             .store
             .replay(&meta.command_id, &meta.fingerprint)
@@ -206,18 +345,10 @@ impl Registry {
             return Ok(outcome);
         }
         let decision = model.state.decide(command, today)?;
-        let events: Vec<NewEvent> = decision
-            .events
-            .iter()
-            .map(|e| {
-                let (event_type, payload) = codec::encode(e);
-                NewEvent::now(event_type, payload)
-            })
-            .collect();
         let expected = ExpectedVersion::from_current(decision.expected_version);
         match self
             .store
-            .append(&decision.stream_id, expected, events, &meta)
+            .append(&decision.stream_id, expected, encode_all(&decision), &meta)
             .await
         {
             Ok(outcome) => {
@@ -233,7 +364,7 @@ impl Registry {
             }
             Err(e @ AppendError::WrongExpectedVersion { .. }) => {
                 // Another writer got there first: learn what it wrote before the client retries.
-                if let Err(err) = catch_up(&self.store, &mut model).await {
+                if let Err(err) = catch_up(&self.store, model).await {
                     tracing::error!(error = %err, "write model catch-up failed");
                 }
                 Err(e.into())
@@ -241,6 +372,17 @@ impl Registry {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+fn encode_all(decision: &registry_domain::Decision) -> Vec<NewEvent> {
+    decision
+        .events
+        .iter()
+        .map(|e| {
+            let (event_type, payload) = codec::encode(e);
+            NewEvent::now(event_type, payload)
+        })
+        .collect()
 }
 
 async fn catch_up(store: &EventStore, model: &mut WriteModel) -> Result<(), OpenError> {

@@ -320,6 +320,35 @@ impl EventStore {
         stored_outcome(&mut conn, command_id, fingerprint).await
     }
 
+    /// Which of `command_ids` were recorded before: one query for a whole group, so that only
+    /// those need [`EventStore::replay`].
+    pub async fn recorded_commands(
+        &self,
+        command_ids: &[&str],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        if command_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let placeholders: Vec<String> = (1..=command_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT command_id FROM commands WHERE command_id IN ({})",
+            placeholders.join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in command_ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(&self.inner.pool)
+            .await
+            .map_err(StoreError::of("look up commands"))?
+            .iter()
+            .map(|r| {
+                r.try_get::<String, _>(0)
+                    .map_err(StoreError::of("decode command"))
+            })
+            .collect()
+    }
+
     /// Current version of a stream (0 when it does not exist).
     pub async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
         let v: i64 =

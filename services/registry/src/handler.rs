@@ -236,6 +236,20 @@ impl Writer {
 
     async fn run_group(&self, group: Vec<Job>) {
         let mut model = self.model.lock().await;
+        let ids_in_group: Vec<&str> = group.iter().map(|j| j.meta.command_id.as_str()).collect();
+        let recorded = match self.store.recorded_commands(&ids_in_group).await {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                for job in group {
+                    let failed = StoreError {
+                        context: e.context,
+                        source: sqlx_error(&e),
+                    };
+                    let _ = job.reply.send(Err(AppendError::Store(failed).into()));
+                }
+                return;
+            }
+        };
         let mut ids = HashSet::new();
         let mut later = Vec::new();
         let mut planned = Vec::new();
@@ -249,20 +263,20 @@ impl Writer {
             if job.meta.actor.is_empty() {
                 job.meta.actor = self.actor.clone();
             }
-            match self
-                .store
-                .replay(&job.meta.command_id, &job.meta.fingerprint)
-                .await
-            {
-                Ok(None) => {}
-                Ok(Some(outcome)) => {
-                    let _ = job.reply.send(Ok(outcome));
-                    continue;
-                }
-                Err(e) => {
-                    let _ = job.reply.send(Err(e.into()));
-                    continue;
-                }
+            if recorded.contains(&job.meta.command_id) {
+                let first = self
+                    .store
+                    .replay(&job.meta.command_id, &job.meta.fingerprint)
+                    .await;
+                let answer = match first {
+                    Ok(Some(outcome)) => Ok(outcome),
+                    Ok(None) => {
+                        Err(AppendError::Invalid("recorded command vanished".into()).into())
+                    }
+                    Err(e) => Err(e.into()),
+                };
+                let _ = job.reply.send(answer);
+                continue;
             }
             match model.state.decide(&job.command, job.today) {
                 Err(e) => {
@@ -372,6 +386,11 @@ impl Writer {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A copy of a store failure for each waiting command (driver errors cannot be cloned).
+fn sqlx_error(e: &StoreError) -> sqlx::Error {
+    sqlx::Error::Protocol(e.source.to_string())
 }
 
 fn encode_all(decision: &registry_domain::Decision) -> Vec<NewEvent> {

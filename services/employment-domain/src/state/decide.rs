@@ -12,6 +12,7 @@ use crate::error::DomainError;
 use crate::events::EmploymentEvent;
 use crate::reference::PersonRef;
 use crate::types::PersonId;
+pub(crate) use decision::{not_after_today, not_before};
 
 mod post;
 mod spell;
@@ -89,36 +90,6 @@ impl EmploymentState {
         }
         Ok(person)
     }
-}
-
-fn not_after_today(
-    field: &'static str,
-    date: NaiveDate,
-    today: NaiveDate,
-) -> Result<(), DomainError> {
-    if date > today {
-        return Err(DomainError::invalid(
-            field,
-            format!("{date} is after today ({today})"),
-        ));
-    }
-    Ok(())
-}
-
-/// `date` must not be before `earliest` (`what` names it in the error).
-fn not_before(
-    what: &str,
-    field: &'static str,
-    date: NaiveDate,
-    earliest: NaiveDate,
-) -> Result<(), DomainError> {
-    if date < earliest {
-        return Err(DomainError::invalid(
-            field,
-            format!("{date} is before {what} ({earliest})"),
-        ));
-    }
-    Ok(())
 }
 
 /// A month is given as its first day.

@@ -11,6 +11,7 @@ use crate::commands::RegistryCommand;
 use crate::error::DomainError;
 use crate::events::RegistryEvent;
 use crate::types::HouseholdId;
+pub(crate) use decision::{not_after_today, not_before};
 
 mod case;
 mod household;
@@ -132,20 +133,6 @@ fn not_found_household(id: HouseholdId) -> DomainError {
     }
 }
 
-fn not_after_today(
-    field: &'static str,
-    date: NaiveDate,
-    today: NaiveDate,
-) -> Result<(), DomainError> {
-    if date > today {
-        return Err(DomainError::invalid(
-            field,
-            format!("{date} is after today ({today})"),
-        ));
-    }
-    Ok(())
-}
-
 /// `date` must be neither before `earliest` (the previous transition) nor after `today`.
 fn on_between(
     field: &'static str,
@@ -153,22 +140,6 @@ fn on_between(
     earliest: NaiveDate,
     today: NaiveDate,
 ) -> Result<(), DomainError> {
-    after("the previous step", field, date, earliest)?;
+    not_before("the previous step", field, date, earliest)?;
     not_after_today(field, date, today)
-}
-
-/// `date` must not be before `earliest` (`what` names it in the error).
-fn after(
-    what: &str,
-    field: &'static str,
-    date: NaiveDate,
-    earliest: NaiveDate,
-) -> Result<(), DomainError> {
-    if date < earliest {
-        return Err(DomainError::invalid(
-            field,
-            format!("{date} is before {what} on {earliest}"),
-        ));
-    }
-    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::{after, not_after_today, not_found_household};
+use super::{not_after_today, not_before, not_found_household};
 use crate::citizen_id::CitizenId;
 use crate::error::DomainError;
 use crate::events::RegistryEvent;
@@ -178,14 +178,14 @@ impl RegistryState {
                 format!("already {labour_capacity:?}; nothing to change"),
             ));
         }
-        after(
+        not_before(
             "the birth date",
             "effective_on",
             effective_on,
             person.birth_date,
         )?;
         if let Some(since) = person.capacity_since {
-            after(
+            not_before(
                 "the last capacity change",
                 "effective_on",
                 effective_on,
@@ -212,9 +212,9 @@ impl RegistryState {
         today: NaiveDate,
     ) -> Result<Decision, DomainError> {
         let person = self.active_person(person_id)?;
-        after("the birth date", "exit_date", exit_date, person.birth_date)?;
+        not_before("the birth date", "exit_date", exit_date, person.birth_date)?;
         if let Some(since) = person.capacity_since {
-            after("the last capacity change", "exit_date", exit_date, since)?;
+            not_before("the last capacity change", "exit_date", exit_date, since)?;
         }
         not_after_today("exit_date", exit_date, today)?;
         let event = RegistryEvent::PersonExited {

@@ -113,6 +113,35 @@ pub fn not_before(
     Ok(())
 }
 
+/// Then-steps of given/when/then tests, shared by every domain crate's suite.
+pub mod testing {
+    use super::DomainError;
+
+    /// Asserts the command was accepted and returns the decision.
+    pub fn then_ok<T>(result: Result<T, DomainError>) -> T {
+        result.unwrap_or_else(|e| panic!("expected acceptance, got {e:?}"))
+    }
+
+    /// Asserts the command was refused by rule `expected`; returns the explanation.
+    pub fn then_rule<T: std::fmt::Debug>(result: Result<T, DomainError>, expected: &str) -> String {
+        match result {
+            Err(DomainError::Rule { rule, message }) if rule == expected => message,
+            other => panic!("expected rule {expected}, got {other:?}"),
+        }
+    }
+
+    /// Asserts the command was refused as malformed in field `expected`; returns the reason.
+    pub fn then_invalid<T: std::fmt::Debug>(
+        result: Result<T, DomainError>,
+        expected: &str,
+    ) -> String {
+        match result {
+            Err(DomainError::Invalid { field, reason }) if field == expected => reason,
+            other => panic!("expected invalid {expected}, got {other:?}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

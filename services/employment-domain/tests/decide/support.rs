@@ -50,26 +50,10 @@ pub fn and(mut state: EmploymentState, decision: &Decision) -> EmploymentState {
     state
 }
 
+pub use decision::testing::{then_invalid, then_ok, then_rule};
+
 pub fn when(state: &EmploymentState, cmd: EmploymentCommand) -> Result<Decision, DomainError> {
     state.decide(&cmd, today())
-}
-
-pub fn then_ok(result: Result<Decision, DomainError>) -> Decision {
-    result.unwrap_or_else(|e| panic!("expected acceptance, got {e:?}"))
-}
-
-pub fn then_rule(result: Result<Decision, DomainError>, expected: &str) -> String {
-    match result {
-        Err(DomainError::Rule { rule, message }) if rule == expected => message,
-        other => panic!("expected rule {expected}, got {other:?}"),
-    }
-}
-
-pub fn then_invalid(result: Result<Decision, DomainError>, expected: &str) -> String {
-    match result {
-        Err(DomainError::Invalid { field, reason }) if field == expected => reason,
-        other => panic!("expected invalid {expected}, got {other:?}"),
-    }
 }
 
 pub fn person(n: u128) -> PersonId {

@@ -35,27 +35,10 @@ pub fn given(events: &[RegistryEvent]) -> RegistryState {
     state
 }
 
+pub use decision::testing::{then_invalid, then_ok, then_rule};
+
 pub fn when(state: &RegistryState, cmd: RegistryCommand) -> Result<Decision, DomainError> {
     state.decide(&cmd, today())
-}
-
-/// Asserts the command was accepted and returns its events.
-pub fn then_ok(result: Result<Decision, DomainError>) -> Decision {
-    result.unwrap_or_else(|e| panic!("expected acceptance, got {e:?}"))
-}
-
-pub fn then_rule(result: Result<Decision, DomainError>, expected: &str) -> String {
-    match result {
-        Err(DomainError::Rule { rule, message }) if rule == expected => message,
-        other => panic!("expected rule {expected}, got {other:?}"),
-    }
-}
-
-pub fn then_invalid(result: Result<Decision, DomainError>, expected: &str) -> String {
-    match result {
-        Err(DomainError::Invalid { field, reason }) if field == expected => reason,
-        other => panic!("expected invalid {expected}, got {other:?}"),
-    }
 }
 
 pub fn household_id(n: u128) -> HouseholdId {

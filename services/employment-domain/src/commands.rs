@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 
 use crate::types::{
     Channel, EndReason, EnrolmentId, EvidenceSource, FollowUpChannel, FollowUpOutcome,
-    LocationClass, PersonId, PostCategory, PostId, SpellId, TrainingKind, WorkshopClass2023,
-    WorkshopId, WorkshopType,
+    LocationClass, PersonId, PostCategory, PostId, SpellId, SpellTerms, TrainingKind,
+    WorkshopClass2023, WorkshopId, WorkshopType,
 };
 use crate::uscc::Uscc;
 
@@ -20,20 +20,9 @@ pub enum EmploymentCommand {
         spell_id: SpellId,
         /// A known, not exited person.
         person_id: PersonId,
-        /// Employer; the person may hold one open spell per employer.
-        employer_uscc: Uscc,
-        /// 6-digit division code.
-        place_of_work: String,
-        /// Distance class.
-        location_class: LocationClass,
-        /// Channel.
-        channel: Channel,
-        /// Not after today.
-        start_date: NaiveDate,
-        /// Fen, at least 0.
-        monthly_income_fen: i64,
-        /// Evidence source.
-        evidence: EvidenceSource,
+        /// The spell's facts: one open spell per employer; place a 6-digit division code; start
+        /// not after today; income at least 0 fen.
+        terms: SpellTerms,
     },
     /// Record that a spell ended.
     EndSpell {

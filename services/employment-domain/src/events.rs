@@ -7,11 +7,9 @@
 use chrono::NaiveDate;
 
 use crate::types::{
-    Channel, EndReason, EnrolmentId, EvidenceSource, FollowUpChannel, FollowUpOutcome, HouseholdId,
-    LocationClass, PersonId, PostCategory, PostId, SpellId, TrainingKind, WorkshopClass2023,
-    WorkshopId, WorkshopType,
+    EndReason, EnrolmentId, FollowUpChannel, FollowUpOutcome, HouseholdId, PersonId, PostCategory,
+    PostId, SpellId, SpellTerms, TrainingKind, WorkshopClass2023, WorkshopId, WorkshopType,
 };
-use crate::uscc::Uscc;
 
 /// Something that happened in the employment context.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,20 +24,8 @@ pub enum EmploymentEvent {
         household_id: HouseholdId,
         /// The worker's home county, so the employed scale can be counted per county.
         county_code: String,
-        /// Employer.
-        employer_uscc: Uscc,
-        /// 6-digit division code of the place of work.
-        place_of_work: String,
-        /// Distance class of the job from home.
-        location_class: LocationClass,
-        /// How the job came about.
-        channel: Channel,
-        /// First day of work.
-        start_date: NaiveDate,
-        /// Monthly income, fen.
-        monthly_income_fen: i64,
-        /// Where the knowledge comes from.
-        evidence: EvidenceSource,
+        /// The spell's facts.
+        terms: SpellTerms,
     },
     /// A spell ended.
     SpellEnded {
@@ -62,20 +48,8 @@ pub enum EmploymentEvent {
         spell_id: SpellId,
         /// The worker.
         person_id: PersonId,
-        /// Employer.
-        employer_uscc: Uscc,
-        /// 6-digit division code of the place of work.
-        place_of_work: String,
-        /// Distance class.
-        location_class: LocationClass,
-        /// Channel.
-        channel: Channel,
-        /// First day of work.
-        start_date: NaiveDate,
-        /// Monthly income, fen.
-        monthly_income_fen: i64,
-        /// Evidence source.
-        evidence: EvidenceSource,
+        /// The complete corrected facts.
+        terms: SpellTerms,
         /// Why the record was wrong.
         reason: String,
     },

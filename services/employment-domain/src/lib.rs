@@ -55,7 +55,7 @@ pub use rules::{
 pub use state::{Assignment, Decision, EmploymentState, Enrolment, Post, Spell, Workshop};
 pub use types::{
     Channel, EndReason, EnrolmentId, EvidenceSource, FollowUpChannel, FollowUpOutcome, HouseholdId,
-    LocationClass, PersonId, PostCategory, PostId, SpellId, TrainingKind, WorkshopClass2023,
-    WorkshopId, WorkshopType,
+    LocationClass, PersonId, PostCategory, PostId, SpellId, SpellTerms, TrainingKind,
+    WorkshopClass2023, WorkshopId, WorkshopType,
 };
 pub use uscc::{Uscc, UsccError};

@@ -229,6 +229,25 @@ id_type!(
     EnrolmentId
 );
 
+/// The recorded facts of an employment spell, as started and as corrected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpellTerms {
+    /// Employer.
+    pub employer_uscc: crate::uscc::Uscc,
+    /// 6-digit division code of the place of work.
+    pub place_of_work: String,
+    /// Distance class of the job from home.
+    pub location_class: LocationClass,
+    /// How the job came about.
+    pub channel: Channel,
+    /// First day of work (China civil date).
+    pub start_date: chrono::NaiveDate,
+    /// Monthly income, fen.
+    pub monthly_income_fen: i64,
+    /// Where the knowledge comes from.
+    pub evidence: EvidenceSource,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,10 +15,9 @@ use crate::events::EmploymentEvent;
 use crate::reference::{ReferenceView, RegistryFact};
 use crate::rules::PolicyBook;
 use crate::types::{
-    Channel, EnrolmentId, EvidenceSource, HouseholdId, LocationClass, PersonId, PostCategory,
-    PostId, SpellId, WorkshopClass2023, WorkshopId, WorkshopType,
+    EnrolmentId, HouseholdId, PersonId, PostCategory, PostId, SpellId, SpellTerms,
+    WorkshopClass2023, WorkshopId, WorkshopType,
 };
-use crate::uscc::Uscc;
 
 mod decide;
 
@@ -31,22 +30,10 @@ pub struct Spell {
     pub person_id: PersonId,
     /// The worker's household.
     pub household_id: HouseholdId,
-    /// Employer.
-    pub employer_uscc: Uscc,
-    /// 6-digit division code of the place of work.
-    pub place_of_work: String,
-    /// Distance class.
-    pub location_class: LocationClass,
-    /// Channel.
-    pub channel: Channel,
-    /// First day of work.
-    pub start_date: NaiveDate,
+    /// The recorded facts (after corrections).
+    pub terms: SpellTerms,
     /// Last day of work, once ended.
     pub end_date: Option<NaiveDate>,
-    /// Monthly income, fen.
-    pub monthly_income_fen: i64,
-    /// Evidence source.
-    pub evidence: EvidenceSource,
 }
 
 impl Spell {
@@ -237,26 +224,14 @@ impl EmploymentState {
                 spell_id,
                 person_id,
                 household_id,
-                employer_uscc,
-                place_of_work,
-                location_class,
-                channel,
-                start_date,
-                monthly_income_fen,
-                evidence,
+                terms,
                 ..
             } => {
                 let spell = Spell {
                     person_id: *person_id,
                     household_id: *household_id,
-                    employer_uscc: employer_uscc.clone(),
-                    place_of_work: place_of_work.clone(),
-                    location_class: *location_class,
-                    channel: *channel,
-                    start_date: *start_date,
+                    terms: terms.clone(),
                     end_date: None,
-                    monthly_income_fen: *monthly_income_fen,
-                    evidence: *evidence,
                 };
                 if self.spells.insert(*spell_id, spell).is_none() {
                     self.spells_by_person
@@ -273,24 +248,10 @@ impl EmploymentState {
                 }
             }
             SpellCorrected {
-                spell_id,
-                employer_uscc,
-                place_of_work,
-                location_class,
-                channel,
-                start_date,
-                monthly_income_fen,
-                evidence,
-                ..
+                spell_id, terms, ..
             } => {
                 if let Some(spell) = self.spells.get_mut(spell_id) {
-                    spell.employer_uscc = employer_uscc.clone();
-                    spell.place_of_work = place_of_work.clone();
-                    spell.location_class = *location_class;
-                    spell.channel = *channel;
-                    spell.start_date = *start_date;
-                    spell.monthly_income_fen = *monthly_income_fen;
-                    spell.evidence = *evidence;
+                    spell.terms = terms.clone();
                 }
             }
             JobLossRiskRaised { .. } => {}

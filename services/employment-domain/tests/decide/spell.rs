@@ -58,21 +58,18 @@ fn one_open_spell_per_employer_but_several_employers_allowed() {
 fn start_date_not_after_today_income_not_negative_place_six_digits() {
     let state = given(&[worker(1, 1)], &[]);
     let mut cmd = start(1, person(1), 1);
-    if let EmploymentCommand::StartSpell { start_date, .. } = &mut cmd {
-        *start_date = d(2024, 8, 2);
+    if let EmploymentCommand::StartSpell { terms, .. } = &mut cmd {
+        terms.start_date = d(2024, 8, 2);
     }
     then_invalid(when(&state, cmd), "start_date");
     let mut cmd = start(1, person(1), 1);
-    if let EmploymentCommand::StartSpell {
-        monthly_income_fen, ..
-    } = &mut cmd
-    {
-        *monthly_income_fen = -1;
+    if let EmploymentCommand::StartSpell { terms, .. } = &mut cmd {
+        terms.monthly_income_fen = -1;
     }
     then_invalid(when(&state, cmd), "monthly_income_fen");
     let mut cmd = start(1, person(1), 1);
-    if let EmploymentCommand::StartSpell { place_of_work, .. } = &mut cmd {
-        *place_of_work = "4403".into();
+    if let EmploymentCommand::StartSpell { terms, .. } = &mut cmd {
+        terms.place_of_work = "4403".into();
     }
     then_invalid(when(&state, cmd), "place_of_work");
 }
@@ -229,18 +226,23 @@ fn corrections_are_new_events_with_the_full_corrected_values() {
         vec![EmploymentEvent::SpellCorrected {
             spell_id: spell(1),
             person_id: person(1),
-            employer_uscc: employer(1),
-            place_of_work: PLACE.into(),
-            location_class: LocationClass::OutOfProvince,
-            channel: Channel::OrganisedLabourExport,
-            start_date: d(2024, 3, 1),
-            monthly_income_fen: 380_000,
-            evidence: EvidenceSource::SocialInsuranceMatch,
+            terms: SpellTerms {
+                employer_uscc: employer(1),
+                place_of_work: PLACE.into(),
+                location_class: LocationClass::OutOfProvince,
+                channel: Channel::OrganisedLabourExport,
+                start_date: d(2024, 3, 1),
+                monthly_income_fen: 380_000,
+                evidence: EvidenceSource::SocialInsuranceMatch,
+            },
             reason: "matched social insurance record".into(),
         }]
     );
     let state = and(state, &decision);
-    assert_eq!(state.spell(&spell(1)).unwrap().monthly_income_fen, 380_000);
+    assert_eq!(
+        state.spell(&spell(1)).unwrap().terms.monthly_income_fen,
+        380_000
+    );
     then_invalid(when(&state, correct(1)), "correction");
 }
 

@@ -105,10 +105,9 @@ pub fn worker(n: u128, h: u128) -> RegistryFact {
     known(person(n), household(h), d(1990, 1, 1), true)
 }
 
-pub fn start(s: u128, p: PersonId, employer_n: u32) -> EmploymentCommand {
-    EmploymentCommand::StartSpell {
-        spell_id: spell(s),
-        person_id: p,
+/// The facts every test spell starts with (employer `employer_n`).
+pub fn terms(employer_n: u32) -> SpellTerms {
+    SpellTerms {
         employer_uscc: employer(employer_n),
         place_of_work: PLACE.into(),
         location_class: LocationClass::OutOfProvince,
@@ -119,19 +118,21 @@ pub fn start(s: u128, p: PersonId, employer_n: u32) -> EmploymentCommand {
     }
 }
 
+pub fn start(s: u128, p: PersonId, employer_n: u32) -> EmploymentCommand {
+    EmploymentCommand::StartSpell {
+        spell_id: spell(s),
+        person_id: p,
+        terms: terms(employer_n),
+    }
+}
+
 pub fn started(s: u128, p: PersonId, h: HouseholdId, employer_n: u32) -> EmploymentEvent {
     EmploymentEvent::SpellStarted {
         spell_id: spell(s),
         person_id: p,
         household_id: h,
         county_code: COUNTY.into(),
-        employer_uscc: employer(employer_n),
-        place_of_work: PLACE.into(),
-        location_class: LocationClass::OutOfProvince,
-        channel: Channel::OrganisedLabourExport,
-        start_date: d(2024, 3, 1),
-        monthly_income_fen: 450_000,
-        evidence: EvidenceSource::EmployerReport,
+        terms: terms(employer_n),
     }
 }
 

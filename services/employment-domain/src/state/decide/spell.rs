@@ -22,42 +22,25 @@ impl EmploymentState {
         let EmploymentCommand::StartSpell {
             spell_id,
             person_id,
-            employer_uscc,
-            place_of_work,
-            location_class,
-            channel,
-            start_date,
-            monthly_income_fen,
-            evidence,
+            terms,
         } = cmd
         else {
             unreachable!("start_spell is only called with StartSpell")
         };
-        division_code("place_of_work", place_of_work)?;
-        if *monthly_income_fen < 0 {
-            return Err(DomainError::invalid(
-                "monthly_income_fen",
-                format!("must not be negative, found {monthly_income_fen}"),
-            ));
-        }
-        not_after_today("start_date", *start_date, today)?;
+        division_code("place_of_work", &terms.place_of_work)?;
+        non_negative_income(terms.monthly_income_fen)?;
+        not_after_today("start_date", terms.start_date, today)?;
         if self.spells.contains_key(spell_id) {
             return Err(DomainError::already_exists("spell", spell_id));
         }
         let person = self.active_person(*person_id)?;
-        self.one_open_spell_per_employer(*person_id, employer_uscc, None)?;
+        self.one_open_spell_per_employer(*person_id, &terms.employer_uscc, None)?;
         let event = EmploymentEvent::SpellStarted {
             spell_id: *spell_id,
             person_id: *person_id,
             household_id: person.household_id,
             county_code: person.county_code.clone(),
-            employer_uscc: employer_uscc.clone(),
-            place_of_work: place_of_work.clone(),
-            location_class: *location_class,
-            channel: *channel,
-            start_date: *start_date,
-            monthly_income_fen: *monthly_income_fen,
-            evidence: *evidence,
+            terms: terms.clone(),
         };
         Ok(self.decision(person_id.stream_id(), vec![event]))
     }
@@ -74,7 +57,7 @@ impl EmploymentState {
                 && self
                     .spells
                     .get(id)
-                    .is_some_and(|s| &s.employer_uscc == employer)
+                    .is_some_and(|s| &s.terms.employer_uscc == employer)
         });
         if let Some(clash) = clash {
             return Err(DomainError::rule(
@@ -128,7 +111,12 @@ impl EmploymentState {
                 format!("spell {spell_id} already ended on {ended}"),
             ));
         }
-        not_before("the start date", "end_date", end_date, spell.start_date)?;
+        not_before(
+            "the start date",
+            "end_date",
+            end_date,
+            spell.terms.start_date,
+        )?;
         not_after_today("end_date", end_date, today)?;
         let events = self.ending_events(spell_id, spell, end_date, reason, &[spell_id]);
         Ok(self.decision(spell.person_id.stream_id(), events))
@@ -200,7 +188,7 @@ impl EmploymentState {
         };
         let reason = text("reason", reason, REASON_MAX_CHARS)?;
         let spell = self.spell_or_not_found(*spell_id)?;
-        let mut corrected = spell.clone();
+        let mut corrected = spell.terms.clone();
         if let Some(v) = employer_uscc {
             corrected.employer_uscc = v.clone();
         }
@@ -227,24 +215,19 @@ impl EmploymentState {
             corrected.start_date = *v;
         }
         if let Some(v) = monthly_income_fen {
-            if *v < 0 {
-                return Err(DomainError::invalid(
-                    "monthly_income_fen",
-                    format!("must not be negative, found {v}"),
-                ));
-            }
+            non_negative_income(*v)?;
             corrected.monthly_income_fen = *v;
         }
         if let Some(v) = evidence {
             corrected.evidence = *v;
         }
-        if corrected == *spell {
+        if corrected == spell.terms {
             return Err(DomainError::invalid(
                 "correction",
                 "changes nothing in the recorded spell",
             ));
         }
-        if spell.is_open() && corrected.employer_uscc != spell.employer_uscc {
+        if spell.is_open() && corrected.employer_uscc != spell.terms.employer_uscc {
             self.one_open_spell_per_employer(
                 spell.person_id,
                 &corrected.employer_uscc,
@@ -254,13 +237,7 @@ impl EmploymentState {
         let event = EmploymentEvent::SpellCorrected {
             spell_id: *spell_id,
             person_id: spell.person_id,
-            employer_uscc: corrected.employer_uscc,
-            place_of_work: corrected.place_of_work,
-            location_class: corrected.location_class,
-            channel: corrected.channel,
-            start_date: corrected.start_date,
-            monthly_income_fen: corrected.monthly_income_fen,
-            evidence: corrected.evidence,
+            terms: corrected,
             reason: reason.to_owned(),
         };
         Ok(self.decision(spell.person_id.stream_id(), vec![event]))
@@ -301,12 +278,12 @@ impl EmploymentState {
             .into_iter()
             .filter_map(|id| self.spells.get(&id).map(|s| (id, s)))
             .collect();
-        open.sort_by_key(|(id, s)| (s.start_date, *id));
+        open.sort_by_key(|(id, s)| (s.terms.start_date, *id));
         let mut events = Vec::new();
         let mut ending = Vec::new();
         for (id, spell) in open {
             ending.push(id);
-            let end_date = exit_date.max(spell.start_date);
+            let end_date = exit_date.max(spell.terms.start_date);
             events.extend(self.ending_events(
                 id,
                 spell,
@@ -330,4 +307,15 @@ impl EmploymentState {
         }
         (!events.is_empty()).then(|| self.decision(person_id.stream_id(), events))
     }
+}
+
+/// A monthly income is never negative.
+fn non_negative_income(fen: i64) -> Result<(), DomainError> {
+    if fen < 0 {
+        return Err(DomainError::invalid(
+            "monthly_income_fen",
+            format!("must not be negative, found {fen}"),
+        ));
+    }
+    Ok(())
 }

@@ -14,6 +14,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "bottomline/registry/v1/events.proto",
         "bottomline/registry/v1/registry.proto",
         "bottomline/mara/v1/mara.proto",
+        "bottomline/employment/v1/types.proto",
+        "bottomline/employment/v1/events.proto",
+        "bottomline/employment/v1/employment.proto",
     ];
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("bottomline_descriptor.bin"))

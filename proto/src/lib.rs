@@ -30,3 +30,11 @@ pub mod mara {
         include!(concat!(env!("OUT_DIR"), "/bottomline.mara.v1.rs"));
     }
 }
+
+/// `bottomline.employment.*`
+pub mod employment {
+    /// `bottomline.employment.v1`
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/bottomline.employment.v1.rs"));
+    }
+}

@@ -1,5 +1,6 @@
-//! What every bounded context's pure `decide` shares: [`DomainError`], the one way a command is
-//! refused, and the date checks on China civil dates that every context makes.
+//! What every bounded context's pure `decide` shares: [`Decision`], what an accepted command
+//! appends, [`DomainError`], the one way a command is refused, and the date checks on China civil
+//! dates that every context makes.
 //!
 //! Each variant maps to one gRPC status at a service's edge: `Invalid` → INVALID_ARGUMENT with a
 //! field violation, `Rule` → FAILED_PRECONDITION naming the rule, `AlreadyExists` →
@@ -8,6 +9,18 @@
 //! version. Messages never contain a citizen ID number.
 
 use chrono::NaiveDate;
+
+/// The outcome of an accepted command: events of type `E` to append to one stream, guarded by the
+/// version the stream had when the decision was taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision<E> {
+    /// The stream to append to.
+    pub stream_id: String,
+    /// The stream's current version (0 for a new stream); the append must fail if it moved.
+    pub expected_version: u64,
+    /// The events to append, in order; never empty.
+    pub events: Vec<E>,
+}
 
 /// A refused command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

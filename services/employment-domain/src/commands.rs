@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 
+use crate::reference::RegistryFact;
 use crate::types::{
     Channel, EndReason, EnrolmentId, EvidenceSource, FollowUpChannel, FollowUpOutcome,
     LocationClass, PersonId, PostCategory, PostId, SpellId, SpellTerms, TrainingKind,
@@ -174,6 +175,16 @@ pub enum EmploymentCommand {
         school: String,
         /// First day of term; eligibility is judged on it.
         term_starts_on: NaiveDate,
+    },
+    /// Record a fact learnt from a registry event (delivered by the bus, possibly more than once:
+    /// the service derives the command id from the registry event id). A `PersonExited` fact also
+    /// ends what the person still holds, in the same decision (see
+    /// [`crate::EmploymentState::react_to_exit`]).
+    RecordRegistryFact {
+        /// The fact.
+        fact: RegistryFact,
+        /// Id of the registry event it comes from.
+        source_event_id: String,
     },
 }
 

@@ -6,6 +6,7 @@
 
 use chrono::NaiveDate;
 
+use crate::reference::RegistryFact;
 use crate::types::{
     EndReason, EnrolmentId, FollowUpChannel, FollowUpOutcome, HouseholdId, PersonId, PostCategory,
     PostId, SpellId, SpellTerms, TrainingKind, WorkshopClass2023, WorkshopId, WorkshopType,
@@ -216,6 +217,14 @@ pub enum EmploymentEvent {
         /// Subsidy for the semester, fen.
         subsidy_fen: i64,
     },
+    /// A fact learnt from the registry's events, recorded so that this context's reference view
+    /// is rebuilt from its own store (never from the registry's database).
+    RegistryFactRecorded {
+        /// The fact.
+        fact: RegistryFact,
+        /// Id of the registry event it was learnt from.
+        source_event_id: String,
+    },
 }
 
 impl EmploymentEvent {
@@ -237,6 +246,7 @@ impl EmploymentEvent {
             WorkshopRegistered { workshop_id, .. }
             | WorkshopClassified { workshop_id, .. }
             | WorkshopWorkersReported { workshop_id, .. } => workshop_id.stream_id(),
+            RegistryFactRecorded { fact, .. } => fact.stream_id(),
         }
     }
 
@@ -260,6 +270,27 @@ impl EmploymentEvent {
             TrainingEnrolled { .. } => "bottomline.employment.v1.TrainingEnrolled",
             TrainingCompleted { .. } => "bottomline.employment.v1.TrainingCompleted",
             RainAndDewEnrolled { .. } => "bottomline.employment.v1.RainAndDewEnrolled",
+            RegistryFactRecorded { fact, .. } => match fact {
+                RegistryFact::HouseholdKnown { .. } => {
+                    "bottomline.employment.v1.RegistryHouseholdKnown"
+                }
+                RegistryFact::PersonKnown { .. } => "bottomline.employment.v1.RegistryPersonKnown",
+                RegistryFact::LabourCapacityChanged { .. } => {
+                    "bottomline.employment.v1.RegistryLabourCapacityChanged"
+                }
+                RegistryFact::PersonExited { .. } => {
+                    "bottomline.employment.v1.RegistryPersonExited"
+                }
+                RegistryFact::HouseholdMonitored { .. } => {
+                    "bottomline.employment.v1.RegistryHouseholdMonitored"
+                }
+                RegistryFact::HouseholdRiskEliminated { .. } => {
+                    "bottomline.employment.v1.RegistryHouseholdRiskEliminated"
+                }
+                RegistryFact::HouseholdRiskReturned { .. } => {
+                    "bottomline.employment.v1.RegistryHouseholdRiskReturned"
+                }
+            },
         }
     }
 }

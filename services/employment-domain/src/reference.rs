@@ -11,10 +11,20 @@ use chrono::NaiveDate;
 
 use crate::types::{HouseholdId, PersonId};
 
-/// A fact learnt from the registry.
+/// A fact learnt from the registry. Each one is recorded in this context's own event store (see
+/// [`crate::EmploymentEvent::RegistryFactRecorded`]) so the view is rebuilt with the write model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistryFact {
-    /// A person is registered (from `PersonRegistered` joined with `HouseholdRegistered`).
+    /// A household is registered (from `HouseholdRegistered`).
+    HouseholdKnown {
+        /// The household.
+        household: HouseholdId,
+        /// 6-digit county of the household.
+        county_code: String,
+        /// The household was lifted out of poverty.
+        poverty_alleviated: bool,
+    },
+    /// A person is registered (from `PersonRegistered`).
     PersonKnown {
         /// The person.
         person: PersonId,
@@ -24,8 +34,15 @@ pub enum RegistryFact {
         birth_date: NaiveDate,
         /// 6-digit county of the household.
         county_code: String,
-        /// The household was lifted out of poverty.
-        poverty_alleviated: bool,
+        /// Labour capacity skilled, ordinary or weak/half (not "none").
+        labour_capable: bool,
+    },
+    /// A person's labour capacity changed (from `LabourCapacityChanged`).
+    LabourCapacityChanged {
+        /// The person.
+        person: PersonId,
+        /// The new capacity is skilled, ordinary or weak/half.
+        labour_capable: bool,
     },
     /// A person left the registry.
     PersonExited {
@@ -57,6 +74,25 @@ pub enum RegistryFact {
     },
 }
 
+impl RegistryFact {
+    /// The stream the fact is recorded in: the person's record `employment-<person>` for facts
+    /// about a person, `employment-household-<household>` for facts about a household.
+    pub fn stream_id(&self) -> String {
+        use RegistryFact::*;
+        match self {
+            PersonKnown { person, .. }
+            | LabourCapacityChanged { person, .. }
+            | PersonExited { person, .. } => person.stream_id(),
+            HouseholdKnown { household, .. }
+            | HouseholdMonitored { household, .. }
+            | HouseholdRiskEliminated { household, .. }
+            | HouseholdRiskReturned { household, .. } => {
+                format!("employment-household-{household}")
+            }
+        }
+    }
+}
+
 /// What the employment context knows about a registry person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonRef {
@@ -70,8 +106,10 @@ pub struct PersonRef {
     pub county_code: String,
     /// The household is (or was) a monitoring object.
     pub monitored_household: bool,
-    /// The household was lifted out of poverty.
+    /// The household was lifted out of poverty (as last learnt about the household).
     pub poverty_alleviated: bool,
+    /// Labour capacity skilled, ordinary or weak/half.
+    pub labour_capable: bool,
     /// Exit date, once exited.
     pub exited_on: Option<NaiveDate>,
 }
@@ -81,6 +119,8 @@ pub struct PersonRef {
 pub struct HouseholdRef {
     /// Members known so far, in order of arrival.
     pub members: Vec<PersonId>,
+    /// The household was lifted out of poverty (`false` until the household fact arrives).
+    pub poverty_alleviated: bool,
     /// Date the household became a monitoring object.
     pub monitored_from: Option<NaiveDate>,
     /// Date the risk was eliminated, `None` if not eliminated or returned since.
@@ -127,18 +167,32 @@ impl ReferenceView {
     /// Folds one fact in. Redelivering a fact changes nothing.
     pub fn observe(&mut self, fact: &RegistryFact) {
         match fact {
+            RegistryFact::HouseholdKnown {
+                household,
+                poverty_alleviated,
+                ..
+            } => {
+                let hh = self.households.entry(*household).or_default();
+                hh.poverty_alleviated = *poverty_alleviated;
+                for member in hh.members.clone() {
+                    if let Some(p) = self.persons.get_mut(&member) {
+                        p.poverty_alleviated = *poverty_alleviated;
+                    }
+                }
+            }
             RegistryFact::PersonKnown {
                 person,
                 household,
                 birth_date,
                 county_code,
-                poverty_alleviated,
+                labour_capable,
             } => {
                 let hh = self.households.entry(*household).or_default();
                 if !hh.members.contains(person) {
                     hh.members.push(*person);
                 }
                 let monitored_household = hh.monitored_from.is_some();
+                let poverty_alleviated = hh.poverty_alleviated;
                 let exited_on = self.persons.get(person).and_then(|p| p.exited_on);
                 self.persons.insert(
                     *person,
@@ -148,10 +202,19 @@ impl ReferenceView {
                         province_code: province_of(county_code),
                         county_code: county_code.clone(),
                         monitored_household,
-                        poverty_alleviated: *poverty_alleviated,
+                        poverty_alleviated,
+                        labour_capable: *labour_capable,
                         exited_on,
                     },
                 );
+            }
+            RegistryFact::LabourCapacityChanged {
+                person,
+                labour_capable,
+            } => {
+                if let Some(p) = self.persons.get_mut(person) {
+                    p.labour_capable = *labour_capable;
+                }
             }
             RegistryFact::PersonExited { person, date } => {
                 if let Some(p) = self.persons.get_mut(person) {
@@ -206,7 +269,7 @@ mod tests {
             household: hh,
             birth_date: d(1990, 1, 1),
             county_code: "150422".into(),
-            poverty_alleviated: false,
+            labour_capable: true,
         };
         let mut view = ReferenceView::new();
         view.observe(&known(a));
@@ -254,7 +317,7 @@ mod tests {
             household: hh,
             birth_date: d(1990, 1, 1),
             county_code: "150422".into(),
-            poverty_alleviated: true,
+            labour_capable: true,
         });
         for date in [d(2024, 3, 1), d(2024, 4, 1)] {
             view.observe(&RegistryFact::PersonExited { person: a, date });

@@ -1,6 +1,5 @@
 //! Domain events ↔ protobuf payloads (`bottomline.registry.v1`), and domain enums ↔ protobuf enums.
 
-use chrono::{Datelike, NaiveDate};
 use prost::Message;
 use proto::common::v1::CivilDate;
 use proto::registry::v1 as pb;
@@ -9,6 +8,7 @@ use registry_domain::{
     LeadSource, PersonId, RegistryEvent, Relation, RiskFactor, Sex,
 };
 use uuid::Uuid;
+use writer::fields::{civil, date_of};
 
 /// Why a stored payload could not be turned back into a domain event.
 #[derive(Debug, thiserror::Error)]
@@ -20,32 +20,8 @@ pub struct DecodeError {
     pub reason: String,
 }
 
-/// Conversions between a domain enum and its protobuf twin (same variant names, plus
-/// `Unspecified = 0` on the protobuf side).
-pub(crate) trait ProtoEnum: Sized + Copy {
-    /// The protobuf number.
-    fn to_proto(self) -> i32;
-    /// The domain value, or `None` for `UNSPECIFIED` and unknown numbers.
-    fn from_proto(value: i32) -> Option<Self>;
-}
-
-macro_rules! proto_enum {
-    ($($domain:ident => $pb:ident { $($v:ident),* $(,)? })*) => {$(
-        impl ProtoEnum for $domain {
-            fn to_proto(self) -> i32 {
-                match self { $($domain::$v => pb::$pb::$v as i32),* }
-            }
-            fn from_proto(value: i32) -> Option<Self> {
-                match pb::$pb::try_from(value).ok()? {
-                    $(pb::$pb::$v => Some($domain::$v),)*
-                    pb::$pb::Unspecified => None,
-                }
-            }
-        }
-    )*};
-}
-
-proto_enum! {
+writer::proto_enum! {
+    pb;
     Sex => Sex { Male, Female }
     Relation => Relation { Head, Spouse, Child, Parent, Grandchild, Sibling, Other }
     LabourCapacity => LabourCapacity { Skilled, Ordinary, Weak, None }
@@ -65,21 +41,6 @@ proto_enum! {
     }
 }
 
-pub(crate) fn civil(date: NaiveDate) -> Option<CivilDate> {
-    Some(CivilDate {
-        year: date.year(),
-        month: date.month() as i32,
-        day: date.day() as i32,
-    })
-}
-
-pub(crate) fn date_of(d: &CivilDate) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(
-        d.year,
-        u32::try_from(d.month).ok()?,
-        u32::try_from(d.day).ok()?,
-    )
-}
 
 /// Encodes a domain event as its protobuf payload; returns (event type, bytes).
 pub fn encode(event: &RegistryEvent) -> (&'static str, Vec<u8>) {

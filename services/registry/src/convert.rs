@@ -1,94 +1,21 @@
 //! Protobuf requests → validated domain commands. Every refusal names the request field.
 
 use chrono::NaiveDate;
-use proto::common::v1::CivilDate;
 use proto::registry::v1 as pb;
 use registry_domain::{CaseId, CitizenId, DomainError, HouseholdId, PersonId, RegistryCommand};
 use uuid::Uuid;
 
-use crate::codec::{date_of, ProtoEnum};
+use writer::fields::{date_field, line_field, text_field, uuid_field};
+
+use crate::codec::enum_field;
 use crate::handler::IdHashKey;
 
 /// Namespace of ids derived from command ids (a new household's id is derived from the command
 /// that registers it, so a retry names the same household).
 const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a4e_9b3d_4c57_8e21_b0d4_17a9_c3e5);
 
-/// Longest free-text field (notes, descriptions, reasons), in characters.
-const MAX_TEXT: usize = 500;
-
 fn invalid(field: &'static str, reason: impl Into<String>) -> DomainError {
-    DomainError::Invalid {
-        field,
-        reason: reason.into(),
-    }
-}
-
-/// The command id must be a UUID, and not the nil one (which every client would share).
-pub(crate) fn command_id(raw: &str) -> Result<Uuid, DomainError> {
-    match Uuid::parse_str(raw) {
-        Ok(id) if id.is_nil() => Err(invalid("command_id", "must not be the nil UUID")),
-        Ok(id) => Ok(id),
-        Err(_) => Err(invalid("command_id", "must be a UUID")),
-    }
-}
-
-fn uuid_field(field: &'static str, raw: &str) -> Result<Uuid, DomainError> {
-    if raw.is_empty() {
-        return Err(invalid(field, "is required"));
-    }
-    Uuid::parse_str(raw).map_err(|_| invalid(field, format!("{raw:?} is not a UUID")))
-}
-
-fn enum_field<T: ProtoEnum>(field: &'static str, value: i32) -> Result<T, DomainError> {
-    T::from_proto(value).ok_or_else(|| invalid(field, format!("is required (got {value})")))
-}
-
-/// A required civil date between 1900-01-01 and 2100-12-31 (the range of `CivilDate`).
-fn date_field(field: &'static str, d: &Option<CivilDate>) -> Result<NaiveDate, DomainError> {
-    let d = d.as_ref().ok_or_else(|| invalid(field, "is required"))?;
-    let date = date_of(d).ok_or_else(|| {
-        invalid(
-            field,
-            format!(
-                "{:04}-{:02}-{:02} is not a calendar date",
-                d.year, d.month, d.day
-            ),
-        )
-    })?;
-    if !(1900..=2100).contains(&d.year) {
-        return Err(invalid(
-            field,
-            format!("{date} is outside 1900-01-01..=2100-12-31"),
-        ));
-    }
-    Ok(date)
-}
-
-/// Free text (notes, reasons): at most [`MAX_TEXT`] characters, line breaks allowed.
-fn text_field(field: &'static str, s: &str) -> Result<String, DomainError> {
-    checked_text(field, s, true)
-}
-
-/// A one-line value such as a place name: no line breaks either.
-fn line_field(field: &'static str, s: &str) -> Result<String, DomainError> {
-    checked_text(field, s, false)
-}
-
-fn checked_text(field: &'static str, s: &str, multi_line: bool) -> Result<String, DomainError> {
-    if s.chars().count() > MAX_TEXT {
-        return Err(invalid(field, format!("at most {MAX_TEXT} characters")));
-    }
-    if s.chars()
-        .any(|c| c.is_control() && !(multi_line && c == '\n'))
-    {
-        let what = if multi_line {
-            "control characters"
-        } else {
-            "line breaks or control characters"
-        };
-        return Err(invalid(field, format!("contains {what}")));
-    }
-    Ok(s.trim().to_string())
+    DomainError::invalid(field, reason)
 }
 
 pub(crate) fn register_household(

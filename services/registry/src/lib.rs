@@ -3,7 +3,7 @@
 //! A request goes through: `convert` (protobuf → validated domain command, field errors named) →
 //! [`handler::Registry::execute`] (idempotency check, pure `decide` on the in-memory write model,
 //! append with the expected stream version, apply) → `codec` (domain events ↔ protobuf payloads) →
-//! `status` (one mapping from every failure to a gRPC status with details).
+//! `writer::grpc` (one mapping from every failure to a gRPC status with details).
 //!
 //! The write model ([`registry_domain::RegistryState`]) is rebuilt from the service's own event
 //! store at start. Citizen ID numbers are hashed with a deployment key ([`IdHashKey`]) at the edge
@@ -13,7 +13,6 @@ pub mod codec;
 mod convert;
 pub mod handler;
 pub mod service;
-mod status;
 
 pub use handler::{IdHashKey, Registry};
 pub use service::RegistryGrpc;

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use chrono::{FixedOffset, NaiveDate, Utc};
-use eventstore::{AppendOutcome, CommandMeta};
+use chrono::NaiveDate;
+use eventstore::AppendOutcome;
 use prost::Message;
 use proto::registry::v1 as pb;
 use proto::registry::v1::registry_service_server::RegistryService;
@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert;
 use crate::handler::Registry;
-use crate::status::{domain, to_status};
+use writer::grpc::{self, domain_status, to_status};
 
 /// The gRPC service over a shared [`Registry`].
 #[derive(Clone)]
@@ -35,10 +35,7 @@ impl RegistryGrpc {
 }
 
 /// Today's civil date in China Standard Time (UTC+8).
-pub fn today_in_china() -> NaiveDate {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    Utc::now().with_timezone(&cst).date_naive()
-}
+pub use writer::grpc::today_in_china;
 
 /// A command request: its id, and its bytes without the id (what the fingerprint covers).
 trait CommandRequest: Message + Clone + Default {
@@ -67,31 +64,6 @@ command_requests!(
     pb::ReturnToAssistedRequest
 );
 
-/// The W3C trace context of the request, or a new one when absent or malformed.
-fn traceparent<T>(request: &Request<T>) -> String {
-    let valid = |s: &str| {
-        let parts: Vec<&str> = s.split('-').collect();
-        parts.len() == 4
-            && parts[0].len() == 2
-            && parts[1].len() == 32
-            && parts[2].len() == 16
-            && parts[3].len() == 2
-            && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
-    };
-    match request
-        .metadata()
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(tp) if valid(tp) => tp.to_string(),
-        _ => {
-            let trace = uuid::Uuid::new_v4().simple().to_string();
-            let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
-            format!("00-{trace}-{span}-01")
-        }
-    }
-}
-
 impl RegistryGrpc {
     async fn run<R: CommandRequest>(
         &self,
@@ -99,19 +71,13 @@ impl RegistryGrpc {
         build: impl FnOnce(&R, uuid::Uuid, NaiveDate) -> Result<RegistryCommand, DomainError>,
     ) -> Result<AppendOutcome, Status> {
         let body = request.get_ref();
-        let command_id = convert::command_id(body.command_id()).map_err(domain)?;
+        let command_id = grpc::command_id(body.command_id()).map_err(domain_status)?;
         let today = today_in_china();
-        let command = build(body, command_id, today).map_err(domain)?;
+        let command = build(body, command_id, today).map_err(domain_status)?;
         let mut without_id = body.clone();
         without_id.clear_command_id();
-        let meta = CommandMeta {
-            command_id: command_id.to_string(),
-            fingerprint: self.registry.key().fingerprint(&without_id.encode_to_vec()),
-            correlation_id: command_id.to_string(),
-            causation_id: String::new(),
-            actor: String::new(),
-            traceparent: traceparent(request),
-        };
+        let fingerprint = self.registry.key().fingerprint(&without_id.encode_to_vec());
+        let meta = grpc::command_meta(request, command_id, fingerprint);
         self.registry
             .execute(command, meta, today)
             .await
@@ -120,14 +86,11 @@ impl RegistryGrpc {
 }
 
 fn ack(outcome: &AppendOutcome) -> pb::CommandAck {
-    let last = outcome
-        .events
-        .last()
-        .expect("a command writes at least one event");
+    let (stream_id, stream_version, global_position) = grpc::last_event(outcome);
     pb::CommandAck {
-        stream_id: last.stream_id.clone(),
-        stream_version: last.stream_version as i64,
-        global_position: last.position,
+        stream_id: stream_id.to_owned(),
+        stream_version,
+        global_position,
         replayed: outcome.replayed,
     }
 }

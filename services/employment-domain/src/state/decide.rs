@@ -7,10 +7,10 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::EmploymentState;
-use crate::commands::EmploymentCommand;
+use crate::commands::{EmploymentCommand, PersonExitedReaction};
 use crate::error::DomainError;
 use crate::events::EmploymentEvent;
-use crate::reference::PersonRef;
+use crate::reference::{PersonRef, RegistryFact};
 use crate::types::PersonId;
 pub(crate) use decision::{not_after_today, not_before};
 
@@ -19,17 +19,8 @@ mod spell;
 mod training;
 mod workshop;
 
-/// The outcome of an accepted command: events to append to one stream, guarded by the version the
-/// stream had when the decision was taken.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    /// The stream to append to.
-    pub stream_id: String,
-    /// The stream's current version (0 for a new stream); the append must fail if it moved.
-    pub expected_version: u64,
-    /// The events to append, in order; never empty.
-    pub events: Vec<EmploymentEvent>,
-}
+/// The outcome of an accepted employment command: its events for one stream.
+pub type Decision = decision::Decision<EmploymentEvent>;
 
 impl EmploymentState {
     /// Decides a command against the current state. `today` is the current civil date in China
@@ -64,7 +55,30 @@ impl EmploymentState {
             EnrolTraining { .. } | CompleteTraining { .. } | EnrolRainAndDew { .. } => {
                 self.decide_training(cmd, today)
             }
+            RecordRegistryFact {
+                fact,
+                source_event_id,
+            } => Ok(self.record_registry_fact(fact, source_event_id)),
         }
+    }
+
+    /// A registry fact is always recorded; an exit also ends the person's open spells and post
+    /// assignment in the same stream and decision, so the reaction happens exactly once.
+    fn record_registry_fact(&self, fact: &RegistryFact, source_event_id: &str) -> Decision {
+        let mut events = vec![EmploymentEvent::RegistryFactRecorded {
+            fact: fact.clone(),
+            source_event_id: source_event_id.to_owned(),
+        }];
+        if let RegistryFact::PersonExited { person, date } = fact {
+            let reaction = PersonExitedReaction {
+                person_id: *person,
+                exit_date: *date,
+            };
+            if let Some(ending) = self.react_to_exit(&reaction) {
+                events.extend(ending.events);
+            }
+        }
+        self.decision(fact.stream_id(), events)
     }
 
     fn decision(&self, stream_id: String, events: Vec<EmploymentEvent>) -> Decision {

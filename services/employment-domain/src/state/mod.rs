@@ -208,8 +208,9 @@ impl EmploymentState {
         self.last_follow_up.get(person).copied()
     }
 
-    /// Folds a registry fact into the reference view. Facts are not events of this context and
-    /// bump no stream version.
+    /// Folds a registry fact into the reference view without recording it (tests and tools; the
+    /// service records facts as [`EmploymentEvent::RegistryFactRecorded`] events). Bumps no
+    /// stream version.
     pub fn observe(&mut self, fact: &RegistryFact) {
         self.reference.observe(fact);
     }
@@ -387,6 +388,7 @@ impl EmploymentState {
                     completed_on: None,
                 });
             }
+            RegistryFactRecorded { fact, .. } => self.reference.observe(fact),
         }
     }
 }

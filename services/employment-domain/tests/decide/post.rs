@@ -80,7 +80,10 @@ fn assignment_goes_to_the_holders_stream_with_age() {
 
 #[test]
 fn only_poverty_alleviated_or_monitored_households_are_eligible() {
-    let facts = [known(person(1), household(1), d(1990, 1, 1), false)];
+    let facts = [
+        household_known(household(1), false),
+        known(person(1), household(1), d(1990, 1, 1)),
+    ];
     let state = given(&facts, &[post_created(1, 100_000)]);
     then_rule(
         when(&state, assign(1, person(1), d(2024, 2, 1), None)),
@@ -98,9 +101,9 @@ fn only_poverty_alleviated_or_monitored_households_are_eligible() {
 #[test]
 fn age_sixteen_to_sixty_or_sixty_five_with_a_recorded_reason() {
     let on = d(2024, 2, 1);
-    let young = known(person(1), household(1), d(2008, 2, 2), true); // 15
-    let old = known(person(2), household(2), d(1962, 1, 1), true); // 62
-    let too_old = known(person(3), household(3), d(1958, 1, 31), true); // 66
+    let young = known(person(1), household(1), d(2008, 2, 2)); // 15
+    let old = known(person(2), household(2), d(1962, 1, 1)); // 62
+    let too_old = known(person(3), household(3), d(1958, 1, 31)); // 66
     let state = given(&[young, old, too_old], &[post_created(1, 100_000)]);
     then_rule(when(&state, assign(1, person(1), on, None)), "post_age");
     then_rule(when(&state, assign(1, person(2), on, None)), "post_age");

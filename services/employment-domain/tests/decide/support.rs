@@ -31,9 +31,20 @@ pub fn policy() -> PolicyBook {
     }
 }
 
+/// A state that learnt `facts` and applied `events`. A household named by a `PersonKnown` fact
+/// but by no `HouseholdKnown` fact is taken as a poverty-alleviated household of [`COUNTY`] (the
+/// common case here); tests about other households state them with [`household_known`].
 pub fn given(facts: &[RegistryFact], events: &[EmploymentEvent]) -> EmploymentState {
     let mut state = EmploymentState::new(Arc::new(policy()));
     for fact in facts {
+        if let RegistryFact::PersonKnown { household: h, .. } = fact {
+            let stated = facts.iter().any(|f| {
+                matches!(f, RegistryFact::HouseholdKnown { household, .. } if household == h)
+            });
+            if !stated && state.reference().household(h).is_none() {
+                state.observe(&household_known(*h, true));
+            }
+        }
         state.observe(fact);
     }
     for event in events {
@@ -90,19 +101,28 @@ pub fn employer(n: u32) -> Uscc {
     Uscc::parse(&format!("{first17}{check}")).unwrap()
 }
 
-pub fn known(p: PersonId, h: HouseholdId, birth: NaiveDate, alleviated: bool) -> RegistryFact {
-    RegistryFact::PersonKnown {
-        person: p,
+pub fn household_known(h: HouseholdId, alleviated: bool) -> RegistryFact {
+    RegistryFact::HouseholdKnown {
         household: h,
-        birth_date: birth,
         county_code: COUNTY.into(),
         poverty_alleviated: alleviated,
     }
 }
 
+/// A labour-capable person of household `h`.
+pub fn known(p: PersonId, h: HouseholdId, birth: NaiveDate) -> RegistryFact {
+    RegistryFact::PersonKnown {
+        person: p,
+        household: h,
+        birth_date: birth,
+        county_code: COUNTY.into(),
+        labour_capable: true,
+    }
+}
+
 /// Person `n` of household `h`, born 1990-01-01, poverty-alleviated.
 pub fn worker(n: u128, h: u128) -> RegistryFact {
-    known(person(n), household(h), d(1990, 1, 1), true)
+    known(person(n), household(h), d(1990, 1, 1))
 }
 
 /// The facts every test spell starts with (employer `employer_n`).

@@ -74,7 +74,8 @@ fn rain_and_dew_pays_the_semester_rate_once_per_term() {
 #[test]
 fn a_monitored_household_eliminated_before_term_no_longer_qualifies() {
     let facts = vec![
-        known(person(1), household(1), d(2005, 1, 1), false),
+        household_known(household(1), false),
+        known(person(1), household(1), d(2005, 1, 1)),
         RegistryFact::HouseholdMonitored {
             household: household(1),
             from: d(2024, 1, 14),

@@ -1,0 +1,333 @@
+//! The single writer task: idempotency, decisions on the in-memory write model, group commit.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use decision::{Decision, DomainError};
+use eventstore::{
+    AppendError, AppendOutcome, AppendRequest, CommandMeta, EventStore, ExpectedVersion,
+    GlobalCursor, NewEvent, StoreError,
+};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use crate::model::WriteModel;
+
+/// Why a command was not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// The input or a business rule said no.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The store refused (concurrency, reused command id) or failed.
+    #[error(transparent)]
+    Append(#[from] AppendError),
+}
+
+/// Failure to rebuild the write model from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored event does not decode: the store is damaged or from a newer version.
+    #[error("stored event at global position {position} does not decode: {reason}")]
+    Decode {
+        /// Global position of the event.
+        position: i64,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Commands decided and appended together in one transaction, at most.
+const MAX_GROUP: usize = 256;
+
+/// A command waiting for the writer.
+struct Job<C> {
+    command: C,
+    meta: CommandMeta,
+    today: NaiveDate,
+    reply: oneshot::Sender<Result<AppendOutcome, ExecuteError>>,
+}
+
+struct Model<M> {
+    state: M,
+    cursor: GlobalCursor,
+}
+
+/// The command side of one context: one per process and event store, shared by all its callers.
+///
+/// Commands queue for a single writer task (group commit): it takes every command waiting, decides
+/// them in arrival order on the in-memory write model — each decision sees the ones before it —
+/// and appends all their events in one transaction ([`EventStore::append_all`]). If that
+/// transaction fails, the write model is rebuilt from the store and the group's commands are
+/// carried out one by one, so each still gets its own outcome. The write model therefore always
+/// equals the store. A caller that gives up (a cancelled gRPC request) cannot interrupt a command
+/// half-way: the writer owns it. Another process writing the same store is detected by the
+/// expected-version check. A command id seen before returns the first outcome (`replayed = true`);
+/// with a different fingerprint it fails with [`AppendError::CommandIdReused`].
+pub struct CommandWriter<M: WriteModel> {
+    inner: Arc<Inner<M>>,
+    queue: mpsc::Sender<Job<M::Command>>,
+}
+
+struct Inner<M: WriteModel> {
+    store: EventStore,
+    model: Mutex<Model<M>>,
+    fresh: Box<dyn Fn() -> M + Send + Sync>,
+    actor: String,
+}
+
+impl<M: WriteModel> CommandWriter<M> {
+    /// Rebuilds the write model from every event in `store`, starting from `fresh()`, and starts
+    /// the writer task. `actor` is recorded on commands that name none.
+    pub async fn open(
+        store: EventStore,
+        fresh: impl Fn() -> M + Send + Sync + 'static,
+        actor: &str,
+    ) -> Result<CommandWriter<M>, OpenError> {
+        let mut model = Model {
+            state: fresh(),
+            cursor: GlobalCursor::START,
+        };
+        catch_up(&store, &mut model).await?;
+        let inner = Arc::new(Inner {
+            store,
+            model: Mutex::new(model),
+            fresh: Box::new(fresh),
+            actor: actor.to_owned(),
+        });
+        let (queue, jobs) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(inner.clone().run(jobs));
+        Ok(CommandWriter { inner, queue })
+    }
+
+    /// The event store.
+    pub fn store(&self) -> &EventStore {
+        &self.inner.store
+    }
+
+    /// Reads the write model (waits while a group is being decided).
+    pub async fn read<R>(&self, f: impl FnOnce(&M) -> R) -> R {
+        f(&self.inner.model.lock().await.state)
+    }
+
+    /// Carries out `command` as of the civil date `today` (China Standard Time).
+    pub async fn execute(
+        &self,
+        command: M::Command,
+        meta: CommandMeta,
+        today: NaiveDate,
+    ) -> Result<AppendOutcome, ExecuteError> {
+        let stopped = || AppendError::Invalid("the command writer has stopped".into()).into();
+        let (reply, outcome) = oneshot::channel();
+        let job = Job {
+            command,
+            meta,
+            today,
+            reply,
+        };
+        if self.queue.send(job).await.is_err() {
+            return Err(stopped());
+        }
+        outcome.await.unwrap_or_else(|_| Err(stopped()))
+    }
+}
+
+impl<M: WriteModel> Inner<M> {
+    async fn run(self: Arc<Self>, mut jobs: mpsc::Receiver<Job<M::Command>>) {
+        while let Some(first) = jobs.recv().await {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.run_group(group).await;
+        }
+    }
+
+    async fn run_group(&self, group: Vec<Job<M::Command>>) {
+        let mut model = self.model.lock().await;
+        let ids_in_group: Vec<&str> = group.iter().map(|j| j.meta.command_id.as_str()).collect();
+        let recorded = match self.store.recorded_commands(&ids_in_group).await {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                for job in group {
+                    let failed = StoreError {
+                        context: e.context,
+                        source: sqlx::Error::Protocol(e.source.to_string()),
+                    };
+                    let _ = job.reply.send(Err(AppendError::Store(failed).into()));
+                }
+                return;
+            }
+        };
+        let mut ids = HashSet::new();
+        let mut later = Vec::new();
+        let mut planned = Vec::new();
+        let mut requests = Vec::new();
+        for mut job in group {
+            // A second copy of a command in the same group waits for the first one's outcome.
+            if !ids.insert(job.meta.command_id.clone()) {
+                later.push(job);
+                continue;
+            }
+            if job.meta.actor.is_empty() {
+                job.meta.actor = self.actor.clone();
+            }
+            if recorded.contains(&job.meta.command_id) {
+                let answer = match self
+                    .store
+                    .replay(&job.meta.command_id, &job.meta.fingerprint)
+                    .await
+                {
+                    Ok(Some(outcome)) => Ok(outcome),
+                    Ok(None) => {
+                        Err(AppendError::Invalid("recorded command vanished".into()).into())
+                    }
+                    Err(e) => Err(e.into()),
+                };
+                let _ = job.reply.send(answer);
+                continue;
+            }
+            match model.state.decide(&job.command, job.today) {
+                Err(e) => {
+                    let _ = job.reply.send(Err(e.into()));
+                }
+                Ok(decision) => {
+                    // Applied now so the next command of the group is decided on top of it;
+                    // undone by a rebuild if the group's transaction fails.
+                    for e in &decision.events {
+                        model.state.apply(e);
+                    }
+                    requests.push(AppendRequest {
+                        stream_id: decision.stream_id.clone(),
+                        expected: ExpectedVersion::from_current(decision.expected_version),
+                        events: encode_all::<M>(&decision),
+                        meta: job.meta.clone(),
+                    });
+                    planned.push(job);
+                }
+            }
+        }
+        if !requests.is_empty() {
+            match self.store.append_all(&requests).await {
+                Ok(outcomes) if outcomes.iter().all(|o| !o.replayed) => {
+                    for (job, outcome) in planned.into_iter().zip(outcomes) {
+                        if let Some(last) = outcome.events.last() {
+                            model.cursor = model.cursor.max(last.cursor());
+                        }
+                        let _ = job.reply.send(Ok(outcome));
+                    }
+                }
+                result => {
+                    if let Err(e) = &result {
+                        tracing::warn!(error = %e, commands = planned.len(), "group append failed, retrying one by one");
+                    }
+                    if let Err(e) = self.rebuild(&mut model).await {
+                        tracing::error!(error = %e, "write model rebuild failed");
+                        for job in planned {
+                            let failed =
+                                AppendError::Invalid(format!("write model rebuild failed: {e}"));
+                            let _ = job.reply.send(Err(failed.into()));
+                        }
+                        return;
+                    }
+                    later.extend(planned);
+                }
+            }
+        }
+        for job in later {
+            let outcome = self
+                .execute_alone(&mut model, &job.command, job.meta, job.today)
+                .await;
+            let _ = job.reply.send(outcome);
+        }
+    }
+
+    /// Throws the in-memory model away and reads it again from the store.
+    async fn rebuild(&self, model: &mut Model<M>) -> Result<(), OpenError> {
+        model.state = (self.fresh)();
+        model.cursor = GlobalCursor::START;
+        catch_up(&self.store, model).await
+    }
+
+    /// One command in its own transaction (the fallback of a failed group).
+    async fn execute_alone(
+        &self,
+        model: &mut Model<M>,
+        command: &M::Command,
+        mut meta: CommandMeta,
+        today: NaiveDate,
+    ) -> Result<AppendOutcome, ExecuteError> {
+        if meta.actor.is_empty() {
+            meta.actor = self.actor.clone();
+        }
+        if let Some(outcome) = self
+            .store
+            .replay(&meta.command_id, &meta.fingerprint)
+            .await?
+        {
+            return Ok(outcome);
+        }
+        let decision = model.state.decide(command, today)?;
+        let expected = ExpectedVersion::from_current(decision.expected_version);
+        match self
+            .store
+            .append(
+                &decision.stream_id,
+                expected,
+                encode_all::<M>(&decision),
+                &meta,
+            )
+            .await
+        {
+            Ok(outcome) => {
+                if !outcome.replayed {
+                    for e in &decision.events {
+                        model.state.apply(e);
+                    }
+                    if let Some(last) = outcome.events.last() {
+                        model.cursor = model.cursor.max(last.cursor());
+                    }
+                }
+                Ok(outcome)
+            }
+            Err(e @ AppendError::WrongExpectedVersion { .. }) => {
+                // Another writer got there first: learn what it wrote before the client retries.
+                if let Err(err) = catch_up(&self.store, model).await {
+                    tracing::error!(error = %err, "write model catch-up failed");
+                }
+                Err(e.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn encode_all<M: WriteModel>(decision: &Decision<M::Event>) -> Vec<NewEvent> {
+    decision.events.iter().map(M::encode).collect()
+}
+
+async fn catch_up<M: WriteModel>(
+    store: &EventStore,
+    model: &mut Model<M>,
+) -> Result<(), OpenError> {
+    loop {
+        let batch = store.read_committed(model.cursor, 5000).await?;
+        let Some(last) = batch.last().map(|e| e.cursor()) else {
+            return Ok(());
+        };
+        for e in &batch {
+            let event = M::decode(e).map_err(|reason| OpenError::Decode {
+                position: e.position,
+                reason,
+            })?;
+            model.state.apply(&event);
+        }
+        model.cursor = last;
+    }
+}

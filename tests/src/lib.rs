@@ -53,7 +53,7 @@ pub fn civil(year: i32, month: i32, day: i32) -> Option<CivilDate> {
 /// The built-in division catalog and key-county list, loaded once.
 pub fn reference() -> &'static ReferenceData {
     static DATA: OnceLock<ReferenceData> = OnceLock::new();
-    DATA.get_or_init(|| ReferenceData::load(None, None).expect("built-in reference data"))
+    DATA.get_or_init(|| ReferenceData::load(None, None, None).expect("built-in reference data"))
 }
 
 /// A synthetic population of `households` households for [`today`].

@@ -1,4 +1,5 @@
-//! Composition of every service into one process: `App::build(config)` then
+//! Composition of every service into one process (registry, employment with its registry intake,
+//! MARA read model, relays): `App::build(config)` then
 //! `App::run_until_stopped(signal)` (or `App::stop`).
 
 use std::net::SocketAddr;
@@ -6,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use employment::{Employment, EmploymentGrpc, RegistryIntake};
 use eventstore::EventStore;
 use kafka::config::KafkaConfig;
 use mara::{MaraProjection, MaraQuery};
@@ -26,6 +28,7 @@ pub struct App {
     shutdown: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<()>)>,
     registry: Arc<Registry>,
+    employment: Arc<Employment>,
     projector: Arc<Projector<MaraProjection>>,
     description: Vec<String>,
     /// Held for the life of the process: one process per data directory.
@@ -39,8 +42,11 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let lock = lock_data_dir(&config.data_dir)?;
-        let reference =
-            ReferenceData::load(config.divisions.as_deref(), config.key_counties.as_deref())?;
+        let reference = ReferenceData::load(
+            config.divisions.as_deref(),
+            config.key_counties.as_deref(),
+            config.minimum_wages.as_deref(),
+        )?;
         let rules = MonitoringRules::default();
         let key_path = config.data_dir.join("id-hash.key");
         let key = IdHashKey::load_or_create(&key_path)
@@ -55,7 +61,24 @@ impl App {
                 .await
                 .context("rebuilding the registry")?,
         );
+        let employment_url = config.employment_store_url();
+        if employment_url.starts_with("postgres") {
+            ensure_postgres_database(&store_url, &employment_url).await?;
+        }
+        let employment_store = EventStore::open(&employment_url)
+            .await
+            .context("opening the employment event store")?;
+        let employment = Arc::new(
+            Employment::open(employment_store.clone(), reference.policy.clone())
+                .await
+                .context("rebuilding the employment write model")?,
+        );
         let read_url = config.read_model_url();
+        let intake = Arc::new(
+            Projector::open(RegistryIntake::new(employment.clone()), &read_url)
+                .await
+                .context("opening the registry intake of the employment service")?,
+        );
         let projector = Arc::new(
             Projector::open(MaraProjection::new(), &read_url)
                 .await
@@ -66,6 +89,7 @@ impl App {
         let mut tasks: Vec<(&'static str, JoinHandle<()>)> = Vec::new();
         let mut description = vec![
             format!("event store   {}", redact(&store_url)),
+            format!("employment    {}", redact(&employment_url)),
             format!("read models   {}", redact(&read_url)),
         ];
         match &config.kafka_brokers {
@@ -74,6 +98,13 @@ impl App {
                 let (p, s, stop) = (projector.clone(), store.clone(), shutdown.clone());
                 tasks.push((
                     "mara-projector",
+                    tokio::spawn(
+                        async move { projector::embedded::run(p, s, "registry", stop).await },
+                    ),
+                ));
+                let (p, s, stop) = (intake.clone(), store.clone(), shutdown.clone());
+                tasks.push((
+                    "employment-intake",
                     tokio::spawn(
                         async move { projector::embedded::run(p, s, "registry", stop).await },
                     ),
@@ -87,10 +118,48 @@ impl App {
                     config.kafka_namespace
                 );
                 let dlq = kafka::admin::dead_letter_topic(&topic, "mara");
-                kafka::admin::ensure_topics(&kafka, &[&topic, &dlq], 3)
-                    .await
-                    .context("creating Kafka topics")?;
-                description.push(format!("kafka         {brokers} topic {topic}"));
+                let employment_topic = format!(
+                    "{}{}",
+                    kafka::admin::events_topic("employment"),
+                    config.kafka_namespace
+                );
+                let intake_dlq = kafka::admin::dead_letter_topic(&topic, "employment-intake");
+                kafka::admin::ensure_topics(
+                    &kafka,
+                    &[&topic, &dlq, &employment_topic, &intake_dlq],
+                    3,
+                )
+                .await
+                .context("creating Kafka topics")?;
+                description.push(format!(
+                    "kafka         {brokers} topics {topic}, {employment_topic}"
+                ));
+                let relay = kafka::relay::Relay::new(
+                    &kafka,
+                    employment_store.clone(),
+                    &employment_topic,
+                    employment::SOURCE,
+                )
+                .context("creating the employment relay producer")?;
+                let stop = shutdown.clone();
+                tasks.push(("employment-relay", tokio::spawn(relay.run(stop))));
+                let (p, stop, k, t) = (
+                    intake.clone(),
+                    shutdown.clone(),
+                    kafka.clone(),
+                    topic.clone(),
+                );
+                let group = format!("{}{}", intake.name(), config.kafka_namespace);
+                tasks.push((
+                    "employment-intake",
+                    tokio::spawn(async move {
+                        if let Err(e) =
+                            kafka::consumer::run(&k, p, &group, &t, Some(&intake_dlq), stop).await
+                        {
+                            tracing::error!(error = %e, "employment intake consumer stopped");
+                        }
+                    }),
+                ));
                 let relay =
                     kafka::relay::Relay::new(&kafka, store.clone(), &topic, registry::SOURCE)
                         .context("creating the relay producer")?;
@@ -118,6 +187,9 @@ impl App {
         health
             .set_serving::<proto::mara::v1::mara_query_service_server::MaraQueryServiceServer<MaraQuery>>()
             .await;
+        health
+            .set_serving::<proto::employment::v1::employment_service_server::EmploymentServiceServer<EmploymentGrpc>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -139,6 +211,7 @@ impl App {
             .add_service(health_service)
             .add_service(reflection)
             .add_service(RegistryGrpc::new(registry.clone()).into_server())
+            .add_service(EmploymentGrpc::new(employment.clone()).into_server())
             .add_service(query.into_server());
         let stop = shutdown.clone();
         tasks.push((
@@ -162,13 +235,16 @@ impl App {
         ));
         description.insert(
             0,
-            format!("grpc          http://{addr}  (registry, mara, health, reflection)"),
+            format!(
+                "grpc          http://{addr}  (registry, employment, mara, health, reflection)"
+            ),
         );
         Ok(App {
             addr,
             shutdown,
             tasks,
             registry,
+            employment,
             projector,
             description,
             _lock: lock,
@@ -195,6 +271,11 @@ impl App {
         &self.registry
     }
 
+    /// The employment command side (for tests and benchmarks in the same process).
+    pub fn employment(&self) -> &Arc<Employment> {
+        &self.employment
+    }
+
     /// The MARA projector (for its metrics).
     pub fn projector(&self) -> &Arc<Projector<MaraProjection>> {
         &self.projector
@@ -218,6 +299,7 @@ impl App {
             }
         }
         self.registry.store().close().await;
+        self.employment.store().close().await;
         self.projector.pool().close().await;
     }
 }
@@ -242,6 +324,45 @@ fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
             Err(e).with_context(|| format!("locking {}", path.display()))
         }
     }
+}
+
+/// Creates the PostgreSQL database of `url` when it does not exist, connecting through `existing`
+/// (a database on the same server that does). Needs the CREATEDB privilege the first time only.
+async fn ensure_postgres_database(existing: &str, url: &str) -> anyhow::Result<()> {
+    let base = url.split_once('?').map_or(url, |(base, _)| base);
+    let name = base.rsplit_once('/').map_or("", |(_, name)| name);
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        anyhow::bail!(
+            "database name {name:?} in {} must be letters, digits and _",
+            redact(url)
+        );
+    }
+    let (pool, _) = eventstore::backend::connect(existing, 1)
+        .await
+        .with_context(|| format!("connecting to {}", redact(existing)))?;
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT CAST(1 AS BIGINT) FROM pg_database WHERE datname = $1")
+            .bind(name.to_string())
+            .fetch_optional(&pool)
+            .await?;
+    if found.is_none() {
+        if let Err(e) = sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+        {
+            // Another process may have created it in the meantime.
+            let again: Option<(i64,)> =
+                sqlx::query_as("SELECT CAST(1 AS BIGINT) FROM pg_database WHERE datname = $1")
+                    .bind(name.to_string())
+                    .fetch_optional(&pool)
+                    .await?;
+            if again.is_none() {
+                return Err(e).with_context(|| format!("creating database {name}"));
+            }
+        }
+    }
+    pool.close().await;
+    Ok(())
 }
 
 /// A database URL without its password.

@@ -14,6 +14,10 @@ pub struct AppConfig {
     /// Read-model URL; `None` = the event store's PostgreSQL database, or
     /// `sqlite:<data_dir>/read-models.db` in embedded mode.
     pub read_model_url: Option<String>,
+    /// The employment context's own event store; `None` = the PostgreSQL database next to the
+    /// registry's named `<name>_employment` (created when missing), or
+    /// `sqlite:<data_dir>/employment-events.db` in embedded mode.
+    pub employment_database_url: Option<String>,
     /// Kafka brokers; `None` = embedded bus (projectors read the event store directly).
     pub kafka_brokers: Option<String>,
     /// Suffix appended to topic names and consumer groups (tests use a random one).
@@ -24,6 +28,10 @@ pub struct AppConfig {
     pub divisions: Option<PathBuf>,
     /// Key-county list file; `None` = built-in.
     pub key_counties: Option<PathBuf>,
+    /// Provincial minimum wage table (TSV, yuan per month by tier); `None` = built-in 2023-10 table.
+    pub minimum_wages: Option<PathBuf>,
+    /// Default N of the follow-up queue: days after a job loss within which a follow-up is due.
+    pub follow_up_days: u32,
 }
 
 impl AppConfig {
@@ -33,11 +41,14 @@ impl AppConfig {
             data_dir: data_dir.into(),
             database_url: None,
             read_model_url: None,
+            employment_database_url: None,
             kafka_brokers: None,
             kafka_namespace: String::new(),
             listen,
             divisions: None,
             key_counties: None,
+            minimum_wages: None,
+            follow_up_days: 7,
         }
     }
 
@@ -51,6 +62,18 @@ impl AppConfig {
         })
     }
 
+    /// The employment event store URL in use.
+    pub fn employment_store_url(&self) -> String {
+        match (&self.employment_database_url, &self.database_url) {
+            (Some(url), _) => url.clone(),
+            (None, Some(db)) if db.starts_with("postgres") => sibling_database(db, "_employment"),
+            _ => format!(
+                "sqlite:{}",
+                self.data_dir.join("employment-events.db").display()
+            ),
+        }
+    }
+
     /// The read-model URL in use.
     pub fn read_model_url(&self) -> String {
         match (&self.read_model_url, &self.database_url) {
@@ -58,5 +81,36 @@ impl AppConfig {
             (None, Some(db)) if db.starts_with("postgres") => db.clone(),
             _ => format!("sqlite:{}", self.data_dir.join("read-models.db").display()),
         }
+    }
+}
+
+/// The URL of the database named like the one in `url` plus `suffix`, on the same server with
+/// the same credentials and parameters: `postgres://u@h/bl?x=1` → `postgres://u@h/bl_employment?x=1`.
+pub fn sibling_database(url: &str, suffix: &str) -> String {
+    let (base, params) = match url.split_once('?') {
+        Some((base, params)) => (base, format!("?{params}")),
+        None => (url, String::new()),
+    };
+    format!("{base}{suffix}{params}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_employment_store_sits_beside_the_registry_store() {
+        let mut config = AppConfig::embedded("/d", "127.0.0.1:0".parse().unwrap());
+        assert_eq!(
+            config.employment_store_url(),
+            "sqlite:/d/employment-events.db"
+        );
+        config.database_url = Some("postgres://u:p@h:5432/bl?sslmode=disable".into());
+        assert_eq!(
+            config.employment_store_url(),
+            "postgres://u:p@h:5432/bl_employment?sslmode=disable"
+        );
+        config.employment_database_url = Some("postgres://h/other".into());
+        assert_eq!(config.employment_store_url(), "postgres://h/other");
     }
 }

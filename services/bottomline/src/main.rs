@@ -51,6 +51,14 @@ struct UpArgs {
     /// URL for read models (default: the event store's PostgreSQL database, or SQLite).
     #[arg(long, env = "BOTTOMLINE_READ_MODEL_URL")]
     read_model_url: Option<String>,
+    /// PostgreSQL URL of the employment context's own event store (default: the registry's
+    /// database name plus `_employment` on the same server, created when missing).
+    #[arg(long, env = "BOTTOMLINE_EMPLOYMENT_DATABASE_URL")]
+    employment_database_url: Option<String>,
+    /// Days after a job loss within which a follow-up is due (default N of the follow-up queue).
+    #[arg(long, env = "BOTTOMLINE_FOLLOW_UP_DAYS", default_value_t = 7,
+          value_parser = clap::value_parser!(u32).range(0..=365))]
+    follow_up_days: u32,
     /// Kafka bootstrap servers, e.g. 127.0.0.1:9092 (embedded bus when absent).
     #[arg(long, env = "BOTTOMLINE_KAFKA_BROKERS")]
     kafka_brokers: Option<String>,
@@ -69,11 +77,19 @@ struct ReferenceArgs {
     /// National key-county list (TSV `code name province list`); built-in when absent.
     #[arg(long, env = "BOTTOMLINE_KEY_COUNTIES")]
     key_counties: Option<PathBuf>,
+    /// Provincial minimum wage table (TSV, yuan per month by tier), the basis of public-welfare
+    /// post subsidy ceilings; the built-in 2023-10 table when absent.
+    #[arg(long, env = "BOTTOMLINE_MINIMUM_WAGES")]
+    minimum_wages: Option<PathBuf>,
 }
 
 impl ReferenceArgs {
     fn load(&self) -> anyhow::Result<ReferenceData> {
-        ReferenceData::load(self.divisions.as_deref(), self.key_counties.as_deref())
+        ReferenceData::load(
+            self.divisions.as_deref(),
+            self.key_counties.as_deref(),
+            self.minimum_wages.as_deref(),
+        )
     }
 }
 
@@ -266,11 +282,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 data_dir: a.data_dir,
                 database_url: a.database_url,
                 read_model_url: a.read_model_url,
+                employment_database_url: a.employment_database_url,
                 kafka_brokers: a.kafka_brokers,
                 kafka_namespace: String::new(),
                 listen: a.listen,
                 divisions: a.reference.divisions,
                 key_counties: a.reference.key_counties,
+                minimum_wages: a.reference.minimum_wages,
+                follow_up_days: a.follow_up_days,
             };
             let app = App::build(config).await?;
             println!("bottomline is up");

@@ -43,7 +43,7 @@ async fn connect(port: u16) -> tonic::transport::Channel {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_import_then_restart_loses_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let reference = ReferenceData::load(None, None).unwrap();
+    let reference = ReferenceData::load(None, None, None).unwrap();
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
     let population =
         registry_import::generate(99, 400, &reference.catalog, &reference.key_counties, today);

@@ -41,6 +41,8 @@ pub enum RegistryFact {
     LabourCapacityChanged {
         /// The person.
         person: PersonId,
+        /// Their household.
+        household: HouseholdId,
         /// The new capacity is skilled, ordinary or weak/half.
         labour_capable: bool,
     },
@@ -48,6 +50,8 @@ pub enum RegistryFact {
     PersonExited {
         /// The person.
         person: PersonId,
+        /// Their household.
+        household: HouseholdId,
         /// Exit date.
         date: NaiveDate,
     },
@@ -211,12 +215,13 @@ impl ReferenceView {
             RegistryFact::LabourCapacityChanged {
                 person,
                 labour_capable,
+                ..
             } => {
                 if let Some(p) = self.persons.get_mut(person) {
                     p.labour_capable = *labour_capable;
                 }
             }
-            RegistryFact::PersonExited { person, date } => {
+            RegistryFact::PersonExited { person, date, .. } => {
                 if let Some(p) = self.persons.get_mut(person) {
                     p.exited_on.get_or_insert(*date);
                 }
@@ -309,6 +314,7 @@ mod tests {
         let mut view = ReferenceView::new();
         view.observe(&RegistryFact::PersonExited {
             person: a,
+            household: hh,
             date: d(2024, 1, 1),
         });
         assert!(view.person(&a).is_none());
@@ -320,7 +326,11 @@ mod tests {
             labour_capable: true,
         });
         for date in [d(2024, 3, 1), d(2024, 4, 1)] {
-            view.observe(&RegistryFact::PersonExited { person: a, date });
+            view.observe(&RegistryFact::PersonExited {
+                person: a,
+                household: hh,
+                date,
+            });
         }
         assert_eq!(view.person(&a).unwrap().exited_on, Some(d(2024, 3, 1)));
     }

@@ -41,7 +41,6 @@ writer::proto_enum! {
     }
 }
 
-
 /// Encodes a domain event as its protobuf payload; returns (event type, bytes).
 pub fn encode(event: &RegistryEvent) -> (&'static str, Vec<u8>) {
     use RegistryEvent as E;

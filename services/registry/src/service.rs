@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert;
 use crate::handler::Registry;
-use writer::grpc::{self, domain_status, to_status};
+use writer::grpc::{self, domain_status, to_status, CommandRequest};
 
 /// The gRPC service over a shared [`Registry`].
 #[derive(Clone)]
@@ -37,33 +37,6 @@ impl RegistryGrpc {
 /// Today's civil date in China Standard Time (UTC+8).
 pub use writer::grpc::today_in_china;
 
-/// A command request: its id, and its bytes without the id (what the fingerprint covers).
-trait CommandRequest: Message + Clone + Default {
-    fn command_id(&self) -> &str;
-    fn clear_command_id(&mut self);
-}
-
-macro_rules! command_requests {
-    ($($t:ty),*) => {$(
-        impl CommandRequest for $t {
-            fn command_id(&self) -> &str { &self.command_id }
-            fn clear_command_id(&mut self) { self.command_id.clear() }
-        }
-    )*};
-}
-
-command_requests!(
-    pb::RegisterHouseholdRequest,
-    pb::RegisterPersonRequest,
-    pb::ChangeLabourCapacityRequest,
-    pb::RecordExitRequest,
-    pb::OpenMonitoringCaseRequest,
-    pb::AdvanceMonitoringCaseRequest,
-    pb::RecordAssistanceMeasureRequest,
-    pb::EliminateRiskRequest,
-    pb::ReturnToAssistedRequest
-);
-
 impl RegistryGrpc {
     async fn run<R: CommandRequest>(
         &self,
@@ -74,9 +47,7 @@ impl RegistryGrpc {
         let command_id = grpc::command_id(body.command_id()).map_err(domain_status)?;
         let today = today_in_china();
         let command = build(body, command_id, today).map_err(domain_status)?;
-        let mut without_id = body.clone();
-        without_id.clear_command_id();
-        let fingerprint = self.registry.key().fingerprint(&without_id.encode_to_vec());
+        let fingerprint = self.registry.key().fingerprint(&body.bytes_without_id());
         let meta = grpc::command_meta(request, command_id, fingerprint);
         self.registry
             .execute(command, meta, today)

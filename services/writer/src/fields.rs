@@ -86,7 +86,10 @@ pub fn uuid_field(field: &'static str, raw: &str) -> Result<Uuid, DomainError> {
     match Uuid::parse_str(raw) {
         Ok(id) if id.is_nil() => Err(DomainError::invalid(field, "must not be the nil UUID")),
         Ok(id) => Ok(id),
-        Err(_) => Err(DomainError::invalid(field, format!("{raw:?} is not a UUID"))),
+        Err(_) => Err(DomainError::invalid(
+            field,
+            format!("{raw:?} is not a UUID"),
+        )),
     }
 }
 

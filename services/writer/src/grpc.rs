@@ -20,9 +20,66 @@ pub fn command_id(value: &str) -> Result<uuid::Uuid, DomainError> {
     crate::fields::uuid_field("command_id", value)
 }
 
+/// A command request: its id, and its bytes without the id (what the fingerprint covers).
+pub trait CommandRequest: prost::Message + Clone + Default {
+    /// The client-chosen command id.
+    fn command_id(&self) -> &str;
+    /// Blanks the command id.
+    fn clear_command_id(&mut self);
+
+    /// The request's protobuf bytes without its command id: what the idempotency fingerprint
+    /// covers, so a retry with the same id must carry the same payload.
+    fn bytes_without_id(&self) -> Vec<u8> {
+        let mut without_id = self.clone();
+        without_id.clear_command_id();
+        without_id.encode_to_vec()
+    }
+}
+
+macro_rules! command_requests {
+    ($($t:ty),* $(,)?) => {$(
+        impl CommandRequest for $t {
+            fn command_id(&self) -> &str { &self.command_id }
+            fn clear_command_id(&mut self) { self.command_id.clear() }
+        }
+    )*};
+}
+
+// Every command request of every context (the trait and the generated types both live outside
+// the services, so the implementations live here).
+command_requests!(
+    proto::registry::v1::RegisterHouseholdRequest,
+    proto::registry::v1::RegisterPersonRequest,
+    proto::registry::v1::ChangeLabourCapacityRequest,
+    proto::registry::v1::RecordExitRequest,
+    proto::registry::v1::OpenMonitoringCaseRequest,
+    proto::registry::v1::AdvanceMonitoringCaseRequest,
+    proto::registry::v1::RecordAssistanceMeasureRequest,
+    proto::registry::v1::EliminateRiskRequest,
+    proto::registry::v1::ReturnToAssistedRequest,
+    proto::employment::v1::StartSpellRequest,
+    proto::employment::v1::EndSpellRequest,
+    proto::employment::v1::CorrectSpellRequest,
+    proto::employment::v1::RecordFollowUpRequest,
+    proto::employment::v1::RegisterWorkshopRequest,
+    proto::employment::v1::ClassifyWorkshopRequest,
+    proto::employment::v1::ReportWorkshopWorkersRequest,
+    proto::employment::v1::CreatePostRequest,
+    proto::employment::v1::AssignPostRequest,
+    proto::employment::v1::EndPostAssignmentRequest,
+    proto::employment::v1::RecordPostSubsidyPaidRequest,
+    proto::employment::v1::EnrolTrainingRequest,
+    proto::employment::v1::CompleteTrainingRequest,
+    proto::employment::v1::EnrolRainAndDewRequest,
+);
+
 /// Metadata of a command: its id doubles as correlation id; `fingerprint` covers the request
 /// without its id; the trace context is the caller's, or a new one.
-pub fn command_meta<T>(request: &Request<T>, command_id: uuid::Uuid, fingerprint: Vec<u8>) -> CommandMeta {
+pub fn command_meta<T>(
+    request: &Request<T>,
+    command_id: uuid::Uuid,
+    fingerprint: Vec<u8>,
+) -> CommandMeta {
     CommandMeta {
         command_id: command_id.to_string(),
         fingerprint,

@@ -69,7 +69,7 @@ impl EmploymentState {
             fact: fact.clone(),
             source_event_id: source_event_id.to_owned(),
         }];
-        if let RegistryFact::PersonExited { person, date } = fact {
+        if let RegistryFact::PersonExited { person, date, .. } = fact {
             let reaction = PersonExitedReaction {
                 person_id: *person,
                 exit_date: *date,

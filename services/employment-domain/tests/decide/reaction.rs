@@ -82,6 +82,7 @@ fn a_recorded_exit_fact_carries_the_reaction_and_then_refuses_new_work() {
     );
     let exit = RegistryFact::PersonExited {
         person: person(1),
+        household: household(1),
         date: d(2024, 7, 10),
     };
     let record = |source: &str| EmploymentCommand::RecordRegistryFact {
@@ -127,6 +128,17 @@ fn household_facts_reach_members_in_either_order() {
         state.observe(&household_known(household(1), true));
         state
     };
-    assert!(!early.reference().person(&person(1)).unwrap().poverty_alleviated);
-    assert!(late.reference().person(&person(1)).unwrap().poverty_alleviated);
+    assert!(
+        !early
+            .reference()
+            .person(&person(1))
+            .unwrap()
+            .poverty_alleviated
+    );
+    assert!(
+        late.reference()
+            .person(&person(1))
+            .unwrap()
+            .poverty_alleviated
+    );
 }

@@ -29,6 +29,7 @@ fn unknown_persons_are_not_found_and_exited_ones_refused() {
             worker(1, 1),
             RegistryFact::PersonExited {
                 person: person(1),
+                household: household(1),
                 date: d(2024, 5, 1),
             },
         ],

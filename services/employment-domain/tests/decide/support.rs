@@ -38,9 +38,9 @@ pub fn given(facts: &[RegistryFact], events: &[EmploymentEvent]) -> EmploymentSt
     let mut state = EmploymentState::new(Arc::new(policy()));
     for fact in facts {
         if let RegistryFact::PersonKnown { household: h, .. } = fact {
-            let stated = facts.iter().any(|f| {
-                matches!(f, RegistryFact::HouseholdKnown { household, .. } if household == h)
-            });
+            let stated = facts.iter().any(
+                |f| matches!(f, RegistryFact::HouseholdKnown { household, .. } if household == h),
+            );
             if !stated && state.reference().household(h).is_none() {
                 state.observe(&household_known(*h, true));
             }

@@ -16,17 +16,8 @@ pub(crate) use decision::{not_after_today, not_before};
 mod case;
 mod household;
 
-/// The outcome of an accepted command: events to append to one stream, guarded by the version the
-/// stream had when the decision was taken.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    /// The stream to append to.
-    pub stream_id: String,
-    /// The stream's current version (0 for a new stream); the append must fail if it moved.
-    pub expected_version: u64,
-    /// The events to append, in order; never empty.
-    pub events: Vec<RegistryEvent>,
-}
+/// The outcome of an accepted registry command: its events for one stream.
+pub type Decision = decision::Decision<RegistryEvent>;
 
 impl RegistryState {
     /// Decides a command against the current state. `today` is the current civil date in China

@@ -3,8 +3,8 @@
 use eventstore::Backend;
 use proto::employment::v1::employment_query_service_server::EmploymentQueryService;
 use proto::employment::v1::{
-    RainAndDewCoverageRequest, RainAndDewCoverageRow, TrainingCoverageRequest,
-    TrainingCoverageRow, TrainingKind,
+    RainAndDewCoverageRequest, RainAndDewCoverageRow, TrainingCoverageRequest, TrainingCoverageRow,
+    TrainingKind,
 };
 use tonic::Request;
 
@@ -39,15 +39,14 @@ async fn training_by_county_and_kind(backend: Backend) {
                 .rows
         }
     };
-    let row = |county: &str, kind: TrainingKind, enrolled, completed, certified| {
-        TrainingCoverageRow {
+    let row =
+        |county: &str, kind: TrainingKind, enrolled, completed, certified| TrainingCoverageRow {
             county_code: county.into(),
             kind: kind as i32,
             enrolled,
             completed,
             certified,
-        }
-    };
+        };
     assert_eq!(
         coverage(Default::default()).await,
         [
@@ -63,7 +62,10 @@ async fn training_by_county_and_kind(backend: Backend) {
     };
     assert_eq!(
         coverage(spring).await,
-        [row("150422", OrderBased, 1, 1, 0), row("150422", Targeted, 1, 0, 0)]
+        [
+            row("150422", OrderBased, 1, 1, 0),
+            row("150422", Targeted, 1, 0, 0)
+        ]
     );
     let sichuan = TrainingCoverageRequest {
         county_code: "510723".into(),
@@ -76,7 +78,10 @@ async fn training_by_county_and_kind(backend: Backend) {
         ..Default::default()
     };
     assert_invalid(
-        f.query.training_coverage(Request::new(backwards)).await.unwrap_err(),
+        f.query
+            .training_coverage(Request::new(backwards))
+            .await
+            .unwrap_err(),
         "to",
     );
 }
@@ -123,5 +128,8 @@ async fn rain_and_dew_by_county_and_term(backend: Backend) {
         from: Some(date(2024, 9, 1)),
         ..Default::default()
     };
-    assert_eq!(coverage(autumn).await, [row("150422", date(2024, 9, 1), 1, 150_000)]);
+    assert_eq!(
+        coverage(autumn).await,
+        [row("150422", date(2024, 9, 1), 1, 150_000)]
+    );
 }

@@ -9,7 +9,10 @@ use tonic::Request;
 
 use crate::support::{date, on_every_backend, Fixture, Log};
 
-on_every_backend!(poison_is_parked_and_later_events_of_its_stream_wait, unknown_types_and_redelivery);
+on_every_backend!(
+    poison_is_parked_and_later_events_of_its_stream_wait,
+    unknown_types_and_redelivery
+);
 
 async fn employed(f: &Fixture) -> i64 {
     f.query
@@ -47,12 +50,11 @@ async fn poison_is_parked_and_later_events_of_its_stream_wait(backend: Backend) 
         county_code: "150400".into(),
         terms: None,
     };
-    log.event("employment-p1", "SpellStarted", bad_county)
-        .raw(
-            "employment-p2",
-            "bottomline.employment.v1.SpellEnded",
-            vec![0xff, 0xff],
-        );
+    log.event("employment-p1", "SpellStarted", bad_county).raw(
+        "employment-p2",
+        "bottomline.employment.v1.SpellEnded",
+        vec![0xff, 0xff],
+    );
     start(&mut log, "s1", "p1");
     start(&mut log, "s3", "p3");
     let report = f
@@ -75,15 +77,19 @@ async fn unknown_types_and_redelivery(backend: Backend) {
     };
     let mut log = Log::default();
     start(&mut log, "s1", "p1");
-    log.raw("employment-p1", "bottomline.employment.v1.SomethingNew", vec![1, 2, 3])
-        .event(
-            "workshop-w1",
-            "WorkshopRegistered",
-            pb::WorkshopRegistered {
-                workshop_id: "w1".into(),
-                ..Default::default()
-            },
-        );
+    log.raw(
+        "employment-p1",
+        "bottomline.employment.v1.SomethingNew",
+        vec![1, 2, 3],
+    )
+    .event(
+        "workshop-w1",
+        "WorkshopRegistered",
+        pb::WorkshopRegistered {
+            workshop_id: "w1".into(),
+            ..Default::default()
+        },
+    );
     let deliveries = log.take();
     let report = f
         .projector

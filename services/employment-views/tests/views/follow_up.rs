@@ -9,7 +9,10 @@ use tonic::Request;
 
 use crate::support::{assert_invalid, date, on_every_backend, Fixture, Log};
 
-on_every_backend!(queue_lists_overdue_job_losses_oldest_first, bad_queue_requests_name_the_field);
+on_every_backend!(
+    queue_lists_overdue_job_losses_oldest_first,
+    bad_queue_requests_name_the_field
+);
 
 fn spell(log: &mut Log, spell: &str, person: &str, household: &str) {
     log.start(
@@ -55,9 +58,21 @@ async fn queue_lists_overdue_job_losses_oldest_first(backend: Backend) {
     log.end("s-pa", "pa", "ha", date(2024, 6, 1), EndReason::Dismissed)
         // A follow-up before the loss does not count for it.
         .follow_up("pb", "hb", date(2024, 5, 10))
-        .end("s-pb", "pb", "hb", date(2024, 5, 20), EndReason::ContractEnded)
+        .end(
+            "s-pb",
+            "pb",
+            "hb",
+            date(2024, 5, 20),
+            EndReason::ContractEnded,
+        )
         // Five days ago: still inside a 7-day window.
-        .end("s-pc", "pc", "hc", date(2024, 6, 25), EndReason::BusinessClosed)
+        .end(
+            "s-pc",
+            "pc",
+            "hc",
+            date(2024, 6, 25),
+            EndReason::BusinessClosed,
+        )
         // Moving is not a job loss.
         .end("s-pd", "pd", "hd", date(2024, 5, 1), EndReason::Moved)
         .end("s-pe", "pe", "he", date(2024, 5, 1), EndReason::Dismissed)
@@ -78,12 +93,21 @@ async fn queue_lists_overdue_job_losses_oldest_first(backend: Backend) {
     assert!(!pb.monitored_household);
     let pa = &listed.rows[1];
     assert_eq!((pa.days_since_end, pa.monitored_household), (29, true));
-    assert_eq!((pa.household_id.as_str(), pa.county_code.as_str()), ("ha", "150422"));
+    assert_eq!(
+        (pa.household_id.as_str(), pa.county_code.as_str()),
+        ("ha", "150422")
+    );
     assert_eq!(pa.last_follow_up, None);
 
     // A shorter window lists pc too (5 days > 3); 0 days lists everyone ended before as_of.
-    assert_eq!(people(&queue(&f, on_june_30(Some(3))).await), ["pb", "pa", "pc"]);
-    assert_eq!(people(&queue(&f, on_june_30(Some(0))).await), ["pb", "pa", "pc"]);
+    assert_eq!(
+        people(&queue(&f, on_june_30(Some(3))).await),
+        ["pb", "pa", "pc"]
+    );
+    assert_eq!(
+        people(&queue(&f, on_june_30(Some(0))).await),
+        ["pb", "pa", "pc"]
+    );
     // Before pb's loss was overdue only... nobody: as of 2024-05-25, pb ended 5 days before.
     let early = FollowUpQueueRequest {
         as_of: Some(date(2024, 5, 25)),
@@ -163,7 +187,10 @@ async fn bad_queue_requests_name_the_field(backend: Backend) {
         ),
     ] {
         assert_invalid(
-            f.query.follow_up_queue(Request::new(request)).await.unwrap_err(),
+            f.query
+                .follow_up_queue(Request::new(request))
+                .await
+                .unwrap_err(),
             field,
         );
     }
@@ -191,7 +218,10 @@ async fn bad_queue_requests_name_the_field(backend: Backend) {
         ..Default::default()
     };
     assert_invalid(
-        f.query.follow_up_queue(Request::new(foreign)).await.unwrap_err(),
+        f.query
+            .follow_up_queue(Request::new(foreign))
+            .await
+            .unwrap_err(),
         "page_token",
     );
 }

@@ -17,7 +17,10 @@ on_every_backend!(
     households_that_lost_work_newest_first,
 );
 
-async fn zero(f: &Fixture, request: ZeroEmploymentHouseholdsRequest) -> Vec<ZeroEmploymentHouseholdRow> {
+async fn zero(
+    f: &Fixture,
+    request: ZeroEmploymentHouseholdsRequest,
+) -> Vec<ZeroEmploymentHouseholdRow> {
     f.query
         .zero_employment_households(Request::new(request))
         .await
@@ -116,7 +119,11 @@ async fn facts_in_any_stream_order_end_in_the_same_view(backend: Backend) {
     let rows = zero(&f, Default::default()).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(
-        (rows[0].county_code.as_str(), rows[0].monitored, rows[0].poverty_alleviated),
+        (
+            rows[0].county_code.as_str(),
+            rows[0].monitored,
+            rows[0].poverty_alleviated
+        ),
         ("510723", true, false)
     );
     // The household's own facts arrive last; monitoring is kept.
@@ -124,7 +131,11 @@ async fn facts_in_any_stream_order_end_in_the_same_view(backend: Backend) {
     f.apply(&mut log).await;
     let rows = zero(&f, Default::default()).await;
     assert_eq!(
-        (rows[0].county_code.as_str(), rows[0].monitored, rows[0].poverty_alleviated),
+        (
+            rows[0].county_code.as_str(),
+            rows[0].monitored,
+            rows[0].poverty_alleviated
+        ),
         ("510723", true, true)
     );
     assert_eq!(rows[0].labour_capable_members, 1);

@@ -10,7 +10,10 @@ use tonic::Request;
 
 use crate::support::{assert_invalid, date, on_every_backend, Fixture, Log};
 
-on_every_backend!(occupancy_and_subsidy_by_county_and_category, post_holder_out_of_province_is_suspicious);
+on_every_backend!(
+    occupancy_and_subsidy_by_county_and_category,
+    post_holder_out_of_province_is_suspicious
+);
 
 fn posts(log: &mut Log) {
     use PostCategory::*;
@@ -80,7 +83,10 @@ async fn occupancy_and_subsidy_by_county_and_category(backend: Backend) {
         ..Default::default()
     })
     .await;
-    assert_eq!(technical.rows, [row("150422", Technical, [1, 0, 1, 80_000, 0])]);
+    assert_eq!(
+        technical.rows,
+        [row("150422", Technical, [1, 0, 1, 80_000, 0])]
+    );
     let sichuan = occupancy(PostOccupancyRequest {
         province_code: "510000".into(),
         ..Default::default()
@@ -126,7 +132,10 @@ async fn occupancy_and_subsidy_by_county_and_category(backend: Backend) {
         ),
     ] {
         assert_invalid(
-            f.query.post_occupancy(Request::new(request)).await.unwrap_err(),
+            f.query
+                .post_occupancy(Request::new(request))
+                .await
+                .unwrap_err(),
             field,
         );
     }
@@ -172,10 +181,17 @@ async fn post_holder_out_of_province_is_suspicious(backend: Backend) {
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
     assert_eq!(
-        (row.person_id.as_str(), row.post_id.as_str(), row.spell_id.as_str()),
+        (
+            row.person_id.as_str(),
+            row.post_id.as_str(),
+            row.spell_id.as_str()
+        ),
         ("px", "post1", "sx")
     );
-    assert_eq!(row.rule, SuspicionRule::PostHolderWorkingOutOfProvince as i32);
+    assert_eq!(
+        row.rule,
+        SuspicionRule::PostHolderWorkingOutOfProvince as i32
+    );
     assert_eq!(row.rule_name, "post_holder_working_out_of_province");
     assert_eq!(row.county_code, "150422");
     assert_eq!(row.since, Some(date(2024, 3, 1)));
@@ -200,7 +216,10 @@ async fn post_holder_out_of_province_is_suspicious(backend: Backend) {
         ..Default::default()
     };
     assert_invalid(
-        f.query.suspicious_patterns(Request::new(bad)).await.unwrap_err(),
+        f.query
+            .suspicious_patterns(Request::new(bad))
+            .await
+            .unwrap_err(),
         "rule",
     );
 }

@@ -20,14 +20,54 @@ on_every_backend!(
 fn population(log: &mut Log) {
     use Channel::*;
     use LocationClass::*;
-    log.start("a", "p1", "h1", "150422", OutOfProvince, OrganisedLabourExport, date(2024, 1, 10))
-        .start("b", "p1", "h1", "150422", InCountyOutOfTownship, Workshop, date(2024, 2, 1))
-        .end("b", "p1", "h1", date(2024, 3, 5), EndReason::ContractEnded)
-        .start("c", "p2", "h2", "150422", InProvinceOutOfCity, Flexible, date(2024, 3, 31))
-        .start("d", "p3", "h3", "150422", InTownship, Other, date(2023, 1, 1))
-        .end("d", "p3", "h3", date(2024, 2, 29), EndReason::Dismissed)
-        .start("e", "p4", "h4", "510723", InCityOutOfCounty, Other, date(2023, 3, 15))
-        .end("e", "p4", "h4", date(2024, 3, 1), EndReason::PersonExited);
+    log.start(
+        "a",
+        "p1",
+        "h1",
+        "150422",
+        OutOfProvince,
+        OrganisedLabourExport,
+        date(2024, 1, 10),
+    )
+    .start(
+        "b",
+        "p1",
+        "h1",
+        "150422",
+        InCountyOutOfTownship,
+        Workshop,
+        date(2024, 2, 1),
+    )
+    .end("b", "p1", "h1", date(2024, 3, 5), EndReason::ContractEnded)
+    .start(
+        "c",
+        "p2",
+        "h2",
+        "150422",
+        InProvinceOutOfCity,
+        Flexible,
+        date(2024, 3, 31),
+    )
+    .start(
+        "d",
+        "p3",
+        "h3",
+        "150422",
+        InTownship,
+        Other,
+        date(2023, 1, 1),
+    )
+    .end("d", "p3", "h3", date(2024, 2, 29), EndReason::Dismissed)
+    .start(
+        "e",
+        "p4",
+        "h4",
+        "510723",
+        InCityOutOfCounty,
+        Other,
+        date(2023, 3, 15),
+    )
+    .end("e", "p4", "h4", date(2024, 3, 1), EndReason::PersonExited);
 }
 
 fn march(f: impl FnOnce(&mut EmployedScaleRequest)) -> Request<EmployedScaleRequest> {
@@ -59,16 +99,38 @@ async fn employed_scale_counts_distinct_people_covering_the_month(backend: Backe
     let rows: Vec<(String, i32, i32, i64)> = all
         .rows
         .iter()
-        .map(|r| (r.county_code.clone(), r.location_class, r.channel, r.employed))
+        .map(|r| {
+            (
+                r.county_code.clone(),
+                r.location_class,
+                r.channel,
+                r.employed,
+            )
+        })
         .collect();
     use Channel::*;
     use LocationClass::*;
     assert_eq!(
         rows,
         [
-            ("150422".into(), OutOfProvince as i32, OrganisedLabourExport as i32, 1),
-            ("150422".into(), InProvinceOutOfCity as i32, Flexible as i32, 1),
-            ("150422".into(), InCountyOutOfTownship as i32, Workshop as i32, 1),
+            (
+                "150422".into(),
+                OutOfProvince as i32,
+                OrganisedLabourExport as i32,
+                1
+            ),
+            (
+                "150422".into(),
+                InProvinceOutOfCity as i32,
+                Flexible as i32,
+                1
+            ),
+            (
+                "150422".into(),
+                InCountyOutOfTownship as i32,
+                Workshop as i32,
+                1
+            ),
             ("510723".into(), InCityOutOfCounty as i32, Other as i32, 1),
         ]
     );
@@ -166,7 +228,10 @@ async fn bad_scale_requests_name_the_field(backend: Backend) {
         (march(|r| r.month = Some(date(2024, 2, 30))), "month"),
         (march(|r| r.location_class = 99), "location_class"),
         (march(|r| r.channel = -1), "channel"),
-        (march(|r| r.province_code = "990000".into()), "province_code"),
+        (
+            march(|r| r.province_code = "990000".into()),
+            "province_code",
+        ),
         (march(|r| r.county_code = "990101".into()), "county_code"),
         (march(|r| r.county_code = "1504".into()), "county_code"),
         (march(|r| r.page_token = "not hex".into()), "page_token"),

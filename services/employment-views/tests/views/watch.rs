@@ -14,7 +14,10 @@ use tonic::Request;
 
 use crate::support::{assert_invalid, date, on_every_backend, Fixture, Log};
 
-on_every_backend!(watch_sends_only_changed_results, watch_refuses_bad_requests_up_front);
+on_every_backend!(
+    watch_sends_only_changed_results,
+    watch_refuses_bad_requests_up_front
+);
 
 fn march() -> EmployedScaleRequest {
     EmployedScaleRequest {
@@ -51,7 +54,9 @@ async fn watch_sends_only_changed_results(backend: Backend) {
     log.follow_up("p1", "h1", date(2024, 3, 3));
     f.apply(&mut log).await;
     assert!(
-        timeout(Duration::from_millis(400), stream.next()).await.is_err(),
+        timeout(Duration::from_millis(400), stream.next())
+            .await
+            .is_err(),
         "no message when nothing changed"
     );
 
@@ -129,7 +134,10 @@ async fn watch_refuses_bad_requests_up_front(backend: Backend) {
         ..Default::default()
     };
     assert_invalid(
-        f.query.watch_employed_scale(Request::new(bad)).await.unwrap_err(),
+        f.query
+            .watch_employed_scale(Request::new(bad))
+            .await
+            .unwrap_err(),
         "month",
     );
 }

@@ -28,6 +28,21 @@
 //! `error` (the mapping to gRPC status), `query` (the views), `service` (the gRPC trait),
 //! `watch` (live results).
 //!
+//! Wiring (as `services/bottomline/src/app.rs` does for MARA):
+//!
+//! ```text
+//! let projector = Projector::open(EmploymentViewsProjection::new(), &read_model_url).await?;
+//! let query = EmploymentQuery::new(
+//!     projector.pool().clone(),
+//!     catalog,                            // Arc<registry_domain::DivisionCatalog>
+//!     Arc::new(PolicyBook::national()),   // or the operator's dated parameters
+//!     config.follow_up_days,              // 0 = 7 days
+//!     projector.subscribe(),
+//! );
+//! router.add_service(query.into_server());
+//! // feed `projector` from Kafka (kafka crate) or `projector::embedded::run`.
+//! ```
+//!
 //! Both SQLite and PostgreSQL are supported through sqlx's `Any` driver: dates are ISO
 //! `YYYY-MM-DD` text, flags `BIGINT` 0/1, enums their protobuf numbers; only `i64`, `String` and
 //! byte binds are used.

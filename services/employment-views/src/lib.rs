@@ -62,4 +62,4 @@ mod watch;
 
 pub use error::QueryError;
 pub use projection::EmploymentViewsProjection;
-pub use query::EmploymentQuery;
+pub use query::{EmploymentQuery, DEFAULT_FOLLOW_UP_DAYS};

@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "bottomline/employment/v1/types.proto",
         "bottomline/employment/v1/events.proto",
         "bottomline/employment/v1/employment.proto",
+        "bottomline/employment/v1/views.proto",
     ];
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("bottomline_descriptor.bin"))

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use eventstore::{Backend, RecordedEvent};
 use sqlx::{AnyPool, Row};
+use tokio::sync::watch;
 
 use crate::metrics::ProjectorMetrics;
 use crate::projection::{Applied, Projection, ProjectionError};
@@ -86,6 +87,8 @@ pub struct Projector<P> {
     backend: Backend,
     parked_keys: Mutex<HashSet<String>>,
     metrics: Arc<ProjectorMetrics>,
+    /// Batches committed that applied at least one event (see [`Projector::subscribe`]).
+    changes: watch::Sender<u64>,
 }
 
 impl<P: Projection> Projector<P> {
@@ -137,6 +140,7 @@ impl<P: Projection> Projector<P> {
             backend,
             parked_keys: Mutex::new(keys.into_iter().collect()),
             metrics: Arc::default(),
+            changes: watch::Sender::new(0),
         })
     }
 
@@ -158,6 +162,15 @@ impl<P: Projection> Projector<P> {
     /// Live counters.
     pub fn metrics(&self) -> Arc<ProjectorMetrics> {
         self.metrics.clone()
+    }
+
+    /// A cheap change notification for live queries: the value counts the committed batches that
+    /// applied at least one event (duplicates, unknown types and parked events alone do not bump
+    /// it), and changes only after the batch's transaction committed, so a reader woken by it sees
+    /// the new rows. Receivers see only the latest value: many batches may be folded into one
+    /// wake-up. The counter starts at 0 with each `Projector` (it is not persisted).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// The stored checkpoint of `source`, if any.
@@ -267,6 +280,9 @@ impl<P: Projection> Projector<P> {
                 .lock()
                 .expect("parked keys")
                 .extend(newly_parked);
+        }
+        if report.applied > 0 {
+            self.changes.send_modify(|batches| *batches += 1);
         }
         self.metrics.record(&report);
         Ok(report)

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use employment::{Employment, EmploymentGrpc, RegistryIntake};
+use employment_views::{EmploymentQuery, EmploymentViewsProjection};
 use eventstore::EventStore;
 use kafka::config::KafkaConfig;
 use mara::{MaraProjection, MaraQuery};
@@ -30,6 +31,7 @@ pub struct App {
     registry: Arc<Registry>,
     employment: Arc<Employment>,
     projector: Arc<Projector<MaraProjection>>,
+    views: Arc<Projector<EmploymentViewsProjection>>,
     description: Vec<String>,
     /// Held for the life of the process: one process per data directory.
     _lock: std::fs::File,
@@ -79,6 +81,11 @@ impl App {
                 .await
                 .context("opening the registry intake of the employment service")?,
         );
+        let views = Arc::new(
+            Projector::open(EmploymentViewsProjection::new(), &read_url)
+                .await
+                .context("opening the employment read models")?,
+        );
         let projector = Arc::new(
             Projector::open(MaraProjection::new(), &read_url)
                 .await
@@ -109,6 +116,13 @@ impl App {
                         async move { projector::embedded::run(p, s, "registry", stop).await },
                     ),
                 ));
+                let (p, s, stop) = (views.clone(), employment_store.clone(), shutdown.clone());
+                tasks.push((
+                    "employment-views",
+                    tokio::spawn(async move {
+                        projector::embedded::run(p, s, "employment", stop).await
+                    }),
+                ));
             }
             Some(brokers) => {
                 let kafka = KafkaConfig::new(brokers.clone());
@@ -124,9 +138,11 @@ impl App {
                     config.kafka_namespace
                 );
                 let intake_dlq = kafka::admin::dead_letter_topic(&topic, "employment-intake");
+                let views_dlq =
+                    kafka::admin::dead_letter_topic(&employment_topic, "employment-views");
                 kafka::admin::ensure_topics(
                     &kafka,
-                    &[&topic, &dlq, &employment_topic, &intake_dlq],
+                    &[&topic, &dlq, &employment_topic, &intake_dlq, &views_dlq],
                     3,
                 )
                 .await
@@ -160,6 +176,25 @@ impl App {
                         }
                     }),
                 ));
+                let (p, stop, k) = (views.clone(), shutdown.clone(), kafka.clone());
+                let group = format!("{}{}", views.name(), config.kafka_namespace);
+                tasks.push((
+                    "employment-views-consumer",
+                    tokio::spawn(async move {
+                        if let Err(e) = kafka::consumer::run(
+                            &k,
+                            p,
+                            &group,
+                            &employment_topic,
+                            Some(&views_dlq),
+                            stop,
+                        )
+                        .await
+                        {
+                            tracing::error!(error = %e, "employment views consumer stopped");
+                        }
+                    }),
+                ));
                 let relay =
                     kafka::relay::Relay::new(&kafka, store.clone(), &topic, registry::SOURCE)
                         .context("creating the relay producer")?;
@@ -190,6 +225,16 @@ impl App {
         health
             .set_serving::<proto::employment::v1::employment_service_server::EmploymentServiceServer<EmploymentGrpc>>()
             .await;
+        health
+            .set_serving::<proto::employment::v1::employment_query_service_server::EmploymentQueryServiceServer<EmploymentQuery>>()
+            .await;
+        let employment_query = EmploymentQuery::new(
+            views.pool().clone(),
+            reference.catalog.clone(),
+            reference.policy.clone(),
+            config.follow_up_days,
+            views.subscribe(),
+        );
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -212,6 +257,7 @@ impl App {
             .add_service(reflection)
             .add_service(RegistryGrpc::new(registry.clone()).into_server())
             .add_service(EmploymentGrpc::new(employment.clone()).into_server())
+            .add_service(employment_query.into_server())
             .add_service(query.into_server());
         let stop = shutdown.clone();
         tasks.push((
@@ -246,6 +292,7 @@ impl App {
             registry,
             employment,
             projector,
+            views,
             description,
             _lock: lock,
         })
@@ -281,6 +328,11 @@ impl App {
         &self.projector
     }
 
+    /// The employment read-model projector (for its metrics).
+    pub fn employment_views(&self) -> &Arc<Projector<EmploymentViewsProjection>> {
+        &self.views
+    }
+
     /// Waits for `signal`, then stops cleanly.
     pub async fn run_until_stopped(self, signal: impl std::future::Future<Output = ()>) {
         signal.await;
@@ -301,6 +353,7 @@ impl App {
         self.registry.store().close().await;
         self.employment.store().close().await;
         self.projector.pool().close().await;
+        self.views.pool().close().await;
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod bad_rows;
 mod crash_recovery;
+mod employment;
 mod idempotency;
 mod monitoring_cases;
 mod postgres_kafka;

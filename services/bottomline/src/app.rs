@@ -77,9 +77,12 @@ impl App {
         );
         let read_url = config.read_model_url();
         let intake = Arc::new(
-            Projector::open(RegistryIntake::new(employment.clone()), &read_url)
-                .await
-                .context("opening the registry intake of the employment service")?,
+            Projector::open(
+                RegistryIntake::new(employment.clone()),
+                &config.intake_url(),
+            )
+            .await
+            .context("opening the registry intake of the employment service")?,
         );
         let views = Arc::new(
             Projector::open(EmploymentViewsProjection::new(), &read_url)

@@ -74,6 +74,23 @@ impl AppConfig {
         }
     }
 
+    /// Where the registry intake of the employment service keeps its checkpoints: the read-model
+    /// database on PostgreSQL; in embedded mode a SQLite file of its own
+    /// (`<data_dir>/employment-intake.db`), because the intake holds its transaction open while
+    /// the employment writer records each fact and SQLite has one writer per file: sharing
+    /// `read-models.db` would stall the other projectors.
+    pub fn intake_url(&self) -> String {
+        let read = self.read_model_url();
+        if read.starts_with("sqlite") {
+            format!(
+                "sqlite:{}",
+                self.data_dir.join("employment-intake.db").display()
+            )
+        } else {
+            read
+        }
+    }
+
     /// The read-model URL in use.
     pub fn read_model_url(&self) -> String {
         match (&self.read_model_url, &self.database_url) {

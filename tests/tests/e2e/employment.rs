@@ -12,7 +12,6 @@ use e2e_tests::{
 };
 use employment::RegistryIntake;
 use eventstore::testing::TestDatabase;
-use eventstore::GlobalCursor;
 use projector::Projection;
 use proto::employment::v1::employment_query_service_client::EmploymentQueryServiceClient;
 use proto::employment::v1::employment_service_client::EmploymentServiceClient;
@@ -219,20 +218,14 @@ fn field_of(status: &Status) -> String {
         .clone()
 }
 
-async fn store_head(app: &App) -> GlobalCursor {
-    let mut cursor = GlobalCursor::START;
-    loop {
-        let batch = app
-            .employment()
-            .store()
-            .read_committed(cursor, 1000)
-            .await
-            .unwrap();
-        match batch.last() {
-            Some(last) => cursor = last.cursor(),
-            None => return cursor,
-        }
-    }
+/// Events in one stream of the employment store.
+async fn stream_len(app: &App, stream: &str) -> usize {
+    app.employment()
+        .store()
+        .read_stream(stream, 1)
+        .await
+        .unwrap()
+        .len()
 }
 
 /// The whole scenario against a running app.
@@ -258,8 +251,7 @@ async fn scenario(app: &App) {
         .await
         .unwrap();
 
-    // Refusals: each names its reason and leaves the store as it was.
-    let before = store_head(app).await;
+    // Refusals: each names its reason and leaves the streams it would touch as they were.
     let second_post = new_id();
     let above_band = c
         .employment
@@ -267,12 +259,20 @@ async fn scenario(app: &App) {
         .await
         .unwrap_err();
     assert_eq!(rule_of(&above_band), "subsidy_band", "{above_band:?}");
+    assert_eq!(stream_len(app, &format!("post-{second_post}")).await, 0);
     c.employment
         .create_post(create_post(&second_post, 120_000))
         .await
         .unwrap();
-    let before_refusals = store_head(app).await;
-    assert!(before_refusals > before);
+    let touched = [
+        format!("employment-{a}"),
+        format!("employment-{elder}"),
+        format!("post-{second_post}"),
+    ];
+    let mut before = Vec::new();
+    for stream in &touched {
+        before.push(stream_len(app, stream).await);
+    }
     let two_posts = c
         .employment
         .assign_post(assign(&second_post, a, ""))
@@ -304,11 +304,13 @@ async fn scenario(app: &App) {
         "end_date",
         "{end_before_start:?}"
     );
-    assert_eq!(
-        store_head(app).await,
-        before_refusals,
-        "a refusal wrote nothing"
-    );
+    for (stream, len) in touched.iter().zip(before) {
+        assert_eq!(
+            stream_len(app, stream).await,
+            len,
+            "a refusal wrote to {stream}"
+        );
+    }
 
     // A post holder working out of province is a suspicious pattern MARA sees.
     let mut views = c.views.clone();

@@ -5,6 +5,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bottomline::reference::ReferenceData;
+use proto::employment::v1::employment_query_service_client::EmploymentQueryServiceClient;
+use proto::employment::v1::ZeroEmploymentHouseholdsRequest;
 use proto::mara::v1::mara_query_service_client::MaraQueryServiceClient;
 use proto::mara::v1::SummaryRequest;
 use proto::registry::v1::registry_service_client::RegistryServiceClient;
@@ -150,6 +152,49 @@ async fn sigkill_mid_import_then_restart_loses_and_doubles_nothing() {
         counts.poverty_alleviated_households,
         population.expected.poverty_alleviated_households
     );
+    // The employment service's reference view, fed by its registry intake across the kill, knows
+    // every labour-capable person exactly once: with no spell recorded, each household with one
+    // is a zero-employment household.
+    let capable = |p: &registry_import::SyntheticPerson| {
+        p.labour_capacity != registry_domain::LabourCapacity::None
+    };
+    let expected_households = population
+        .households
+        .iter()
+        .filter(|h| h.members.iter().any(capable))
+        .count();
+    let mut views = EmploymentQueryServiceClient::new(connect(port).await);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (households, members) = loop {
+        let (mut households, mut members, mut token) = (0usize, 0i64, String::new());
+        loop {
+            let page = views
+                .zero_employment_households(ZeroEmploymentHouseholdsRequest {
+                    page_size: 1000,
+                    page_token: token,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            households += page.rows.len();
+            members += page
+                .rows
+                .iter()
+                .map(|r| i64::from(r.labour_capable_members))
+                .sum::<i64>();
+            token = page.next_page_token;
+            if token.is_empty() {
+                break;
+            }
+        }
+        if members >= population.expected.labour_capable_persons || Instant::now() > deadline {
+            break (households, members);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(members, population.expected.labour_capable_persons);
+    assert_eq!(households, expected_households);
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use bottomline::app::App;
-use bottomline::cli;
+use bottomline::cli::{self, EndpointArg};
 use bottomline::config::AppConfig;
 use bottomline::reference::ReferenceData;
 use chrono::NaiveDate;
@@ -35,6 +35,8 @@ enum Command {
     Demo(DemoArgs),
     /// Query MARA's read model.
     Mara(MaraArgs),
+    /// Query the employment read models (MOHRSS and MARA views); `--watch` follows changes.
+    Employment(cli::employment::EmploymentArgs),
     /// Measure registrations per second and read-model lag through the gRPC API. The synthetic
     /// registrations stay in the registry: point it at a throw-away `up`.
     Bench(BenchArgs),
@@ -91,18 +93,6 @@ impl ReferenceArgs {
             self.minimum_wages.as_deref(),
         )
     }
-}
-
-#[derive(Args)]
-struct EndpointArg {
-    /// gRPC endpoint of `bottomline up`.
-    #[arg(
-        long,
-        global = true,
-        env = "BOTTOMLINE_ENDPOINT",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    endpoint: String,
 }
 
 #[derive(Args)]
@@ -364,6 +354,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     cli::mara::cases(channel, request, Some(as_of.map(civil)), place.limit).await?
                 }
             }
+        }
+        Command::Employment(a) => {
+            init_tracing("warn");
+            cli::employment::run(a).await?;
         }
         Command::Bench(a) => {
             init_tracing("warn");

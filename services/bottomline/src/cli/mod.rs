@@ -1,6 +1,7 @@
 //! Client-side commands of the CLI: they talk to a running `bottomline up` over gRPC only.
 
 pub mod bench;
+pub mod employment;
 pub mod mara;
 
 /// `println!` that ends the process quietly when stdout is closed (`bottomline mara … | head`),
@@ -19,7 +20,21 @@ macro_rules! out {
 pub(crate) use out;
 
 use anyhow::Context;
+use clap::Args;
 use tonic::transport::{Channel, Endpoint};
+
+/// `--endpoint`, shared by every client-side command.
+#[derive(Args)]
+pub struct EndpointArg {
+    /// gRPC endpoint of `bottomline up`.
+    #[arg(
+        long,
+        global = true,
+        env = "BOTTOMLINE_ENDPOINT",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub endpoint: String,
+}
 
 /// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`), failing with a hint when nothing
 /// listens there.

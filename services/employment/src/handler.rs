@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use decision::{Decision, DomainError};
 use employment_domain::{EmploymentCommand, EmploymentEvent, EmploymentState, PolicyBook};
 use eventstore::{AppendOutcome, CommandMeta, EventStore, NewEvent, RecordedEvent};
-use writer::{CommandWriter, ExecuteError, OpenError, WriteModel};
+use writer::{CommandWriter, ExecuteError, OpenError, Submitted, WriteModel};
 
 use crate::codec;
 
@@ -74,5 +74,15 @@ impl Employment {
         today: NaiveDate,
     ) -> Result<AppendOutcome, ExecuteError> {
         self.writer.execute(command, meta, today).await
+    }
+
+    /// Queues `command` without waiting for its outcome; see [`CommandWriter::submit`].
+    pub async fn submit(
+        &self,
+        command: EmploymentCommand,
+        meta: CommandMeta,
+        today: NaiveDate,
+    ) -> Result<Submitted, ExecuteError> {
+        self.writer.submit(command, meta, today).await
     }
 }

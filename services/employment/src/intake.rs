@@ -4,11 +4,14 @@
 //!
 //! It runs as a [`Projection`] (name `employment-intake`) so it gets the projector runtime's
 //! checkpoints, dedupe and dead-lettering; its "read model" is the employment event store itself.
+//! The commands of a batch are pipelined to the employment writer (so they share its group
+//! commits) and awaited in [`Projection::before_commit`]: the checkpoint moves only once every
+//! fact of the batch is recorded.
 //! Each registry event becomes one command whose id is derived from the registry event id
 //! (UUID v5), so a redelivered event — after a crash between the append and the checkpoint, or a
 //! duplicate on the bus — replays the first outcome and the exit reaction happens exactly once.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use employment_domain::{EmploymentCommand, HouseholdId, PersonId, RegistryFact};
@@ -21,7 +24,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 use writer::fields::date_of;
-use writer::ExecuteError;
+use writer::{ExecuteError, Submitted};
 
 use crate::handler::Employment;
 
@@ -31,12 +34,17 @@ const INTAKE_NAMESPACE: Uuid = Uuid::from_u128(0x2b7e_41d0_5c8a_4f19_a3e6_07d2_9
 /// Feeds registry facts into an [`Employment`] command side.
 pub struct RegistryIntake {
     employment: Arc<Employment>,
+    /// Commands of the current batch, queued and not yet awaited.
+    pending: Mutex<Vec<(Uuid, Submitted)>>,
 }
 
 impl RegistryIntake {
     /// An intake recording into `employment`.
     pub fn new(employment: Arc<Employment>) -> RegistryIntake {
-        RegistryIntake { employment }
+        RegistryIntake {
+            employment,
+            pending: Mutex::new(Vec::new()),
+        }
     }
 }
 
@@ -176,24 +184,43 @@ impl Projection for RegistryIntake {
             };
             // Facts do not depend on today; the date only bounds user-entered dates.
             let today = NaiveDate::MAX;
-            match self
+            let submitted = self
                 .employment
-                .execute(command, command_meta(event), today)
+                .submit(command, command_meta(event), today)
                 .await
-            {
-                Ok(_) => Ok(Applied::Applied),
-                Err(ExecuteError::Domain(e)) => Err(ProjectionError::Poison(e.to_string())),
-                Err(ExecuteError::Append(AppendError::CommandIdReused { command_id })) => {
-                    Err(ProjectionError::Poison(format!(
-                        "registry event {} was recorded before with a different payload (command {command_id})",
-                        event.event_id
-                    )))
-                }
-                // Concurrency conflicts and store failures: the batch is retried.
-                Err(ExecuteError::Append(e)) => {
-                    Err(ProjectionError::Store(sqlx::Error::Protocol(e.to_string())))
-                }
-            }
+                .map_err(retry)?;
+            self.pending
+                .lock()
+                .expect("pending facts")
+                .push((event.event_id, submitted));
+            Ok(Applied::Applied)
         })
     }
+
+    fn before_commit(&self) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            let pending = std::mem::take(&mut *self.pending.lock().expect("pending facts"));
+            for (event_id, submitted) in pending {
+                match submitted.outcome().await {
+                    Ok(_) => {}
+                    // A fact is always recordable and its command id is its event's: neither can
+                    // happen short of a damaged store, and retrying would stall the intake.
+                    Err(
+                        e @ (ExecuteError::Domain(_)
+                        | ExecuteError::Append(AppendError::CommandIdReused { .. })),
+                    ) => {
+                        tracing::error!(%event_id, error = %e, "registry fact not recorded");
+                    }
+                    // Concurrency conflicts and store failures: the batch is retried.
+                    Err(e) => return Err(retry(e)),
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A failure worth retrying the batch for.
+fn retry(e: ExecuteError) -> sqlx::Error {
+    sqlx::Error::Protocol(e.to_string())
 }

@@ -42,4 +42,13 @@ pub trait Projection: Send + Sync + 'static {
         conn: &'a mut AnyConnection,
         event: &'a RecordedEvent,
     ) -> BoxFuture<'a, Result<Applied, ProjectionError>>;
+
+    /// Called once per batch after every event was applied and before the checkpoint is written
+    /// and the transaction commits: a projection that hands work elsewhere (for example commands
+    /// pipelined to a command writer) waits for it here. An error rolls the batch back and the
+    /// caller retries it from its last checkpoint, so that work must be idempotent. The default
+    /// does nothing.
+    fn before_commit(&self) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -262,6 +262,7 @@ impl<P: Projection> Projector<P> {
                 newly_parked.insert(d.key.clone());
             }
         }
+        self.projection.before_commit().await?;
         for c in checkpoints {
             sqlx::query(
                 "INSERT INTO projector_checkpoints (projector, source, a, b) VALUES ($1, $2, $3, $4) \

@@ -13,4 +13,4 @@ mod model;
 mod run;
 
 pub use model::WriteModel;
-pub use run::{CommandWriter, ExecuteError, OpenError};
+pub use run::{CommandWriter, ExecuteError, OpenError, Submitted};

@@ -120,7 +120,18 @@ impl<M: WriteModel> CommandWriter<M> {
         meta: CommandMeta,
         today: NaiveDate,
     ) -> Result<AppendOutcome, ExecuteError> {
-        let stopped = || AppendError::Invalid("the command writer has stopped".into()).into();
+        self.submit(command, meta, today).await?.outcome().await
+    }
+
+    /// Queues `command` and returns once it is queued, without waiting for its outcome. Commands
+    /// submitted one after the other are decided in that order, so a caller can pipeline many
+    /// (they land in the same groups) and collect the outcomes afterwards.
+    pub async fn submit(
+        &self,
+        command: M::Command,
+        meta: CommandMeta,
+        today: NaiveDate,
+    ) -> Result<Submitted, ExecuteError> {
         let (reply, outcome) = oneshot::channel();
         let job = Job {
             command,
@@ -131,8 +142,22 @@ impl<M: WriteModel> CommandWriter<M> {
         if self.queue.send(job).await.is_err() {
             return Err(stopped());
         }
-        outcome.await.unwrap_or_else(|_| Err(stopped()))
+        Ok(Submitted(outcome))
     }
+}
+
+/// A queued command's outcome to come (see [`CommandWriter::submit`]).
+pub struct Submitted(oneshot::Receiver<Result<AppendOutcome, ExecuteError>>);
+
+impl Submitted {
+    /// Waits for the outcome.
+    pub async fn outcome(self) -> Result<AppendOutcome, ExecuteError> {
+        self.0.await.unwrap_or_else(|_| Err(stopped()))
+    }
+}
+
+fn stopped() -> ExecuteError {
+    AppendError::Invalid("the command writer has stopped".into()).into()
 }
 
 impl<M: WriteModel> Inner<M> {

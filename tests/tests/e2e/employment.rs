@@ -478,6 +478,7 @@ async fn scenario(app: &App) {
     let intake = RegistryIntake::new(app.employment().clone());
     let mut scratch = scratch_connection().await;
     intake.apply(&mut scratch, &exit).await.unwrap();
+    intake.before_commit().await.unwrap();
     let after = app
         .employment()
         .store()

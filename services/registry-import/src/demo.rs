@@ -114,7 +114,7 @@ pub async fn run_demo(
         source_name: format!("demo-seed-{seed}"),
     };
     let mut rejects = Vec::new();
-    let (import, household_ids) = import_with_ids(
+    let (import, imported) = import_with_ids(
         registry.clone(),
         &population.to_csv()[..],
         &mut rejects,
@@ -134,7 +134,7 @@ pub async fn run_demo(
     let started = Instant::now();
     let mut played = futures::stream::iter(&population.case_plans)
         .map(|plan| {
-            let household_id = household_ids.get(&plan.household_ref).cloned();
+            let household_id = imported.households.get(&plan.household_ref).cloned();
             play_case(registry.clone(), seed, plan, household_id)
         })
         .buffer_unordered(CASE_CONCURRENCY);

@@ -24,6 +24,7 @@
 #![doc = include_str!("../FORMAT.md")]
 
 pub mod demo;
+pub mod employment_plan;
 pub mod format;
 pub mod generate;
 pub mod import;

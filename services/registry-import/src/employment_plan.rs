@@ -457,12 +457,7 @@ fn workshop(rng: &mut ChaCha8Rng, index: usize, county: &str, today: NaiveDate) 
     let registered_on = today - Days::new(rng.random_range(200..=540));
     let reports = (0..3)
         .rev()
-        .map(|k| {
-            (
-                month_of(today) - Months::new(k),
-                rng.random_range(5..=40),
-            )
-        })
+        .map(|k| (month_of(today) - Months::new(k), rng.random_range(5..=40)))
         .collect();
     WorkshopPlan {
         workshop_ref: format!("WS{:04}", index + 1),

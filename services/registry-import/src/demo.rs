@@ -392,6 +392,7 @@ impl fmt::Display for DemoReport {
             self.checkpoint
         )?;
         writeln!(f)?;
+        writeln!(f)?;
         write!(f, "{}", self.employment)
     }
 }

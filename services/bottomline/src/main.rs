@@ -31,7 +31,9 @@ enum Command {
     Up(UpArgs),
     /// Load a households/persons CSV through the registry's gRPC API.
     Import(ImportArgs),
-    /// Generate a synthetic population over the key counties, import it, print the MARA summary.
+    /// Generate a synthetic population over the key counties, import it, play monitoring cases
+    /// and an employment scenario (spells, job losses, follow-ups, workshops, posts), and wait
+    /// until MARA's summary and the employed scale equal the figures computed from the seed.
     Demo(DemoArgs),
     /// Query MARA's read model.
     Mara(MaraArgs),

@@ -1,6 +1,8 @@
 //! The end-to-end demo: generate a population, import it through [`crate::import_csv`]'s code
 //! path, play the monitoring-case plans through the registry API, then wait until MARA's read
-//! model shows exactly the counts computed from the generated data.
+//! model shows exactly the counts computed from the generated data; then plays the employment
+//! scenario generated from the same seed ([`crate::employment_plan`]) and waits until the employed
+//! scale equals the figure computed from it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,6 +22,8 @@ use registry_domain::{DivisionCatalog, KeyCounties};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::convert::{self, civil_date};
+use crate::employment_demo::{run_employment, EmploymentReport};
+use crate::employment_plan::plan_employment;
 use crate::generate::{generate, CasePlan, CaseStep, ExpectedCounts};
 use crate::import::{import_with_ids, ImportOptions, ImportSummary};
 use crate::rpc::{command_id, with_retries};
@@ -58,6 +62,8 @@ pub struct DemoReport {
     pub convergence_time: Duration,
     /// Households and persons registered or replayed per second of import time.
     pub registrations_per_second: f64,
+    /// The employment scenario: expected and observed figures, times.
+    pub employment: EmploymentReport,
 }
 
 /// Runs the demo against `endpoint` (e.g. `http://127.0.0.1:50051`), which must serve both the
@@ -84,11 +90,12 @@ pub async fn run_demo(
         .await
         .with_context(|| format!("connecting to {endpoint}"))?;
     let registry = RegistryServiceClient::new(channel.clone());
-    let mut mara = MaraQueryServiceClient::new(channel);
+    let mut mara = MaraQueryServiceClient::new(channel.clone());
     anyhow::ensure!(households > 0, "--households must be at least 1");
 
     let started = Instant::now();
     let population = generate(seed, households, catalog, key_counties, today);
+    let employment_plan = plan_employment(&population, catalog);
     let generate_time = started.elapsed();
     // The demo checks MARA's national totals against what it generated, so the registry must hold
     // nothing else: empty, or this same population from an earlier run (which then replays).
@@ -114,7 +121,7 @@ pub async fn run_demo(
         source_name: format!("demo-seed-{seed}"),
     };
     let mut rejects = Vec::new();
-    let (import, household_ids) = import_with_ids(
+    let (import, imported) = import_with_ids(
         registry.clone(),
         &population.to_csv()[..],
         &mut rejects,
@@ -134,7 +141,7 @@ pub async fn run_demo(
     let started = Instant::now();
     let mut played = futures::stream::iter(&population.case_plans)
         .map(|plan| {
-            let household_id = household_ids.get(&plan.household_ref).cloned();
+            let household_id = imported.households.get(&plan.household_ref).cloned();
             play_case(registry.clone(), seed, plan, household_id)
         })
         .buffer_unordered(CASE_CONCURRENCY);
@@ -170,6 +177,10 @@ pub async fn run_demo(
     };
     let convergence_time = started.elapsed();
 
+    let employment = run_employment(channel, seed, &employment_plan, &imported.persons, today)
+        .await
+        .context("playing the employment scenario")?;
+
     let registrations = (import.households_registered
         + import.households_replayed
         + import.persons_registered
@@ -187,6 +198,7 @@ pub async fn run_demo(
         cases_time,
         convergence_time,
         registrations_per_second: registrations / import_time.as_secs_f64().max(1e-3),
+        employment,
     })
 }
 
@@ -378,13 +390,17 @@ impl fmt::Display for DemoReport {
             "read model caught up",
             secs(self.convergence_time),
             self.checkpoint
-        )
+        )?;
+        writeln!(f)?;
+        writeln!(f)?;
+        write!(f, "{}", self.employment)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::employment_plan::ExpectedEmployment;
     use proto::mara::v1::StageCount;
 
     #[test]
@@ -429,6 +445,18 @@ mod tests {
             cases_time: Duration::from_millis(300),
             convergence_time: Duration::from_millis(700),
             registrations_per_second: 3.5,
+            employment: EmploymentReport {
+                expected: ExpectedEmployment {
+                    employed: 12,
+                    follow_up_queue: 2,
+                    ..ExpectedEmployment::default()
+                },
+                observed_employed: 12,
+                observed_follow_up_queue: 3,
+                commands: 40,
+                play_time: Duration::from_secs(1),
+                convergence_time: Duration::from_millis(250),
+            },
         };
         let text = report.to_string();
         assert!(
@@ -436,5 +464,19 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("(4 registrations/s)"), "{text}");
+        assert!(text.contains("(40 commands)"), "{text}");
+        let employed = text
+            .lines()
+            .find(|l| l.starts_with("employed scale"))
+            .unwrap();
+        assert!(
+            employed.contains("12") && !employed.contains("differs"),
+            "{text}"
+        );
+        let queue = text
+            .lines()
+            .find(|l| l.starts_with("follow-up queue"))
+            .unwrap();
+        assert!(queue.contains("differs"), "{text}");
     }
 }

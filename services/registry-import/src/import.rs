@@ -142,14 +142,24 @@ pub async fn import_csv(
         .map(|(summary, _)| summary)
 }
 
+/// The registry's ids of what an import registered (or replayed).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ImportedIds {
+    /// Household id by `household_ref`.
+    pub(crate) households: HashMap<String, String>,
+    /// Person id by citizen ID.
+    pub(crate) persons: HashMap<String, String>,
+}
+
 /// [`import_csv`], also returning the registry's household id of every registered `household_ref`
-/// (the demo needs them to open cases).
+/// and person id of every registered citizen ID (the demo needs them to open cases and to play
+/// the employment scenario).
 pub(crate) async fn import_with_ids(
     client: RegistryServiceClient<Channel>,
     mut input: impl Read,
     rejects: impl Write,
     options: &ImportOptions,
-) -> anyhow::Result<(ImportSummary, HashMap<String, String>)> {
+) -> anyhow::Result<(ImportSummary, ImportedIds)> {
     let mut data = Vec::new();
     input
         .read_to_end(&mut data)
@@ -163,7 +173,7 @@ pub(crate) async fn import_with_ids(
     let bar = progress_bar(options, plan.rows);
     bar.inc(plan.rejects.len() as u64);
     let mut all_rejects = plan.rejects;
-    let mut household_ids = HashMap::new();
+    let mut ids = ImportedIds::default();
     let mut results = futures::stream::iter(plan.households)
         .map(|job| register_household(client.clone(), job, &bar))
         .buffer_unordered(options.concurrency.max(1));
@@ -178,8 +188,9 @@ pub(crate) async fn import_with_ids(
                 summary.rejected += done.rejects.len();
                 all_rejects.extend(done.rejects);
                 if let Some(id) = done.household_id {
-                    household_ids.insert(done.household_ref, id);
+                    ids.households.insert(done.household_ref, id);
                 }
+                ids.persons.extend(done.person_ids);
             }
             Err(err) => {
                 failure = Some(err);
@@ -202,7 +213,7 @@ pub(crate) async fn import_with_ids(
         rejected = summary.rejected,
         "import finished"
     );
-    Ok((summary, household_ids))
+    Ok((summary, ids))
 }
 
 fn progress_bar(options: &ImportOptions, rows: usize) -> ProgressBar {
@@ -378,6 +389,8 @@ struct HouseholdDone {
     registered: Option<bool>,
     persons_registered: usize,
     persons_replayed: usize,
+    /// `(citizen ID, person id)` of every person that landed.
+    person_ids: Vec<(String, String)>,
     rejects: Vec<Reject>,
 }
 
@@ -479,10 +492,15 @@ async fn register_household(
         })
         .await;
         match outcome {
-            Ok(response) if response.ack.as_ref().is_some_and(|ack| ack.replayed) => {
-                done.persons_replayed += 1
+            Ok(response) => {
+                if response.ack.as_ref().is_some_and(|ack| ack.replayed) {
+                    done.persons_replayed += 1;
+                } else {
+                    done.persons_registered += 1;
+                }
+                done.person_ids
+                    .push((fields.citizen_id.clone(), response.person_id));
             }
-            Ok(_) => done.persons_registered += 1,
             Err(CallError::Refused(reason)) => done.rejects.push(Reject {
                 line: person.line,
                 reason,

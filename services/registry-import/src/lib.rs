@@ -12,7 +12,11 @@
 //! - [`import`](mod@import): [`import_csv`] — reading, local rejects, bounded-parallel registration.
 //! - [`generate`](mod@generate): [`generate()`] — a deterministic synthetic population with valid citizen IDs and
 //!   monitoring-case plans that obey the rules, plus the counts it must produce.
-//! - [`demo`](mod@demo): [`run_demo`] — generate, import, play the cases, wait for MARA to agree.
+//! - [`demo`](mod@demo): [`run_demo`] — generate, import, play the cases, wait for MARA to agree,
+//!   then play the employment scenario and wait for the employed scale to agree.
+//! - [`employment_plan`](mod@employment_plan): [`plan_employment`] — the deterministic employment
+//!   scenario of a population (spells, churn, follow-ups, workshops, posts) and its figures.
+//! - [`employment_demo`](mod@employment_demo): playing it through `EmploymentService`.
 //! - `rpc`: deterministic command ids, retries of transient failures, reject reasons from
 //!   `google.rpc` error details.
 //! - `convert`: domain enums and dates to protobuf values.
@@ -24,6 +28,8 @@
 #![doc = include_str!("../FORMAT.md")]
 
 pub mod demo;
+pub mod employment_demo;
+pub mod employment_plan;
 pub mod format;
 pub mod generate;
 pub mod import;
@@ -32,6 +38,8 @@ pub mod convert;
 mod rpc;
 
 pub use demo::{run_demo, DemoReport};
+pub use employment_demo::EmploymentReport;
+pub use employment_plan::{plan_employment, EmploymentPlan, ExpectedEmployment};
 pub use generate::{
     generate, CasePlan, CaseStep, ExpectedCounts, Population, SyntheticHousehold, SyntheticPerson,
 };

@@ -77,11 +77,29 @@ fn is_refusal(code: Code) -> bool {
 }
 
 /// Runs `call` until it succeeds, is refused, or fails for good.
-pub(crate) async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, CallError>
+pub(crate) async fn with_retries<T, F, Fut>(call: F) -> Result<T, CallError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<tonic::Response<T>, Status>>,
 {
+    with_retries_patient(Duration::ZERO, call).await
+}
+
+/// Pause between two attempts of a command refused with NOT_FOUND in [`with_retries_patient`].
+const NOT_FOUND_PAUSE: Duration = Duration::from_millis(500);
+
+/// [`with_retries`], also retrying NOT_FOUND for up to `patience`: for commands about a person
+/// that a service learns from the registry's events asynchronously (its reference view may lag
+/// right after an import).
+pub(crate) async fn with_retries_patient<T, F, Fut>(
+    patience: Duration,
+    mut call: F,
+) -> Result<T, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+{
+    let started = std::time::Instant::now();
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 0;
     loop {
@@ -90,6 +108,11 @@ where
             Ok(Err(status)) => status,
             Err(_) => Status::deadline_exceeded("no answer within the client call timeout"),
         };
+        if status.code() == Code::NotFound && started.elapsed() < patience {
+            tracing::debug!(message = status.message(), "not found yet, retrying");
+            tokio::time::sleep(NOT_FOUND_PAUSE).await;
+            continue;
+        }
         if is_refusal(status.code()) {
             return Err(CallError::Refused(reason(&status)));
         }

@@ -85,9 +85,12 @@ impl App {
             .context("opening the registry intake of the employment service")?,
         );
         let views = Arc::new(
-            Projector::open(EmploymentViewsProjection::new(), &read_url)
-                .await
-                .context("opening the employment read models")?,
+            Projector::open(
+                EmploymentViewsProjection::new(),
+                &config.employment_views_url(),
+            )
+            .await
+            .context("opening the employment read models")?,
         );
         let projector = Arc::new(
             Projector::open(MaraProjection::new(), &read_url)
@@ -237,7 +240,8 @@ impl App {
             reference.policy.clone(),
             config.follow_up_days,
             views.subscribe(),
-        );
+        )
+        .with_shutdown(shutdown.clone());
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -259,7 +263,9 @@ impl App {
             .add_service(health_service)
             .add_service(reflection)
             .add_service(RegistryGrpc::new(registry.clone()).into_server())
-            .add_service(EmploymentGrpc::new(employment.clone()).into_server())
+            .add_service(
+                EmploymentGrpc::new(employment.clone(), reference.catalog.clone()).into_server(),
+            )
             .add_service(employment_query.into_server())
             .add_service(query.into_server());
         let stop = shutdown.clone();

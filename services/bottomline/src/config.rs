@@ -75,17 +75,24 @@ impl AppConfig {
     }
 
     /// Where the registry intake of the employment service keeps its checkpoints: the read-model
-    /// database on PostgreSQL; in embedded mode a SQLite file of its own
-    /// (`<data_dir>/employment-intake.db`), because the intake holds its transaction open while
-    /// the employment writer records each fact and SQLite has one writer per file: sharing
-    /// `read-models.db` would stall the other projectors.
+    /// database on PostgreSQL, `<data_dir>/employment-intake.db` in embedded mode (the intake
+    /// holds its transaction open while the employment writer records a batch of facts, and
+    /// SQLite has one writer per file: sharing `read-models.db` would stall the other projectors).
     pub fn intake_url(&self) -> String {
+        self.read_model_file("employment-intake.db")
+    }
+
+    /// Where the employment read models live: the read-model database on PostgreSQL,
+    /// `<data_dir>/employment-views.db` in embedded mode (a SQLite file per projector, so they do
+    /// not queue behind each other's write lock).
+    pub fn employment_views_url(&self) -> String {
+        self.read_model_file("employment-views.db")
+    }
+
+    fn read_model_file(&self, file: &str) -> String {
         let read = self.read_model_url();
         if read.starts_with("sqlite") {
-            format!(
-                "sqlite:{}",
-                self.data_dir.join("employment-intake.db").display()
-            )
+            format!("sqlite:{}", self.data_dir.join(file).display())
         } else {
             read
         }

@@ -61,7 +61,7 @@ struct UpArgs {
     employment_database_url: Option<String>,
     /// Days after a job loss within which a follow-up is due (default N of the follow-up queue).
     #[arg(long, env = "BOTTOMLINE_FOLLOW_UP_DAYS", default_value_t = 7,
-          value_parser = clap::value_parser!(u32).range(0..=365))]
+          value_parser = clap::value_parser!(u32).range(1..=365))]
     follow_up_days: u32,
     /// Kafka bootstrap servers, e.g. 127.0.0.1:9092 (embedded bus when absent).
     #[arg(long, env = "BOTTOMLINE_KAFKA_BROKERS")]

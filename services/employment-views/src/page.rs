@@ -1,11 +1,52 @@
 //! Page tokens: where the previous page ended, as the ordering key of its last row.
 //!
-//! A token is the hex of `view \x1f key1 \x1f key2 ...`: opaque to clients, tied to one view (a
-//! token of another view is refused), and checked for the number of key parts.
+//! A token is the hex of `view \x1f key1 \x1f key2 ...`: opaque to clients, tied to one view and
+//! to the request's filters (see [`scoped`]: a token of another view, or used with other filters,
+//! is refused), and checked for the number of key parts.
+
+use proto::employment::v1 as pb;
+use sha2::{Digest, Sha256};
 
 use crate::error::QueryError;
 
 const SEPARATOR: char = '\u{1f}';
+
+/// A paged request: its filters without the paging fields.
+pub(crate) trait Paged: prost::Message + Clone {
+    /// Blanks `page_token` and `page_size`.
+    fn without_paging(&self) -> Self;
+}
+
+macro_rules! paged {
+    ($($t:ty),* $(,)?) => {$(
+        impl Paged for $t {
+            fn without_paging(&self) -> Self {
+                let mut r = self.clone();
+                r.page_token.clear();
+                r.page_size = 0;
+                r
+            }
+        }
+    )*};
+}
+
+paged!(
+    pb::EmployedScaleRequest,
+    pb::FollowUpQueueRequest,
+    pb::TrainingCoverageRequest,
+    pb::RainAndDewCoverageRequest,
+    pb::ZeroEmploymentHouseholdsRequest,
+    pb::HouseholdsLostWorkRequest,
+    pb::PostOccupancyRequest,
+    pb::SuspiciousPatternsRequest,
+);
+
+/// The token scope of `view` for `request`: the view name and a digest of the request's filters
+/// (AIP-158: a page token is only valid with the filters it was made for; page size may change).
+pub(crate) fn scoped<R: Paged>(view: &str, request: &R) -> String {
+    let digest = Sha256::digest(request.without_paging().encode_to_vec());
+    format!("{view}.{}", hex::encode(&digest[..8]))
+}
 
 /// The ordering key of the last row of a page.
 #[derive(Debug, Clone, PartialEq, Eq)]

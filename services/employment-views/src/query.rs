@@ -16,6 +16,7 @@ use proto::employment::v1::{
 use registry_domain::DivisionCatalog;
 use sqlx::AnyPool;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 
 use crate::convert::{civil_of, int32};
@@ -44,6 +45,7 @@ pub struct EmploymentQuery {
     policy: Arc<PolicyBook>,
     follow_up_days_default: u32,
     pub(crate) changes: watch::Receiver<u64>,
+    pub(crate) shutdown: CancellationToken,
 }
 
 impl EmploymentQuery {
@@ -72,7 +74,15 @@ impl EmploymentQuery {
             policy,
             follow_up_days_default,
             changes,
+            shutdown: CancellationToken::new(),
         }
+    }
+
+    /// Ends every open `Watch...` stream (with UNAVAILABLE) when `shutdown` is cancelled, so a
+    /// server stopping gracefully does not wait for watchers that never hang up.
+    pub fn with_shutdown(mut self, shutdown: CancellationToken) -> EmploymentQuery {
+        self.shutdown = shutdown;
+        self
     }
 
     /// This service wrapped as a tonic server, ready to add to a router.
@@ -106,6 +116,7 @@ impl EmploymentQuery {
         r: EmployedScaleRequest,
     ) -> Result<EmployedScaleResponse, QueryError> {
         const VIEW: &str = "scale";
+        let view = page::scoped(VIEW, &r);
         let month = validate::month("month", r.month.as_ref())?;
         let filter = ScaleFilter {
             scope: self.scope(&r.province_code, &r.county_code)?,
@@ -114,7 +125,7 @@ impl EmploymentQuery {
             })?,
             channel: validate::enum_filter("channel", r.channel, |n| Channel::try_from(n).is_ok())?,
         };
-        let after = PageToken::parse(&r.page_token, VIEW, 3)?;
+        let after = PageToken::parse(&r.page_token, &view, 3)?;
         let limit = validate::page_size(r.page_size)?;
         let year_before = month
             .checked_sub_months(chrono::Months::new(12))
@@ -131,7 +142,7 @@ impl EmploymentQuery {
                 num(row.channel.into()),
             ]
         };
-        let (rows, next_page_token) = page::page_in_memory(rows, key, VIEW, after, limit);
+        let (rows, next_page_token) = page::page_in_memory(rows, key, &view, after, limit);
         let target = self
             .policy
             .employed_scale_target_on(month)
@@ -157,6 +168,7 @@ impl EmploymentQuery {
         r: FollowUpQueueRequest,
     ) -> Result<FollowUpQueueResponse, QueryError> {
         const VIEW: &str = "queue";
+        let view = page::scoped(VIEW, &r);
         let as_of = validate::as_of(r.as_of.as_ref(), validate::today_in_china())?;
         let days = validate::follow_up_days(r.follow_up_days, self.follow_up_days_default)?;
         let limit = validate::page_size(r.page_size)?;
@@ -164,7 +176,7 @@ impl EmploymentQuery {
             as_of,
             days,
             scope: self.scope(&r.province_code, &r.county_code)?,
-            after: PageToken::parse(&r.page_token, VIEW, 2)?,
+            after: PageToken::parse(&r.page_token, &view, 2)?,
             limit: limit + 1,
         };
         let mut tx = snapshot(&self.pool).await?;
@@ -172,7 +184,7 @@ impl EmploymentQuery {
         tx.commit().await?;
         let (rows, next_page_token) = page::cut(&mut rows, page_len(limit), |row| {
             let end = row.end_date.map(|d| date_key(&d)).unwrap_or_default();
-            PageToken::encode(VIEW, &[end, row.person_id.clone()])
+            PageToken::encode(&view, &[end, row.person_id.clone()])
         });
         Ok(FollowUpQueueResponse {
             as_of: Some(civil_of(as_of)),
@@ -189,15 +201,16 @@ impl EmploymentQuery {
         r: TrainingCoverageRequest,
     ) -> Result<TrainingCoverageResponse, QueryError> {
         const VIEW: &str = "training";
+        let view = page::scoped(VIEW, &r);
         let filter = self.coverage_filter(&r.province_code, &r.county_code, &r.from, &r.to)?;
-        let after = PageToken::parse(&r.page_token, VIEW, 2)?;
+        let after = PageToken::parse(&r.page_token, &view, 2)?;
         let limit = validate::page_size(r.page_size)?;
         let mut tx = snapshot(&self.pool).await?;
         let rows = coverage::training(&mut tx, &filter).await?;
         tx.commit().await?;
         let key =
             |row: &pb::TrainingCoverageRow| vec![row.county_code.clone(), num(row.kind.into())];
-        let (rows, next_page_token) = page::page_in_memory(rows, key, VIEW, after, limit);
+        let (rows, next_page_token) = page::page_in_memory(rows, key, &view, after, limit);
         Ok(TrainingCoverageResponse {
             rows,
             next_page_token,
@@ -211,8 +224,9 @@ impl EmploymentQuery {
         r: RainAndDewCoverageRequest,
     ) -> Result<RainAndDewCoverageResponse, QueryError> {
         const VIEW: &str = "rain";
+        let view = page::scoped(VIEW, &r);
         let filter = self.coverage_filter(&r.province_code, &r.county_code, &r.from, &r.to)?;
-        let after = PageToken::parse(&r.page_token, VIEW, 2)?;
+        let after = PageToken::parse(&r.page_token, &view, 2)?;
         let limit = validate::page_size(r.page_size)?;
         let mut tx = snapshot(&self.pool).await?;
         let rows = coverage::rain_and_dew(&mut tx, &filter).await?;
@@ -221,7 +235,7 @@ impl EmploymentQuery {
             let term = row.term_starts_on.map(|d| date_key(&d)).unwrap_or_default();
             vec![row.county_code.clone(), term]
         };
-        let (rows, next_page_token) = page::page_in_memory(rows, key, VIEW, after, limit);
+        let (rows, next_page_token) = page::page_in_memory(rows, key, &view, after, limit);
         Ok(RainAndDewCoverageResponse {
             rows,
             next_page_token,
@@ -250,18 +264,19 @@ impl EmploymentQuery {
         r: ZeroEmploymentHouseholdsRequest,
     ) -> Result<ZeroEmploymentHouseholdsResponse, QueryError> {
         const VIEW: &str = "zero";
+        let view = page::scoped(VIEW, &r);
         let limit = validate::page_size(r.page_size)?;
         let query = ZeroQuery {
             scope: self.scope(&r.province_code, &r.county_code)?,
             monitored_only: r.monitored_only,
-            after: PageToken::parse(&r.page_token, VIEW, 2)?,
+            after: PageToken::parse(&r.page_token, &view, 2)?,
             limit: limit + 1,
         };
         let mut tx = snapshot(&self.pool).await?;
         let mut rows = households::zero_employment(&mut tx, &query).await?;
         tx.commit().await?;
         let (rows, next_page_token) = page::cut(&mut rows, page_len(limit), |row| {
-            PageToken::encode(VIEW, &[row.county_code.clone(), row.household_id.clone()])
+            PageToken::encode(&view, &[row.county_code.clone(), row.household_id.clone()])
         });
         Ok(ZeroEmploymentHouseholdsResponse {
             rows,
@@ -276,6 +291,7 @@ impl EmploymentQuery {
         r: HouseholdsLostWorkRequest,
     ) -> Result<HouseholdsLostWorkResponse, QueryError> {
         const VIEW: &str = "lost";
+        let view = page::scoped(VIEW, &r);
         let (from, to) = validate::range("from", r.from.as_ref(), "to", r.to.as_ref(), false)?;
         let limit = validate::page_size(r.page_size)?;
         let query = LostQuery {
@@ -283,7 +299,7 @@ impl EmploymentQuery {
             from,
             to,
             monitored_only: r.monitored_only,
-            after: PageToken::parse(&r.page_token, VIEW, 3)?,
+            after: PageToken::parse(&r.page_token, &view, 3)?,
             limit: limit + 1,
         };
         let mut tx = snapshot(&self.pool).await?;
@@ -291,7 +307,7 @@ impl EmploymentQuery {
         tx.commit().await?;
         let (rows, next_page_token) = page::cut(&mut rows, page_len(limit), |row| {
             let on = row.on.map(|d| date_key(&d)).unwrap_or_default();
-            PageToken::encode(VIEW, &[on, row.person_id.clone(), row.spell_id.clone()])
+            PageToken::encode(&view, &[on, row.person_id.clone(), row.spell_id.clone()])
         });
         Ok(HouseholdsLostWorkResponse {
             rows,
@@ -306,6 +322,7 @@ impl EmploymentQuery {
         r: PostOccupancyRequest,
     ) -> Result<PostOccupancyResponse, QueryError> {
         const VIEW: &str = "posts";
+        let view = page::scoped(VIEW, &r);
         let (from_month, to_month) = validate::range(
             "from_month",
             r.from_month.as_ref(),
@@ -321,14 +338,14 @@ impl EmploymentQuery {
             from_month,
             to_month,
         };
-        let after = PageToken::parse(&r.page_token, VIEW, 2)?;
+        let after = PageToken::parse(&r.page_token, &view, 2)?;
         let limit = validate::page_size(r.page_size)?;
         let mut tx = snapshot(&self.pool).await?;
         let rows = posts::occupancy(&mut tx, &filter).await?;
         tx.commit().await?;
         let key =
             |row: &pb::PostOccupancyRow| vec![row.county_code.clone(), num(row.category.into())];
-        let (rows, next_page_token) = page::page_in_memory(rows, key, VIEW, after, limit);
+        let (rows, next_page_token) = page::page_in_memory(rows, key, &view, after, limit);
         Ok(PostOccupancyResponse {
             rows,
             next_page_token,
@@ -342,11 +359,12 @@ impl EmploymentQuery {
         r: SuspiciousPatternsRequest,
     ) -> Result<SuspiciousPatternsResponse, QueryError> {
         const VIEW: &str = "suspicious";
+        let view = page::scoped(VIEW, &r);
         let rule = validate::enum_filter("rule", r.rule, |n| SuspicionRule::try_from(n).is_ok())?;
         let limit = validate::page_size(r.page_size)?;
         let query = SuspicionQuery {
             scope: self.scope(&r.province_code, &r.county_code)?,
-            after: PageToken::parse(&r.page_token, VIEW, 3)?,
+            after: PageToken::parse(&r.page_token, &view, 3)?,
             limit: limit + 1,
         };
         let out_of_province = SuspicionRule::PostHolderWorkingOutOfProvince as i64;
@@ -359,7 +377,7 @@ impl EmploymentQuery {
         }
         let (rows, next_page_token) = page::cut(&mut rows, page_len(limit), |row| {
             PageToken::encode(
-                VIEW,
+                &view,
                 &[
                     row.person_id.clone(),
                     row.post_id.clone(),

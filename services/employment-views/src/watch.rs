@@ -4,8 +4,8 @@
 //! the result; then, each time the projector reports a committed batch, it waits until at least
 //! [`DEBOUNCE`] has passed since its previous query, re-runs the query and sends the result only
 //! when it differs from the last one sent. Changes that arrive meanwhile fold into one re-query.
-//! The task ends when the client goes away, when the projector is gone, or after sending a failed
-//! re-query's status.
+//! The task ends when the client goes away, when the projector is gone, when the server shuts
+//! down (UNAVAILABLE), or after sending a failed re-query's status.
 
 use std::future::Future;
 use std::time::Duration;
@@ -35,6 +35,7 @@ where
     Fut: Future<Output = Result<T, QueryError>> + Send,
 {
     let mut changes = query.changes.clone();
+    let shutdown = query.shutdown.clone();
     // Seen before the first query: a batch committed after this point triggers a re-query.
     changes.borrow_and_update();
     let mut last = run(query.clone()).await?;
@@ -48,6 +49,10 @@ where
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
                 () = tx.closed() => return,
+                () = shutdown.cancelled() => {
+                    let _ = tx.send(Err(Status::unavailable("the server is shutting down"))).await;
+                    return;
+                }
             }
             let wait_until = last_query + DEBOUNCE;
             tokio::select! {

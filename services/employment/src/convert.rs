@@ -10,6 +10,7 @@ use writer::fields::{date_field, line_field, optional_date_field, text_field, uu
 
 use crate::codec::{enum_field, optional_enum_field};
 use decision::DomainError;
+use registry_domain::DivisionCatalog;
 
 fn uscc(field: &'static str, raw: &str) -> Result<Uscc, DomainError> {
     Uscc::parse(raw.trim()).map_err(|e| DomainError::invalid(field, e.to_string()))
@@ -204,4 +205,32 @@ pub(crate) fn enrol_rain_and_dew(
         school: line_field("school", &r.school)?,
         term_starts_on: date_field("term_starts_on", &r.term_starts_on)?,
     })
+}
+
+/// Division codes of a command must be counties of the division list: a post's or workshop's
+/// county, and a spell's place of work (the domain checks the code's shape and its distance class
+/// from the worker's home).
+pub(crate) fn known_divisions(
+    command: &EmploymentCommand,
+    catalog: &DivisionCatalog,
+) -> Result<(), DomainError> {
+    let (field, code) = match command {
+        EmploymentCommand::CreatePost { county_code, .. }
+        | EmploymentCommand::RegisterWorkshop { county_code, .. } => ("county_code", county_code),
+        EmploymentCommand::StartSpell { terms, .. } => {
+            ("terms.place_of_work", &terms.place_of_work)
+        }
+        EmploymentCommand::CorrectSpell {
+            place_of_work: Some(place),
+            ..
+        } => ("place_of_work", place),
+        _ => return Ok(()),
+    };
+    if !catalog.is_county(code) {
+        return Err(DomainError::invalid(
+            field,
+            format!("{code} is not a county-level division in the division list"),
+        ));
+    }
+    Ok(())
 }

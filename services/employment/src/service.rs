@@ -8,6 +8,7 @@ use proto::employment::v1 as pb;
 use proto::employment::v1::employment_service_server::{
     EmploymentService, EmploymentServiceServer,
 };
+use registry_domain::DivisionCatalog;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 use writer::grpc::{self, domain_status, to_status, today_in_china, CommandRequest};
@@ -19,12 +20,16 @@ use crate::handler::Employment;
 #[derive(Clone)]
 pub struct EmploymentGrpc {
     employment: Arc<Employment>,
+    catalog: Arc<DivisionCatalog>,
 }
 
 impl EmploymentGrpc {
-    /// Serves `employment`.
-    pub fn new(employment: Arc<Employment>) -> Self {
-        Self { employment }
+    /// Serves `employment`; division codes in commands must be counties of `catalog`.
+    pub fn new(employment: Arc<Employment>, catalog: Arc<DivisionCatalog>) -> Self {
+        Self {
+            employment,
+            catalog,
+        }
     }
 
     /// Wraps it in the generated tonic server with message size limits.
@@ -44,6 +49,7 @@ impl EmploymentGrpc {
         let body = request.get_ref();
         let command_id = grpc::command_id(body.command_id()).map_err(domain_status)?;
         let command = build(body).map_err(domain_status)?;
+        convert::known_divisions(&command, &self.catalog).map_err(domain_status)?;
         let fingerprint = Sha256::digest(body.bytes_without_id()).to_vec();
         let meta = grpc::command_meta(&request, command_id, fingerprint);
         let outcome = self

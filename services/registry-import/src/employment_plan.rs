@@ -386,10 +386,21 @@ fn spells(
             );
             (channel, rng.random_range(250..=500) * 10)
         };
+        let place = place_of_work(rng, class, county, counties);
+        // No county of the list lies at that distance (a prefecture with one listed county):
+        // the job is in the home county.
+        let class = if place == county {
+            match class {
+                InTownship => InTownship,
+                _ => InCountyOutOfTownship,
+            }
+        } else {
+            class
+        };
         let mut spell = PlannedSpell {
             spell_ref: format!("{}-{}", person.citizen_id, spells.len() + 1),
             employer_uscc: employer_uscc(rng, county),
-            place_of_work: place_of_work(rng, class, county, counties),
+            place_of_work: place,
             location_class: class,
             channel,
             start,

@@ -88,8 +88,20 @@ pub fn uuid_field(field: &'static str, raw: &str) -> Result<Uuid, DomainError> {
         Ok(id) => Ok(id),
         Err(_) => Err(DomainError::invalid(
             field,
-            format!("{raw:?} is not a UUID"),
+            format!("{} is not a UUID", shown(raw)),
         )),
+    }
+}
+
+/// A bad value as echoed in an error: quoted, and cut to 40 characters so that an error for a
+/// huge input stays small (error details travel in gRPC headers).
+pub fn shown(raw: &str) -> String {
+    const MAX: usize = 40;
+    if raw.chars().count() <= MAX {
+        format!("{raw:?}")
+    } else {
+        let head: String = raw.chars().take(MAX).collect();
+        format!("{head:?}… ({} characters)", raw.chars().count())
     }
 }
 

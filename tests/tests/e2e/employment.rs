@@ -140,7 +140,7 @@ async fn monitor(c: &mut Clients, household: &str) {
 fn terms(start: (i32, i32, i32), class: LocationClass) -> Option<SpellTerms> {
     Some(SpellTerms {
         employer_uscc: uscc("150422", 7),
-        place_of_work: "440300".into(),
+        place_of_work: "440303".into(),
         location_class: class as i32,
         channel: JobChannel::OrganisedLabourExport as i32,
         start_date: civil(start.0, start.1, start.2),
@@ -260,6 +260,17 @@ async fn scenario(app: &App) {
         .unwrap_err();
     assert_eq!(rule_of(&above_band), "subsidy_band", "{above_band:?}");
     assert_eq!(stream_len(app, &format!("post-{second_post}")).await, 0);
+    for county in ["150400", "159999"] {
+        let unknown = c
+            .employment
+            .create_post(CreatePostRequest {
+                county_code: county.into(),
+                ..create_post(&second_post, 100_000)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(field_of(&unknown), "county_code", "{unknown:?}");
+    }
     c.employment
         .create_post(create_post(&second_post, 120_000))
         .await
@@ -539,7 +550,22 @@ async fn employment_rules_reactions_and_views_embedded() {
     let dir = tempfile::tempdir().unwrap();
     let app = start(embedded_config(dir.path())).await;
     scenario(&app).await;
-    app.stop().await;
+    // A dashboard still watching does not keep the server from stopping.
+    let mut views = clients(&app.endpoint()).await.views;
+    let mut watch = views
+        .watch_post_occupancy(PostOccupancyRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(watch.message().await.unwrap().is_some());
+    tokio::time::timeout(std::time::Duration::from_secs(15), app.stop())
+        .await
+        .expect("stop with a watch open");
+    let end = watch.message().await;
+    assert!(
+        matches!(&end, Err(s) if s.code() == Code::Unavailable) || matches!(end, Ok(None)),
+        "{end:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

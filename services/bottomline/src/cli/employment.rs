@@ -81,6 +81,16 @@ enum View {
         #[command(flatten)]
         area: Area,
     },
+    /// Vocational training by county and kind: enrolled, completed, certified.
+    Training {
+        #[command(flatten)]
+        area: Area,
+    },
+    /// Rain and Dew Plan students and subsidy by county and term.
+    RainAndDew {
+        #[command(flatten)]
+        area: Area,
+    },
 }
 
 /// `YYYY-MM` as the first day of that month.
@@ -122,7 +132,13 @@ pub async fn run(args: EmploymentArgs) -> anyhow::Result<()> {
             if args.watch {
                 let mut stream = client.$watch(request).await?.into_inner();
                 while let Some(update) = stream.next().await {
-                    out!("--- {}", chrono::Local::now().format("%H:%M:%S"));
+                    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+                    out!(
+                        "--- {} (China time)",
+                        chrono::Utc::now()
+                            .with_timezone(&china)
+                            .format("%Y-%m-%d %H:%M:%S")
+                    );
                     $print(&update?);
                 }
             } else {
@@ -214,13 +230,35 @@ pub async fn run(args: EmploymentArgs) -> anyhow::Result<()> {
             },
             print_suspicious
         ),
+        View::Training { area } => view!(
+            training_coverage,
+            watch_training_coverage,
+            pb::TrainingCoverageRequest {
+                province_code: area.province,
+                county_code: area.county,
+                page_size: 1000,
+                ..Default::default()
+            },
+            print_training
+        ),
+        View::RainAndDew { area } => view!(
+            rain_and_dew_coverage,
+            watch_rain_and_dew_coverage,
+            pb::RainAndDewCoverageRequest {
+                province_code: area.province,
+                county_code: area.county,
+                page_size: 1000,
+                ..Default::default()
+            },
+            print_rain_and_dew
+        ),
     }
     Ok(())
 }
 
 fn more(token: &str) {
     if !token.is_empty() {
-        out!("(more rows: narrow the area)");
+        out!("(first 1000 rows shown; narrow the area for the rest)");
     }
 }
 
@@ -259,10 +297,10 @@ fn print_scale(r: &pb::EmployedScaleResponse) {
 
 fn print_queue(r: &pb::FollowUpQueueResponse) {
     out!(
-        "as of {}: {} people without a follow-up within {} days of losing work",
+        "as of {}: people who lost work more than {} days ago and had no follow-up since ({} shown)",
         date(&r.as_of),
-        r.rows.len(),
-        r.follow_up_days
+        r.follow_up_days,
+        r.rows.len()
     );
     out!(
         "{:<36} {:<8} {:<10} {:<16} {:>5} {:<9} {:<10}",
@@ -353,12 +391,13 @@ fn print_posts(r: &pb::PostOccupancyResponse) {
     for row in &r.rows {
         let category = pb::PostCategory::try_from(row.category).ok();
         out!(
-            "{:<8} {:<10} {:>6} {:>9} {:>7} {:>14}",
+            "{:<8} {:<10} {:>6} {:>9} {:>7} {:>8} {:>18}",
             row.county_code,
             enum_name(category.map(|c| c.as_str_name()), "POST_CATEGORY_"),
             row.posts,
             row.occupied,
             row.vacant,
+            row.holders,
             yuan(row.subsidy_paid_fen)
         );
     }
@@ -382,6 +421,49 @@ fn print_suspicious(r: &pb::SuspiciousPatternsResponse) {
             row.county_code,
             date(&row.since),
             row.rule_name
+        );
+    }
+    more(&r.next_page_token);
+}
+
+fn print_training(r: &pb::TrainingCoverageResponse) {
+    out!(
+        "{:<8} {:<14} {:>9} {:>10} {:>10}",
+        "county",
+        "kind",
+        "enrolled",
+        "completed",
+        "certified"
+    );
+    for row in &r.rows {
+        let kind = pb::TrainingKind::try_from(row.kind).ok();
+        out!(
+            "{:<8} {:<14} {:>9} {:>10} {:>10}",
+            row.county_code,
+            enum_name(kind.map(|k| k.as_str_name()), "TRAINING_KIND_"),
+            row.enrolled,
+            row.completed,
+            row.certified
+        );
+    }
+    more(&r.next_page_token);
+}
+
+fn print_rain_and_dew(r: &pb::RainAndDewCoverageResponse) {
+    out!(
+        "{:<8} {:<10} {:>9} {:>14}",
+        "county",
+        "term",
+        "students",
+        "subsidy (¥)"
+    );
+    for row in &r.rows {
+        out!(
+            "{:<8} {:<10} {:>9} {:>14}",
+            row.county_code,
+            date(&row.term_starts_on),
+            row.students,
+            yuan(row.subsidy_total_fen)
         );
     }
     more(&r.next_page_token);

@@ -209,3 +209,75 @@ fn subsidy_only_for_a_month_with_a_holder_and_once_per_month() {
     then_rule(when(&state, pay(d(2024, 2, 1), 100_000)), "subsidy_paid");
     then_ok(when(&state, pay(d(2024, 3, 1), 100_000)));
 }
+
+#[test]
+fn no_subsidy_after_the_term_or_for_a_month_after_the_holder_exited() {
+    let exited = RegistryFact::PersonExited {
+        person: person(1),
+        household: household(1),
+        date: d(2024, 3, 10),
+    };
+    let state = given(
+        &[worker(1, 1), exited],
+        &[
+            post_created(1, 100_000),
+            assigned(1, person(1), household(1), d(2024, 2, 1)),
+        ],
+    );
+    // March: the holder still lived there for part of the month; April: gone.
+    then_ok(when(&state, pay(d(2024, 3, 1), 100_000)));
+    then_rule(when(&state, pay(d(2024, 4, 1), 100_000)), "holder_exited");
+
+    let state = given(
+        &[worker(2, 2)],
+        &[
+            EmploymentEvent::PostCreated {
+                post_id: post(2),
+                county_code: COUNTY.into(),
+                category: PostCategory::Ordinary,
+                funding_source: "bridging funds".into(),
+                monthly_subsidy_fen: 100_000,
+                term_months: 3,
+                starts_on: d(2024, 1, 1),
+                band_min_fen: 60_000,
+                band_max_fen: 237_600,
+                band_source: "test band".into(),
+            },
+            assigned(2, person(2), household(2), d(2024, 1, 1)),
+        ],
+    );
+    let pay2 = |month| EmploymentCommand::RecordPostSubsidyPaid {
+        post_id: post(2),
+        month,
+        amount_fen: 100_000,
+    };
+    // A 3-month term from January ends on 2024-03-31.
+    then_ok(when(&state, pay2(d(2024, 3, 1))));
+    then_rule(when(&state, pay2(d(2024, 4, 1))), "post_term");
+}
+
+#[test]
+fn a_new_holder_starts_after_the_previous_one_left() {
+    let state = given(
+        &[worker(1, 1), worker(2, 2)],
+        &[
+            post_created(1, 100_000),
+            assigned(1, person(1), household(1), d(2024, 2, 1)),
+            EmploymentEvent::PostAssignmentEnded {
+                post_id: post(1),
+                person_id: person(1),
+                on: d(2024, 6, 1),
+                reason: EndReason::ContractEnded,
+            },
+        ],
+    );
+    then_rule(
+        when(&state, assign(1, person(2), d(2024, 3, 1), None)),
+        "post_handover",
+    );
+    then_rule(
+        when(&state, assign(1, person(2), d(2024, 6, 1), None)),
+        "post_handover",
+    );
+    then_ok(when(&state, assign(1, person(2), d(2024, 6, 2), None)));
+}

@@ -297,3 +297,50 @@ fn follow_ups_are_recorded_for_active_persons() {
         Err(DomainError::NotFound { what: "person", .. })
     ));
 }
+
+#[test]
+fn the_place_of_work_must_match_the_location_class_and_the_worker_be_sixteen() {
+    let state = given(&[worker(1, 1)], &[]);
+    let with = |place: &str, class: LocationClass| {
+        let mut cmd = start(1, person(1), 1);
+        if let EmploymentCommand::StartSpell { terms, .. } = &mut cmd {
+            terms.place_of_work = place.into();
+            terms.location_class = class;
+        }
+        cmd
+    };
+    // Home county 150422 (赤峰市巴林左旗): 1504 is 赤峰市, 15 Inner Mongolia.
+    then_ok(when(&state, with("440303", LocationClass::OutOfProvince)));
+    then_rule(
+        when(&state, with("150422", LocationClass::OutOfProvince)),
+        "location_class",
+    );
+    then_ok(when(
+        &state,
+        with("150102", LocationClass::InProvinceOutOfCity),
+    ));
+    then_rule(
+        when(&state, with("150421", LocationClass::InProvinceOutOfCity)),
+        "location_class",
+    );
+    then_ok(when(
+        &state,
+        with("150421", LocationClass::InCityOutOfCounty),
+    ));
+    then_ok(when(&state, with("150422", LocationClass::InTownship)));
+    then_rule(
+        when(&state, with("150421", LocationClass::InCountyOutOfTownship)),
+        "location_class",
+    );
+    then_invalid(
+        when(&state, with("150400", LocationClass::InCityOutOfCounty)),
+        "place_of_work",
+    );
+
+    let young = given(&[known(person(2), household(2), d(2008, 9, 1))], &[]);
+    let mut cmd = start(2, person(2), 1);
+    if let EmploymentCommand::StartSpell { terms, .. } = &mut cmd {
+        terms.start_date = d(2024, 8, 1);
+    }
+    then_rule(when(&young, cmd), "minimum_working_age");
+}

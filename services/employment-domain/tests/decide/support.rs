@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 /// A key county in Inner Mongolia (巴林左旗).
 pub const COUNTY: &str = "150422";
-pub const PLACE: &str = "440300";
+pub const PLACE: &str = "440303";
 
 pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()

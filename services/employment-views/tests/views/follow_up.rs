@@ -213,6 +213,31 @@ async fn bad_queue_requests_name_the_field(backend: Backend) {
         .unwrap()
         .into_inner();
     assert!(!zero.next_page_token.is_empty());
+    // A token used with other filters is refused (a smaller page is fine).
+    let other_filters = proto::employment::v1::ZeroEmploymentHouseholdsRequest {
+        page_token: zero.next_page_token.clone(),
+        monitored_only: true,
+        ..Default::default()
+    };
+    assert_invalid(
+        f.query
+            .zero_employment_households(Request::new(other_filters))
+            .await
+            .unwrap_err(),
+        "page_token",
+    );
+    let same_filters = proto::employment::v1::ZeroEmploymentHouseholdsRequest {
+        page_token: zero.next_page_token.clone(),
+        page_size: 5,
+        ..Default::default()
+    };
+    let rest = f
+        .query
+        .zero_employment_households(Request::new(same_filters))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rest.rows.len(), 1);
     let foreign = FollowUpQueueRequest {
         page_token: zero.next_page_token,
         ..Default::default()

@@ -16,8 +16,30 @@ use crate::support::{assert_invalid, date, on_every_backend, Fixture, Log};
 
 on_every_backend!(
     watch_sends_only_changed_results,
-    watch_refuses_bad_requests_up_front
+    watch_refuses_bad_requests_up_front,
+    watches_end_when_the_server_shuts_down
 );
+
+async fn watches_end_when_the_server_shuts_down(backend: Backend) {
+    let Some(f) = Fixture::new(backend).await else {
+        return;
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let query = f.query.clone().with_shutdown(shutdown.clone());
+    let mut stream = query
+        .watch_employed_scale(Request::new(march()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stream.next().await.unwrap().unwrap().employed, 0);
+    shutdown.cancel();
+    let last = timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("the watch ends at shutdown")
+        .expect("a final status");
+    assert_eq!(last.unwrap_err().code(), tonic::Code::Unavailable);
+    assert!(stream.next().await.is_none());
+}
 
 fn march() -> EmployedScaleRequest {
     EmployedScaleRequest {

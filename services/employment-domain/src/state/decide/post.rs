@@ -162,6 +162,19 @@ impl EmploymentState {
                         ),
                     ));
                 }
+                // One holder at a time, also in the past: a new holder starts after the last one
+                // left.
+                if let Some(previous_end) = post.assignments.iter().filter_map(|a| a.to).max() {
+                    if *on <= previous_end {
+                        return Err(DomainError::rule(
+                            "post_handover",
+                            format!(
+                                "post {post_id}'s previous holder left on {previous_end}; a new \
+                                 holder starts after that day"
+                            ),
+                        ));
+                    }
+                }
                 let event = EmploymentEvent::PostAssigned {
                     post_id: *post_id,
                     person_id: *person_id,
@@ -227,6 +240,30 @@ impl EmploymentState {
                             ),
                         )
                     })?;
+                let term_end = term_end(post);
+                if *month > term_end {
+                    return Err(DomainError::rule(
+                        "post_term",
+                        format!("post {post_id}'s term ended on {term_end}"),
+                    ));
+                }
+                // Every payment stops with an exit (DOMAIN: exits are soft, payments stop).
+                if let Some(exited_on) = self
+                    .reference
+                    .person(&holder.person_id)
+                    .and_then(|p| p.exited_on)
+                {
+                    if *month > exited_on {
+                        return Err(DomainError::rule(
+                            "holder_exited",
+                            format!(
+                                "the holder {} left the registry on {exited_on}, before {}",
+                                holder.person_id,
+                                &month.to_string()[..7]
+                            ),
+                        ));
+                    }
+                }
                 if post.paid_months.contains(month) {
                     return Err(DomainError::rule(
                         "subsidy_paid",

@@ -7,8 +7,65 @@ use crate::commands::{EmploymentCommand, PersonExitedReaction};
 use crate::error::DomainError;
 use crate::events::EmploymentEvent;
 use crate::state::{Decision, EmploymentState, Spell};
-use crate::types::{EndReason, FollowUpChannel, FollowUpOutcome, HouseholdId, PersonId, SpellId};
+use crate::types::{
+    EndReason, FollowUpChannel, FollowUpOutcome, HouseholdId, LocationClass, PersonId, SpellId,
+    SpellTerms,
+};
 use crate::uscc::Uscc;
+
+/// Minimum working age: 16 (Labour Law of the PRC, article 15).
+const MINIMUM_WORKING_AGE: u32 = 16;
+
+/// A spell cannot start before the worker's 16th birthday.
+fn working_age(birth_date: NaiveDate, start: NaiveDate) -> Result<(), DomainError> {
+    let sixteenth = birth_date
+        .checked_add_months(chrono::Months::new(12 * MINIMUM_WORKING_AGE))
+        .unwrap_or(NaiveDate::MAX);
+    if start < sixteenth {
+        return Err(DomainError::rule(
+            "minimum_working_age",
+            format!(
+                "a spell starting {start} is before the worker turned {MINIMUM_WORKING_AGE} \
+                 ({sixteenth}; Labour Law art. 15)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The place of work must be a county-level division (`PPCCDD` with `DD` ≠ `00`) whose distance
+/// from the worker's home county is the spell's location class: another province for
+/// out-of-province work; the same province (first 2 digits) but another prefecture (first 4) for
+/// in-province-out-of-city; the same prefecture but another county for in-city-out-of-county; the
+/// home county itself for work inside the county (townships are not coded here). GB/T 2260 code
+/// structure; a mismatch would count the worker in the wrong class of the employed scale and can
+/// raise false suspicions (a post holder "working out of province" at home).
+fn place_fits_class(home_county: &str, terms: &SpellTerms) -> Result<(), DomainError> {
+    let place = terms.place_of_work.as_str();
+    if place.ends_with("00") {
+        return Err(DomainError::invalid(
+            "place_of_work",
+            format!("{place} is a province or prefecture code; give the county-level code"),
+        ));
+    }
+    let same = |digits: usize| place.get(..digits) == home_county.get(..digits);
+    let fits = match terms.location_class {
+        LocationClass::OutOfProvince => !same(2),
+        LocationClass::InProvinceOutOfCity => same(2) && !same(4),
+        LocationClass::InCityOutOfCounty => same(4) && place != home_county,
+        LocationClass::InCountyOutOfTownship | LocationClass::InTownship => place == home_county,
+    };
+    if !fits {
+        return Err(DomainError::rule(
+            "location_class",
+            format!(
+                "place of work {place} is not {:?} from the worker's home county {home_county}",
+                terms.location_class
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// Maximum characters of a correction reason.
 const REASON_MAX_CHARS: usize = 500;
@@ -34,6 +91,8 @@ impl EmploymentState {
             return Err(DomainError::already_exists("spell", spell_id));
         }
         let person = self.active_person(*person_id)?;
+        working_age(person.birth_date, terms.start_date)?;
+        place_fits_class(&person.county_code, terms)?;
         self.one_open_spell_per_employer(*person_id, &terms.employer_uscc, None)?;
         let event = EmploymentEvent::SpellStarted {
             spell_id: *spell_id,
@@ -226,6 +285,10 @@ impl EmploymentState {
                 "correction",
                 "changes nothing in the recorded spell",
             ));
+        }
+        if let Some(person) = self.reference.person(&spell.person_id) {
+            working_age(person.birth_date, corrected.start_date)?;
+            place_fits_class(&person.county_code, &corrected)?;
         }
         if spell.is_open() && corrected.employer_uscc != spell.terms.employer_uscc {
             self.one_open_spell_per_employer(

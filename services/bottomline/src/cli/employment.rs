@@ -310,7 +310,7 @@ fn print_queue(r: &pb::FollowUpQueueResponse) {
         "reason",
         "days",
         "monitored",
-        "last visit"
+        "last follow-up"
     );
     for row in &r.rows {
         let reason = pb::EndReason::try_from(row.reason).ok();
@@ -380,13 +380,14 @@ fn print_zero(r: &pb::ZeroEmploymentHouseholdsResponse) {
 
 fn print_posts(r: &pb::PostOccupancyResponse) {
     out!(
-        "{:<8} {:<10} {:>6} {:>9} {:>7} {:>14}",
+        "{:<8} {:<10} {:>6} {:>9} {:>7} {:>8} {:>18}",
         "county",
         "category",
         "posts",
         "occupied",
         "vacant",
-        "subsidy paid"
+        "holders",
+        "subsidy paid (¥)"
     );
     for row in &r.rows {
         let category = pb::PostCategory::try_from(row.category).ok();

@@ -3,6 +3,7 @@
 //! `App::run_until_stopped(signal)` (or `App::stop`).
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub struct App {
     employment: Arc<Employment>,
     projector: Arc<Projector<MaraProjection>>,
     views: Arc<Projector<EmploymentViewsProjection>>,
+    intake: Arc<Projector<RegistryIntake>>,
+    relays: Vec<(&'static str, Arc<AtomicU64>)>,
     description: Vec<String>,
     /// Held for the life of the process: one process per data directory.
     _lock: std::fs::File,
@@ -100,6 +103,7 @@ impl App {
 
         let shutdown = CancellationToken::new();
         let mut tasks: Vec<(&'static str, JoinHandle<()>)> = Vec::new();
+        let mut relays: Vec<(&'static str, Arc<AtomicU64>)> = Vec::new();
         let mut description = vec![
             format!("event store   {}", redact(&store_url)),
             format!("employment    {}", redact(&employment_url)),
@@ -164,6 +168,7 @@ impl App {
                 )
                 .context("creating the employment relay producer")?;
                 let stop = shutdown.clone();
+                relays.push(("employment", relay.published()));
                 tasks.push(("employment-relay", tokio::spawn(relay.run(stop))));
                 let (p, stop, k, t) = (
                     intake.clone(),
@@ -205,6 +210,7 @@ impl App {
                     kafka::relay::Relay::new(&kafka, store.clone(), &topic, registry::SOURCE)
                         .context("creating the relay producer")?;
                 let stop = shutdown.clone();
+                relays.push(("registry", relay.published()));
                 tasks.push(("registry-relay", tokio::spawn(relay.run(stop))));
                 let (p, stop) = (projector.clone(), shutdown.clone());
                 let group = format!("{}{}", projector.name(), config.kafka_namespace);
@@ -302,6 +308,8 @@ impl App {
             employment,
             projector,
             views,
+            intake,
+            relays,
             description,
             _lock: lock,
         })
@@ -342,6 +350,17 @@ impl App {
         &self.views
     }
 
+    /// The registry intake of the employment service (for its metrics).
+    pub fn intake(&self) -> &Arc<Projector<RegistryIntake>> {
+        &self.intake
+    }
+
+    /// Events each relay had the broker acknowledge since start, by context (empty without
+    /// Kafka).
+    pub fn relay_counters(&self) -> &[(&'static str, Arc<AtomicU64>)] {
+        &self.relays
+    }
+
     /// Waits for `signal`, then stops cleanly.
     pub async fn run_until_stopped(self, signal: impl std::future::Future<Output = ()>) {
         signal.await;
@@ -363,6 +382,7 @@ impl App {
         self.employment.store().close().await;
         self.projector.pool().close().await;
         self.views.pool().close().await;
+        self.intake.pool().close().await;
     }
 }
 
@@ -390,7 +410,7 @@ fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
 
 /// Creates the PostgreSQL database of `url` when it does not exist, connecting through `existing`
 /// (a database on the same server that does). Needs the CREATEDB privilege the first time only.
-async fn ensure_postgres_database(existing: &str, url: &str) -> anyhow::Result<()> {
+pub(crate) async fn ensure_postgres_database(existing: &str, url: &str) -> anyhow::Result<()> {
     let base = url.split_once('?').map_or(url, |(base, _)| base);
     let name = base.rsplit_once('/').map_or("", |(_, name)| name);
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {

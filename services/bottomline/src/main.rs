@@ -39,8 +39,9 @@ enum Command {
     Mara(MaraArgs),
     /// Query the employment read models (MOHRSS and MARA views); `--watch` follows changes.
     Employment(cli::employment::EmploymentArgs),
-    /// Measure registrations per second and read-model lag through the gRPC API. The synthetic
-    /// registrations stay in the registry: point it at a throw-away `up`.
+    /// Measure the whole stack, started in this process on throw-away storage (embedded, or a
+    /// PostgreSQL database + Kafka you give), through the gRPC API: commands/s, latency,
+    /// end-to-end lag, relay and projector throughput, peak memory.
     Bench(BenchArgs),
 }
 
@@ -193,20 +194,26 @@ struct Place {
 
 #[derive(Args)]
 struct BenchArgs {
-    /// Households to register (each with its members).
+    /// Households to register (each with its members); their labour-capable members then start
+    /// a spell and one in five loses it.
     #[arg(long, default_value_t = 2_000)]
     households: usize,
     /// Concurrent gRPC clients (at least 1).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     clients: u16,
-    /// Population seed (default: a fresh one each run, so no citizen ID repeats).
+    /// Population seed (default: a fresh one each run).
     #[arg(long)]
     seed: Option<u64>,
+    /// PostgreSQL URL of a throw-away database for the stack under test (embedded SQLite in a
+    /// temporary directory when absent). Needs --kafka-brokers too.
+    #[arg(long, requires = "kafka_brokers")]
+    database_url: Option<String>,
+    /// Kafka brokers for the stack under test (embedded bus when absent).
+    #[arg(long, requires = "database_url")]
+    kafka_brokers: Option<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    #[command(flatten)]
-    endpoint: EndpointArg,
     #[command(flatten)]
     reference: ReferenceArgs,
 }
@@ -364,7 +371,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(a) => {
             init_tracing("warn");
             let reference = a.reference.load()?;
-            let channel = cli::connect(&a.endpoint.endpoint).await?;
             let today = registry::service::today_in_china();
             let seed = a.seed.unwrap_or_else(|| {
                 u64::from_le_bytes(
@@ -373,8 +379,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .expect("8 bytes"),
                 )
             });
-            let report = cli::bench::run(
-                channel,
+            let stack = cli::bench::suite::Stack {
+                database_url: a.database_url,
+                kafka_brokers: a.kafka_brokers,
+            };
+            let report = cli::bench::suite::run(
+                &stack,
                 &reference,
                 a.households,
                 usize::from(a.clients),

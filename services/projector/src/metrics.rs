@@ -1,6 +1,10 @@
 //! Counters a projector keeps, for health endpoints and benchmarks.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Most end-to-end lag samples kept (about 8 MB); later ones are dropped.
+const MAX_LAG_SAMPLES: usize = 1 << 20;
 
 /// Live counters of one projector (monotonic since start).
 #[derive(Debug, Default)]
@@ -12,6 +16,9 @@ pub struct ProjectorMetrics {
     batches: AtomicU64,
     last_position: AtomicI64,
     last_recorded_at: AtomicI64,
+    /// Whether [`ProjectorMetrics::lag_samples`] are being collected (benchmarks turn it on).
+    sampling: AtomicBool,
+    lag_samples: Mutex<Vec<i64>>,
 }
 
 /// A copy of the counters at one moment.
@@ -46,6 +53,30 @@ impl ProjectorMetrics {
             self.last_position.store(position, Ordering::Relaxed);
             self.last_recorded_at.store(recorded_at, Ordering::Relaxed);
         }
+        if self.sampling.load(Ordering::Relaxed) && !report.applied_recorded_at.is_empty() {
+            let now = chrono::Utc::now().timestamp_micros();
+            let mut samples = self.lag_samples.lock().expect("lag samples");
+            let room = MAX_LAG_SAMPLES.saturating_sub(samples.len());
+            samples.extend(
+                report
+                    .applied_recorded_at
+                    .iter()
+                    .take(room)
+                    .map(|recorded| now - recorded),
+            );
+        }
+    }
+
+    /// Starts (or stops) keeping one end-to-end lag sample per applied event: the time from the
+    /// event being recorded in its store (the command accepted) to the commit of the read-model
+    /// batch that applied it. Off by default (it costs memory); benchmarks turn it on.
+    pub fn sample_lags(&self, on: bool) {
+        self.sampling.store(on, Ordering::Relaxed);
+    }
+
+    /// Takes the lag samples kept so far (microseconds), leaving none.
+    pub fn take_lag_samples(&self) -> Vec<i64> {
+        std::mem::take(&mut *self.lag_samples.lock().expect("lag samples"))
     }
 
     /// The counters now.

@@ -78,6 +78,8 @@ pub struct BatchReport {
     pub parked: Vec<ParkedEvent>,
     /// Position and recorded-at of the last decoded event of the batch.
     pub last_event: Option<(i64, i64)>,
+    /// Recorded-at (UTC microseconds) of every event applied, for the end-to-end lag.
+    pub applied_recorded_at: Vec<i64>,
 }
 
 /// Applies batches of events to one [`Projection`]'s read model.
@@ -239,6 +241,7 @@ impl<P: Projection> Projector<P> {
                 match self.projection.apply(&mut tx, event).await {
                     Ok(Applied::Applied) => {
                         report.applied += 1;
+                        report.applied_recorded_at.push(event.recorded_at_micros);
                         Ok(())
                     }
                     Ok(Applied::UnknownType) => {

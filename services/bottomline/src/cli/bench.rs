@@ -23,6 +23,10 @@ use tonic::transport::Channel;
 
 use crate::reference::ReferenceData;
 
+pub mod employment;
+pub mod replay;
+pub mod suite;
+
 /// What the benchmark measured.
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -44,10 +48,13 @@ pub struct BenchReport {
     pub lag_events: Percentiles,
     /// Time from the last acknowledged command until the read model had applied everything, ms.
     pub catch_up_ms: f64,
+    /// The labour-capable persons registered (for the employment scenario).
+    #[serde(skip)]
+    pub workers: Vec<employment::Worker>,
 }
 
 /// p50 / p95 / p99 / max.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Percentiles {
     /// Median.
     pub p50: f64,
@@ -60,7 +67,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn of(mut values: Vec<f64>) -> Percentiles {
+    pub(crate) fn of(mut values: Vec<f64>) -> Percentiles {
         if values.is_empty() {
             return Percentiles::default();
         }
@@ -130,6 +137,7 @@ pub async fn run(
     let acked = Arc::new(AtomicI64::new(0));
     let refused = Arc::new(AtomicI64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::new()));
+    let registered = Arc::new(Mutex::new(Vec::new()));
     let done = tokio_util::sync::CancellationToken::new();
 
     let sampler = {
@@ -150,22 +158,29 @@ pub async fn run(
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..clients.max(1) {
-        let (queue, acked, refused, latencies) = (
+        let (queue, acked, refused, latencies, registered) = (
             queue.clone(),
             acked.clone(),
             refused.clone(),
             latencies.clone(),
+            registered.clone(),
         );
         let client = RegistryServiceClient::new(channel.clone());
         workers.push(tokio::spawn(async move {
-            let mut local = Vec::new();
+            let (mut local, mut workers) = (Vec::new(), Vec::new());
             loop {
                 let Some(h) = queue.lock().expect("queue").pop() else {
                     break;
                 };
-                register(client.clone(), &h, run_id, &acked, &refused, &mut local).await?;
+                let counters = Counters {
+                    run_id,
+                    acked: &acked,
+                    refused: &refused,
+                };
+                register(client.clone(), &h, &counters, &mut local, &mut workers).await?;
             }
             latencies.lock().expect("latencies").extend(local);
+            registered.lock().expect("workers").extend(workers);
             anyhow::Ok(())
         }));
     }
@@ -194,6 +209,7 @@ pub async fn run(
     done.cancel();
     let lags = sampler.await?;
     let latencies = std::mem::take(&mut *latencies.lock().expect("latencies"));
+    let workers = std::mem::take(&mut *registered.lock().expect("workers"));
     let commands = latencies.len();
     Ok(BenchReport {
         clients,
@@ -205,17 +221,25 @@ pub async fn run(
         latency_ms: Percentiles::of(latencies),
         lag_events: Percentiles::of(lags),
         catch_up_ms,
+        workers,
     })
+}
+
+/// What every registering client shares.
+struct Counters<'a> {
+    run_id: uuid::Uuid,
+    acked: &'a AtomicI64,
+    refused: &'a AtomicI64,
 }
 
 async fn register(
     mut client: RegistryServiceClient<Channel>,
     h: &SyntheticHousehold,
-    run_id: uuid::Uuid,
-    acked: &AtomicI64,
-    refused: &AtomicI64,
+    counters: &Counters<'_>,
     latencies: &mut Vec<f64>,
+    workers: &mut Vec<employment::Worker>,
 ) -> anyhow::Result<()> {
+    let (run_id, acked, refused) = (counters.run_id, counters.acked, counters.refused);
     let t = Instant::now();
     let household = client
         .register_household(pb::RegisterHouseholdRequest {
@@ -243,9 +267,16 @@ async fn register(
             })
             .await;
         match r {
-            Ok(_) => {
+            Ok(r) => {
                 latencies.push(t.elapsed().as_secs_f64() * 1000.0);
                 acked.fetch_add(1, Ordering::Relaxed);
+                if p.labour_capacity != registry_domain::LabourCapacity::None {
+                    workers.push(employment::Worker {
+                        person_id: r.into_inner().person_id,
+                        county: h.village_code[..6].to_string(),
+                        birth_date: p.birth_date,
+                    });
+                }
             }
             // The same seed registered by an earlier run: the person exists, nothing was written.
             Err(s) if s.code() == tonic::Code::AlreadyExists => {

@@ -1,0 +1,104 @@
+//! Capacity of the relay and of a projector, measured by replaying the registry's whole event
+//! store after the load: the relay publishes it to a fresh topic, and a fresh MARA projector
+//! applies it into a fresh read-model database (from that topic with Kafka, from the store
+//! otherwise). Unlike the throughput sampled during the load, which can only follow the load's
+//! rate, this is what each can do when it has a backlog — the figure to hold against the raw
+//! baselines.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use eventstore::EventStore;
+use kafka::config::KafkaConfig;
+use mara::MaraProjection;
+use projector::Projector;
+use tokio_util::sync::CancellationToken;
+
+use super::suite::Throughput;
+
+/// Replays `store` (`events` events): through a relay to `<topic>` when `kafka` is given, then
+/// into a fresh projector whose read model lives at `read_model_url`.
+pub async fn run(
+    store: &EventStore,
+    events: u64,
+    kafka: Option<(&KafkaConfig, String)>,
+    read_model_url: &str,
+) -> anyhow::Result<(Option<Throughput>, Throughput)> {
+    let relay = match &kafka {
+        Some((config, topic)) => {
+            kafka::admin::ensure_topics(config, &[topic.as_str()], 3)
+                .await
+                .context("creating the replay topic")?;
+            let relay = kafka::relay::Relay::new(config, store.clone(), topic, registry::SOURCE)?;
+            let started = Instant::now();
+            let mut published = 0u64;
+            while published < events {
+                let n = relay.publish_pass().await?;
+                published += n as u64;
+                anyhow::ensure!(
+                    n > 0 || started.elapsed() < Duration::from_secs(120),
+                    "relay replay stalled at {published} of {events} events"
+                );
+            }
+            Some(throughput(published, started))
+        }
+        None => None,
+    };
+    let projector = Arc::new(
+        Projector::open(MaraProjection::new(), read_model_url)
+            .await
+            .context("opening the replay read model")?,
+    );
+    let stop = CancellationToken::new();
+    let started = Instant::now();
+    let task = {
+        let (p, stop) = (projector.clone(), stop.clone());
+        match kafka {
+            Some((config, topic)) => {
+                let config = config.clone();
+                let group = format!("{topic}.replay-projector");
+                tokio::spawn(async move {
+                    if let Err(e) =
+                        kafka::consumer::run(&config, p, &group, &topic, None, stop).await
+                    {
+                        tracing::error!(error = %e, "replay consumer failed");
+                    }
+                })
+            }
+            None => {
+                let store = store.clone();
+                tokio::spawn(
+                    async move { projector::embedded::run(p, store, "registry", stop).await },
+                )
+            }
+        }
+    };
+    let metrics = projector.metrics();
+    let handled = || {
+        let m = metrics.snapshot();
+        m.applied + m.unknown + m.duplicates + m.parked
+    };
+    while handled() < events {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(300),
+            "projector replay: {} of {events} events after 300 s",
+            handled()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let applied = throughput(handled(), started);
+    stop.cancel();
+    task.await?;
+    projector.pool().close().await;
+    Ok((relay, applied))
+}
+
+fn throughput(events: u64, started: Instant) -> Throughput {
+    let busy_seconds = started.elapsed().as_secs_f64();
+    Throughput {
+        events,
+        busy_seconds,
+        events_per_second: events as f64 / busy_seconds,
+    }
+}

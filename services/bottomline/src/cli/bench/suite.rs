@@ -1,0 +1,413 @@
+//! `bottomline bench`: the whole stack started in this process (embedded, or on PostgreSQL +
+//! Kafka), driven over gRPC on loopback by N clients through two scenarios — registrations, then
+//! employment spells — with the system's own counters sampled along the way.
+//!
+//! Reported: commands/s and latency per scenario; end-to-end lag (event recorded → read-model
+//! batch committed) p50/p99 per read model; relay and projector throughput (events/s while busy);
+//! peak memory of the process (server and load generator together: one process); and the raw
+//! baselines of [`super::baseline`] measured in the same run on the same database and broker.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use eventstore::{EventStore, GlobalCursor};
+use serde::Serialize;
+
+use super::employment::{self, EmploymentLoad};
+use super::{BenchReport, Percentiles};
+use crate::app::App;
+use crate::config::AppConfig;
+use crate::reference::ReferenceData;
+
+/// Where the stack under test keeps its data.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// PostgreSQL URL of a throw-away database (the registry's store; the employment store goes
+    /// next to it); `None` = embedded SQLite in a temporary directory.
+    pub database_url: Option<String>,
+    /// Kafka brokers; `None` = embedded bus.
+    pub kafka_brokers: Option<String>,
+}
+
+/// Throughput of one component while it was busy.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Throughput {
+    /// Events handled during the run.
+    pub events: u64,
+    /// Seconds from its first to its last observed progress.
+    pub busy_seconds: f64,
+    /// `events / busy_seconds`.
+    pub events_per_second: f64,
+}
+
+/// End-to-end lag of one read model: event recorded in its store → read-model batch committed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lag {
+    /// Read model.
+    pub read_model: &'static str,
+    /// Events sampled.
+    pub events: usize,
+    /// Milliseconds.
+    pub ms: Percentiles,
+}
+
+/// Everything one suite run measured.
+#[derive(Debug, Serialize)]
+pub struct SuiteReport {
+    /// `embedded` or `postgres+kafka`.
+    pub mode: &'static str,
+    /// Registration scenario.
+    pub registrations: BenchReport,
+    /// Employment scenario.
+    pub employment: EmploymentLoad,
+    /// End-to-end lag per read model.
+    pub lag: Vec<Lag>,
+    /// Relay throughput per context (Kafka mode only).
+    pub relay: Vec<(&'static str, Throughput)>,
+    /// Projector throughput per read model.
+    pub projectors: Vec<(&'static str, Throughput)>,
+    /// Relay capacity: the registry store replayed to a fresh topic (Kafka mode only).
+    pub relay_replay: Option<Throughput>,
+    /// Projector capacity: the registry store replayed into a fresh MARA read model.
+    pub projector_replay: Throughput,
+    /// Average event payload, bytes (what the baselines send).
+    pub average_payload_bytes: usize,
+    /// Peak resident memory of this process (VmHWM), MiB.
+    pub peak_memory_mib: f64,
+}
+
+/// Samples a counter every 25 ms and remembers when it first and last moved.
+struct Busy {
+    start: u64,
+    first_move: Option<Instant>,
+    last_move: Option<(Instant, u64)>,
+    previous: u64,
+}
+
+impl Busy {
+    fn new(value: u64) -> Busy {
+        Busy {
+            start: value,
+            first_move: None,
+            last_move: None,
+            previous: value,
+        }
+    }
+
+    fn observe(&mut self, value: u64, at: Instant) {
+        if value != self.previous {
+            // The move happened within the last sampling period.
+            self.first_move
+                .get_or_insert(at - Duration::from_millis(25).min(at.elapsed()));
+            self.last_move = Some((at, value));
+            self.previous = value;
+        }
+    }
+
+    fn throughput(&self) -> Throughput {
+        match (self.first_move, self.last_move) {
+            (Some(first), Some((last, value))) => {
+                let events = value - self.start;
+                let busy_seconds = (last - first).as_secs_f64().max(0.025);
+                Throughput {
+                    events,
+                    busy_seconds,
+                    events_per_second: events as f64 / busy_seconds,
+                }
+            }
+            _ => Throughput::default(),
+        }
+    }
+}
+
+type Probe = Box<dyn Fn() -> u64 + Send>;
+
+/// Samples `probes` until `stop`, returning each one's busy window.
+fn sample(
+    probes: Vec<(&'static str, Probe)>,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<Vec<(&'static str, Throughput)>> {
+    tokio::spawn(async move {
+        let mut busy: Vec<Busy> = probes.iter().map(|(_, p)| Busy::new(p())).collect();
+        while !stop.is_cancelled() {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            let now = Instant::now();
+            for ((_, probe), b) in probes.iter().zip(&mut busy) {
+                b.observe(probe(), now);
+            }
+        }
+        probes
+            .iter()
+            .zip(&busy)
+            .map(|((name, _), b)| (*name, b.throughput()))
+            .collect()
+    })
+}
+
+/// Peak resident set size of this process, MiB (Linux `VmHWM`; 0 elsewhere).
+pub fn peak_memory_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Events in `store` and their average payload size, bytes.
+async fn store_events(store: &EventStore) -> anyhow::Result<(u64, usize)> {
+    let (mut cursor, mut events, mut bytes) = (GlobalCursor::START, 0u64, 0usize);
+    loop {
+        let batch = store.read_committed(cursor, 5000).await?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        cursor = last.cursor();
+        events += batch.len() as u64;
+        bytes += batch.iter().map(|e| e.payload.len()).sum::<usize>();
+    }
+    Ok((events, bytes / (events.max(1) as usize)))
+}
+
+/// Waits until `handled()` reaches `target`, failing after two minutes.
+async fn wait_for(what: &str, target: u64, handled: impl Fn() -> u64) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while handled() < target {
+        if Instant::now() > deadline {
+            anyhow::bail!("{what}: {} of {target} events after 120 s", handled());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
+/// Drops the database of `url` through `existing`, a database on the same server.
+async fn drop_database(existing: &str, url: &str) -> anyhow::Result<()> {
+    let base = url.split_once('?').map_or(url, |(base, _)| base);
+    let name = base.rsplit_once('/').map_or("", |(_, name)| name);
+    anyhow::ensure!(
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "unexpected database name {name:?}"
+    );
+    let (pool, _) = eventstore::backend::connect(existing, 1).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&pool)
+        .await?;
+    pool.close().await;
+    Ok(())
+}
+
+/// Runs both scenarios on a fresh stack.
+pub async fn run(
+    stack: &Stack,
+    reference: &ReferenceData,
+    households: usize,
+    clients: usize,
+    seed: u64,
+    today: NaiveDate,
+) -> anyhow::Result<SuiteReport> {
+    let dir = tempfile::tempdir().context("temporary data directory")?;
+    let mut config = AppConfig::embedded(dir.path(), "127.0.0.1:0".parse()?);
+    config.database_url = stack.database_url.clone();
+    config.kafka_brokers = stack.kafka_brokers.clone();
+    let config_namespace = format!(".bench-{}", uuid::Uuid::new_v4().simple());
+    config.kafka_namespace = config_namespace.clone();
+    let mode = if stack.kafka_brokers.is_some() {
+        "postgres+kafka"
+    } else {
+        "embedded"
+    };
+    let app = Arc::new(App::build(config).await.context("starting the stack")?);
+    let read_models = [
+        ("mara", app.projector().metrics()),
+        ("employment-intake", app.intake().metrics()),
+        ("employment-views", app.employment_views().metrics()),
+    ];
+    for (_, m) in &read_models {
+        m.sample_lags(true);
+    }
+    let mut probes: Vec<(&'static str, Probe)> = Vec::new();
+    for (name, counter) in app.relay_counters() {
+        let counter = counter.clone();
+        probes.push((name, Box::new(move || counter.load(Ordering::Relaxed))));
+    }
+    let relays = probes.len();
+    for (name, m) in &read_models {
+        let m = m.clone();
+        probes.push((name, Box::new(move || m.snapshot().applied)));
+    }
+    let stop = tokio_util::sync::CancellationToken::new();
+    let sampler = sample(probes, stop.clone());
+
+    let channel = super::super::connect(&app.endpoint()).await?;
+    let registrations =
+        super::run(channel.clone(), reference, households, clients, seed, today).await?;
+    // The employment service learns persons from the registry's events: start once it has.
+    let (registry_events, _) = store_events(app.registry().store()).await?;
+    let intake = app.intake().metrics();
+    wait_for("the employment intake", registry_events, || {
+        let m = intake.snapshot();
+        m.applied + m.unknown + m.duplicates
+    })
+    .await?;
+    let employment = employment::run(channel, &registrations.workers, clients, today).await?;
+    let (employment_events, average_payload_bytes) = store_events(app.employment().store()).await?;
+    let views = app.employment_views().metrics();
+    wait_for("the employment read models", employment_events, || {
+        let m = views.snapshot();
+        m.applied + m.unknown + m.duplicates + m.parked
+    })
+    .await?;
+    stop.cancel();
+    let throughput = sampler.await?;
+    let kafka_config = stack
+        .kafka_brokers
+        .as_ref()
+        .map(kafka::config::KafkaConfig::new);
+    let replay_topic = format!(
+        "{}{}.replay",
+        kafka::admin::events_topic("registry"),
+        config_namespace
+    );
+    let replay_url = match &stack.database_url {
+        Some(url) => {
+            let suffix = format!(
+                "_replay_{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            );
+            let sibling = crate::config::sibling_database(url, &suffix);
+            crate::app::ensure_postgres_database(url, &sibling).await?;
+            sibling
+        }
+        None => format!("sqlite:{}", dir.path().join("replay.db").display()),
+    };
+    let (relay_replay, projector_replay) = super::replay::run(
+        app.registry().store(),
+        registry_events,
+        kafka_config.as_ref().map(|c| (c, replay_topic)),
+        &replay_url,
+    )
+    .await?;
+    if let Some(url) = &stack.database_url {
+        drop_database(url, &replay_url).await?;
+    }
+    let lag = read_models
+        .iter()
+        .map(|(name, m)| {
+            let samples: Vec<f64> = m
+                .take_lag_samples()
+                .into_iter()
+                .map(|us| us as f64 / 1000.0)
+                .collect();
+            Lag {
+                read_model: name,
+                events: samples.len(),
+                ms: Percentiles::of(samples),
+            }
+        })
+        .collect();
+    let (relay, projectors) = throughput.split_at(relays);
+    let report = SuiteReport {
+        mode,
+        registrations,
+        employment,
+        lag,
+        relay: relay.to_vec(),
+        projectors: projectors.to_vec(),
+        relay_replay,
+        projector_replay,
+        average_payload_bytes,
+        peak_memory_mib: peak_memory_mib(),
+    };
+    match Arc::try_unwrap(app) {
+        Ok(app) => app.stop().await,
+        Err(_) => anyhow::bail!("the stack is still in use"),
+    }
+    Ok(report)
+}
+
+impl std::fmt::Display for SuiteReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pct = |p: &Percentiles| {
+            format!(
+                "p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}",
+                p.p50, p.p95, p.p99, p.max
+            )
+        };
+        let r = &self.registrations;
+        writeln!(
+            f,
+            "mode {}, {} clients, {} households",
+            self.mode, r.clients, r.households
+        )?;
+        writeln!(
+            f,
+            "registrations      {:>8} in {:>6.2} s  {:>8.0}/s   latency ms {}",
+            r.commands,
+            r.seconds,
+            r.commands_per_second,
+            pct(&r.latency_ms)
+        )?;
+        let e = &self.employment;
+        writeln!(
+            f,
+            "employment         {:>8} in {:>6.2} s  {:>8.0}/s   latency ms {}",
+            e.commands,
+            e.seconds,
+            e.commands_per_second,
+            pct(&e.latency_ms)
+        )?;
+        for l in &self.lag {
+            writeln!(
+                f,
+                "lag {:<18} {:>8} events        end-to-end ms {}",
+                l.read_model,
+                l.events,
+                pct(&l.ms)
+            )?;
+        }
+        for (name, t) in &self.relay {
+            writeln!(
+                f,
+                "relay {:<16} {:>8} events in {:>6.2} s busy  {:>8.0}/s",
+                name, t.events, t.busy_seconds, t.events_per_second
+            )?;
+        }
+        for (name, t) in &self.projectors {
+            writeln!(
+                f,
+                "projector {:<12} {:>8} events in {:>6.2} s busy  {:>8.0}/s",
+                name, t.events, t.busy_seconds, t.events_per_second
+            )?;
+        }
+        if let Some(t) = &self.relay_replay {
+            writeln!(
+                f,
+                "relay capacity     {:>8} events in {:>6.2} s       {:>8.0}/s (registry store replayed)",
+                t.events, t.busy_seconds, t.events_per_second
+            )?;
+        }
+        let t = &self.projector_replay;
+        writeln!(
+            f,
+            "projector capacity {:>8} events in {:>6.2} s       {:>8.0}/s (MARA rebuilt from scratch)",
+            t.events, t.busy_seconds, t.events_per_second
+        )?;
+        writeln!(
+            f,
+            "average payload    {:>8} bytes",
+            self.average_payload_bytes
+        )?;
+        writeln!(
+            f,
+            "peak memory        {:>8.1} MiB (server and load generator)",
+            self.peak_memory_mib
+        )
+    }
+}

@@ -49,7 +49,11 @@ impl KafkaConfig {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             // A new read model starts from the beginning of the (unlimited-retention) topic.
-            .set("auto.offset.reset", "earliest");
+            .set("auto.offset.reset", "earliest")
+            // Brokers may hold an empty fetch for this long before answering: it bounds the
+            // delay between an event reaching the topic and the projector seeing it (the
+            // default, 500 ms, made the end-to-end lag p50 about a second).
+            .set("fetch.wait.max.ms", "20");
         c
     }
 }

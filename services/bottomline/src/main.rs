@@ -108,7 +108,7 @@ struct ImportArgs {
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
     /// One gRPC call per household and per person instead of the client-streaming BulkRegister
-    /// RPC (the default, about N times faster; used automatically when the registry lacks it).
+    /// RPC (the default; the unary RPCs are used automatically when the registry lacks it).
     /// Same counts, reject file and exit status either way.
     #[arg(long)]
     unary: bool,

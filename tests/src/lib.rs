@@ -202,10 +202,11 @@ where
     }
 }
 
-/// Import options with the given source name (it scopes the command ids: the same name replays).
+/// Import options with the given source name, through the unary RPCs.
 pub fn import_options(source: &str) -> ImportOptions {
     ImportOptions {
         concurrency: 16,
+        bulk: false,
         progress: false,
         source_name: source.to_owned(),
     }
@@ -229,9 +230,30 @@ pub async fn import(
     csv: &[u8],
     source: &str,
 ) -> anyhow::Result<(ImportSummary, Vec<RejectRow>)> {
+    import_with(endpoint, csv, import_options(source)).await
+}
+
+/// [`import`] through the client-streaming `BulkRegister` RPC.
+pub async fn import_bulk(
+    endpoint: &str,
+    csv: &[u8],
+    source: &str,
+) -> anyhow::Result<(ImportSummary, Vec<RejectRow>)> {
+    let options = ImportOptions {
+        bulk: true,
+        ..import_options(source)
+    };
+    import_with(endpoint, csv, options).await
+}
+
+/// [`import`] with the given options.
+pub async fn import_with(
+    endpoint: &str,
+    csv: &[u8],
+    options: ImportOptions,
+) -> anyhow::Result<(ImportSummary, Vec<RejectRow>)> {
     let client = registry_client(endpoint).await;
     let mut rejects = Vec::new();
-    let options = import_options(source);
     let run = registry_import::import_csv(client, csv, &mut rejects, &options);
     let summary = tokio::time::timeout(TIMEOUT, run).await.map_err(|_| {
         anyhow::anyhow!("the import did not finish within {}s", TIMEOUT.as_secs())

@@ -105,9 +105,14 @@ struct ImportArgs {
     /// Where rejected rows go (default: FILE.rejects.csv).
     #[arg(long)]
     rejects: Option<PathBuf>,
-    /// Households registered in parallel.
+    /// Households registered in parallel (with --unary).
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// One gRPC call per household and per person instead of the client-streaming BulkRegister
+    /// RPC (the default; the unary RPCs are used automatically when the registry lacks it).
+    /// Same counts, reject file and exit status either way.
+    #[arg(long)]
+    unary: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -313,6 +318,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let channel = cli::connect(&a.endpoint.endpoint).await?;
             let options = registry_import::ImportOptions {
                 concurrency: a.concurrency,
+                bulk: !a.unary,
                 progress: !a.quiet,
                 source_name: a
                     .file

@@ -52,6 +52,7 @@ async fn sigkill_mid_import_then_restart_loses_and_doubles_nothing() {
     let csv = population.to_csv();
     let options = registry_import::ImportOptions {
         concurrency: 8,
+        bulk: false,
         progress: false,
         source_name: "kill-test.csv".into(),
     };

@@ -117,6 +117,8 @@ pub async fn run_demo(
     let started = Instant::now();
     let options = ImportOptions {
         concurrency: 32,
+        // The demo needs the registry's ids of what it registered: unary responses carry them.
+        bulk: false,
         progress: true,
         source_name: format!("demo-seed-{seed}"),
     };

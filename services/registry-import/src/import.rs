@@ -25,8 +25,13 @@ use crate::rpc::{command_id, with_retries, CallError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportOptions {
     /// Households registered at the same time (each one's persons go one after another). At
-    /// least 1; default 32.
+    /// least 1; default 32. Unary path only.
     pub concurrency: usize,
+    /// Send the rows through the client-streaming `BulkRegister` RPC (default), falling back to
+    /// the unary RPCs when the registry does not offer it; `false` always uses the unary RPCs
+    /// (`RegisterHousehold`, then `RegisterPerson` per row). Both give the same outcome, counts
+    /// and reject file, and replay each other's commands.
+    pub bulk: bool,
     /// Draw a progress bar on standard error (counting rows).
     pub progress: bool,
     /// Name of the source, e.g. the file name without its directory, shown on the progress bar.
@@ -36,10 +41,11 @@ pub struct ImportOptions {
 }
 
 impl Default for ImportOptions {
-    /// Concurrency 32, no progress bar, empty source name.
+    /// Bulk, concurrency 32, no progress bar, empty source name.
     fn default() -> Self {
         ImportOptions {
             concurrency: 32,
+            bulk: true,
             progress: false,
             source_name: String::new(),
         }
@@ -133,11 +139,36 @@ struct Plan {
 #[tracing::instrument(skip_all, fields(source = %options.source_name), err)]
 pub async fn import_csv(
     client: RegistryServiceClient<Channel>,
-    input: impl Read,
+    mut input: impl Read,
     rejects: impl Write,
     options: &ImportOptions,
 ) -> anyhow::Result<ImportSummary> {
-    import_with_ids(client, input, rejects, options)
+    let mut data = Vec::new();
+    input
+        .read_to_end(&mut data)
+        .context("reading the import file")?;
+    if options.bulk {
+        match bulk::import_bulk(client.clone(), &data, options).await? {
+            bulk::BulkImport::Unsupported => {
+                tracing::warn!("the registry does not offer BulkRegister; importing row by row");
+            }
+            bulk::BulkImport::Done {
+                summary,
+                rejects: mut found,
+                failure,
+            } => {
+                write_rejects(rejects, &mut found)?;
+                if let Some(err) = failure {
+                    return Err(
+                        err.context("import aborted; running it again resumes where it stopped")
+                    );
+                }
+                debug_assert!(summary.is_consistent(), "{summary:?}");
+                return Ok(summary);
+            }
+        }
+    }
+    import_with_ids(client, data.as_slice(), rejects, options)
         .await
         .map(|(summary, _)| summary)
 }
@@ -532,5 +563,6 @@ fn write_rejects(out: impl Write, rejects: &mut [Reject]) -> anyhow::Result<()> 
     Ok(())
 }
 
+mod bulk;
 #[cfg(test)]
 mod tests;

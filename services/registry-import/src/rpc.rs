@@ -19,12 +19,12 @@ pub(crate) fn command_id(parts: &[&str]) -> String {
 }
 
 /// Attempts after the first for a transient failure.
-const RETRIES: u32 = 5;
+pub(crate) const RETRIES: u32 = 5;
 /// Backoff before the first retry; doubled for each further one.
 #[cfg(not(test))]
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 #[cfg(test)]
-const FIRST_BACKOFF: Duration = Duration::from_millis(1);
+pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(1);
 /// Client-side limit of one call, so a stuck connection becomes a retriable failure.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -53,7 +53,7 @@ impl CallError {
 /// deterministic: the registry answers a repeated command with its first outcome. UNKNOWN is
 /// included because the registry never answers with it: tonic reports a connection torn down
 /// mid-call (a server killed or restarted) that way.
-fn is_transient(code: Code) -> bool {
+pub(crate) fn is_transient(code: Code) -> bool {
     matches!(
         code,
         Code::Unavailable
@@ -65,7 +65,7 @@ fn is_transient(code: Code) -> bool {
 }
 
 /// Whether the registry said no to this command (as opposed to failing).
-fn is_refusal(code: Code) -> bool {
+pub(crate) fn is_refusal(code: Code) -> bool {
     matches!(
         code,
         Code::InvalidArgument

@@ -13,7 +13,7 @@ use registry_domain::{
 };
 use sha2::Sha256;
 pub use writer::ExecuteError;
-use writer::{CommandWriter, WriteModel};
+use writer::{CommandWriter, Submitted, WriteModel};
 
 use crate::codec;
 
@@ -164,6 +164,17 @@ impl Registry {
         today: NaiveDate,
     ) -> Result<AppendOutcome, ExecuteError> {
         self.writer.execute(command, meta, today).await
+    }
+
+    /// Queues `command` without waiting for its outcome (pipelining, for bulk registration); see
+    /// [`CommandWriter::submit`].
+    pub async fn submit(
+        &self,
+        command: RegistryCommand,
+        meta: CommandMeta,
+        today: NaiveDate,
+    ) -> Result<Submitted, ExecuteError> {
+        self.writer.submit(command, meta, today).await
     }
 }
 

@@ -9,6 +9,7 @@
 //! store at start. Citizen ID numbers are hashed with a deployment key ([`IdHashKey`]) at the edge
 //! and never stored or logged in clear.
 
+mod bulk;
 pub mod codec;
 mod convert;
 pub mod handler;

@@ -26,13 +26,20 @@ impl RegistryGrpc {
         Self { registry }
     }
 
-    /// Wraps it in the generated tonic server with message size limits.
+    /// Wraps it in the generated tonic server with message size limits: 64 KiB per request
+    /// message (a `BulkRegister` stream's messages included), 64 MiB per response (a
+    /// `BulkRegisterResponse` lists every rejected item; the other responses are small).
     pub fn into_server(self) -> pb::registry_service_server::RegistryServiceServer<Self> {
         pb::registry_service_server::RegistryServiceServer::new(self)
-            .max_decoding_message_size(64 * 1024)
-            .max_encoding_message_size(64 * 1024)
+            .max_decoding_message_size(MAX_REQUEST_MESSAGE)
+            .max_encoding_message_size(MAX_RESPONSE_MESSAGE)
     }
 }
+
+/// Largest request message the service decodes (every RPC, each message of a stream).
+pub const MAX_REQUEST_MESSAGE: usize = 64 * 1024;
+/// Largest response message the service encodes (a `BulkRegisterResponse` with many rejections).
+pub const MAX_RESPONSE_MESSAGE: usize = 64 * 1024 * 1024;
 
 /// Today's civil date in China Standard Time (UTC+8).
 pub use writer::grpc::today_in_china;
@@ -188,5 +195,13 @@ impl RegistryService for RegistryGrpc {
             .run(&request, |r, _, _| convert::return_to_assisted(r))
             .await?;
         Ok(Response::new(ack(&outcome)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "BulkRegister"))]
+    async fn bulk_register(
+        &self,
+        request: Request<tonic::Streaming<pb::BulkRegisterRequest>>,
+    ) -> Result<Response<pb::BulkRegisterResponse>, Status> {
+        crate::bulk::bulk_register(self.registry.clone(), request).await
     }
 }

@@ -2,6 +2,7 @@
 //! 0 with fresh databases (and, for Kafka, random topic names) and drives it over gRPC.
 
 mod bad_rows;
+mod bulk;
 mod crash_recovery;
 mod employment;
 mod idempotency;

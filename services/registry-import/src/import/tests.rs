@@ -130,6 +130,13 @@ fn ack(replayed: bool) -> Option<CommandAck> {
 
 #[tonic::async_trait]
 impl RegistryService for Fake {
+    async fn bulk_register(
+        &self,
+        _request: Request<tonic::Streaming<BulkRegisterRequest>>,
+    ) -> Result<Response<BulkRegisterResponse>, Status> {
+        Err(Status::unimplemented("the fake has no bulk registration"))
+    }
+
     async fn register_household(
         &self,
         request: Request<RegisterHouseholdRequest>,
@@ -274,9 +281,12 @@ async fn serve(fake: Arc<Fake>) -> RegistryServiceClient<Channel> {
     RegistryServiceClient::new(channel)
 }
 
+/// Bulk by default: the fake has no `BulkRegister`, so every test also covers the fallback to the
+/// unary RPCs.
 fn options() -> ImportOptions {
     ImportOptions {
         concurrency: 4,
+        bulk: true,
         progress: false,
         source_name: "test.csv".to_owned(),
     }

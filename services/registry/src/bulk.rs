@@ -1,0 +1,273 @@
+//! `BulkRegister`: households and their members from one client stream, pipelined to the writer.
+//!
+//! Each item is converted exactly as its unary RPC would convert it (same validation, same
+//! fingerprint over the equivalent unary request, same derived household id) and queued with
+//! [`Registry::submit`] without waiting for its outcome, so the items of a stream fill the
+//! writer's groups. A collector task awaits the outcomes in submission order and tallies them; a
+//! refusal is turned into the unary RPC's status and flattened into a [`pb::BulkRejection`].
+
+use std::sync::Arc;
+
+use eventstore::CommandMeta;
+use proto::registry::v1 as pb;
+use registry_domain::RegistryCommand;
+use tokio::sync::mpsc;
+use tonic::{Code, Request, Response, Status, Streaming};
+use tonic_types::StatusExt;
+use writer::grpc::{self, domain_status, to_status, CommandRequest};
+use writer::Submitted;
+
+use crate::convert;
+use crate::handler::Registry;
+use crate::service::today_in_china;
+
+/// Most households in one message of the stream.
+pub(crate) const MAX_HOUSEHOLDS_PER_MESSAGE: usize = 1_000;
+/// Most members (over all its households) in one message of the stream.
+pub(crate) const MAX_MEMBERS_PER_MESSAGE: usize = 4_000;
+/// Outcomes awaited by the collector at most (back-pressure on a fast client beyond the writer's
+/// own queue).
+const IN_FLIGHT: usize = 8_192;
+
+/// One queued (or already refused) item.
+struct Pending {
+    household_index: i64,
+    household_command_id: String,
+    /// -1 for the household item.
+    member_index: i32,
+    outcome: Result<Submitted, Status>,
+}
+
+/// Serves one `BulkRegister` stream.
+pub(crate) async fn bulk_register(
+    registry: Arc<Registry>,
+    request: Request<Streaming<pb::BulkRegisterRequest>>,
+) -> Result<Response<pb::BulkRegisterResponse>, Status> {
+    let traceparent = grpc::traceparent(&request);
+    let mut stream = request.into_inner();
+    let (pending, outcomes) = mpsc::channel(IN_FLIGHT);
+    let collector = tokio::spawn(collect(outcomes));
+    let mut next_index = 0i64;
+    let ended = loop {
+        let message = match stream.message().await {
+            Ok(Some(message)) => message,
+            Ok(None) => break Ok(()),
+            Err(status) => break Err(status),
+        };
+        let members: usize = message.households.iter().map(|h| h.members.len()).sum();
+        if message.households.len() > MAX_HOUSEHOLDS_PER_MESSAGE
+            || members > MAX_MEMBERS_PER_MESSAGE
+        {
+            break Err(Status::invalid_argument(format!(
+                "a BulkRegister message carries at most {MAX_HOUSEHOLDS_PER_MESSAGE} households \
+                 and {MAX_MEMBERS_PER_MESSAGE} members; this one has {} and {members} (the \
+                 messages before it were carried out; send it again split)",
+                message.households.len()
+            )));
+        }
+        let today = today_in_china();
+        for household in message.households {
+            let index = next_index;
+            next_index += 1;
+            if submit_household(&registry, &pending, index, household, &traceparent, today)
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    };
+    drop(pending);
+    let response = collector
+        .await
+        .map_err(|e| Status::internal(format!("bulk outcome collector failed: {e}")))?;
+    ended?;
+    tracing::info!(
+        households = response.households_registered,
+        persons = response.persons_registered,
+        replayed = response.households_replayed + response.persons_replayed,
+        rejected = response.households_rejected + response.persons_rejected,
+        "bulk registration finished"
+    );
+    Ok(Response::new(response))
+}
+
+/// Converts and queues one household item and its members. Fails only when the collector is gone.
+async fn submit_household(
+    registry: &Registry,
+    pending: &mpsc::Sender<Pending>,
+    household_index: i64,
+    item: pb::BulkHousehold,
+    traceparent: &str,
+    today: chrono::NaiveDate,
+) -> Result<(), mpsc::error::SendError<Pending>> {
+    let household_command_id = item
+        .household
+        .as_ref()
+        .map(|h| h.command_id.clone())
+        .unwrap_or_default();
+    // The household's id, derived from its command id as RegisterHousehold derives it.
+    let mut household_id = None;
+    if let Some(household) = &item.household {
+        let outcome = match grpc::command_id(&household.command_id)
+            .and_then(|id| Ok((id, convert::register_household(household, id)?)))
+        {
+            Err(e) => Err(domain_status(e)),
+            Ok((id, command)) => {
+                if let RegistryCommand::RegisterHousehold {
+                    household_id: h, ..
+                } = &command
+                {
+                    household_id = Some(h.0);
+                }
+                let fingerprint = registry.key().fingerprint(&household.bytes_without_id());
+                let meta = meta(id, fingerprint, traceparent);
+                registry
+                    .submit(command, meta, today)
+                    .await
+                    .map_err(to_status)
+            }
+        };
+        pending
+            .send(Pending {
+                household_index,
+                household_command_id: household_command_id.clone(),
+                member_index: -1,
+                outcome,
+            })
+            .await?;
+    }
+    for (member_index, mut member) in item.members.into_iter().enumerate() {
+        let outcome = match household_id {
+            Some(id) if member.household_id.is_empty() => {
+                member.household_id = id.to_string();
+                Ok(())
+            }
+            Some(id) if uuid::Uuid::parse_str(member.household_id.trim()).ok() != Some(id) => {
+                Err(domain_status(registry_domain::DomainError::invalid(
+                    "household_id",
+                    "must be empty or the id of the household the member is sent with",
+                )))
+            }
+            _ => Ok(()),
+        };
+        let outcome = match outcome {
+            Err(status) => Err(status),
+            Ok(()) => submit_member(registry, &member, traceparent, today).await,
+        };
+        pending
+            .send(Pending {
+                household_index,
+                household_command_id: household_command_id.clone(),
+                member_index: i32::try_from(member_index).unwrap_or(i32::MAX),
+                outcome,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Converts and queues one member, as the RegisterPerson RPC would for `request`.
+async fn submit_member(
+    registry: &Registry,
+    request: &pb::RegisterPersonRequest,
+    traceparent: &str,
+    today: chrono::NaiveDate,
+) -> Result<Submitted, Status> {
+    let id = grpc::command_id(&request.command_id).map_err(domain_status)?;
+    let command =
+        convert::register_person(request, registry.key(), today).map_err(domain_status)?;
+    let fingerprint = registry.key().fingerprint(&request.bytes_without_id());
+    registry
+        .submit(command, meta(id, fingerprint, traceparent), today)
+        .await
+        .map_err(to_status)
+}
+
+fn meta(command_id: uuid::Uuid, fingerprint: Vec<u8>, traceparent: &str) -> CommandMeta {
+    CommandMeta {
+        command_id: command_id.to_string(),
+        fingerprint,
+        correlation_id: command_id.to_string(),
+        causation_id: String::new(),
+        actor: String::new(),
+        traceparent: traceparent.to_owned(),
+    }
+}
+
+/// Awaits every outcome in submission order and tallies them.
+async fn collect(mut outcomes: mpsc::Receiver<Pending>) -> pb::BulkRegisterResponse {
+    let mut response = pb::BulkRegisterResponse::default();
+    while let Some(item) = outcomes.recv().await {
+        let result = match item.outcome {
+            Ok(submitted) => submitted.outcome().await.map_err(to_status),
+            Err(status) => Err(status),
+        };
+        let household = item.member_index < 0;
+        match result {
+            Ok(outcome) => match (household, outcome.replayed) {
+                (true, false) => response.households_registered += 1,
+                (true, true) => response.households_replayed += 1,
+                (false, false) => response.persons_registered += 1,
+                (false, true) => response.persons_replayed += 1,
+            },
+            Err(status) => {
+                if household {
+                    response.households_rejected += 1;
+                } else {
+                    response.persons_rejected += 1;
+                }
+                response.rejections.push(rejection(
+                    item.household_index,
+                    item.household_command_id,
+                    item.member_index,
+                    &status,
+                ));
+            }
+        }
+    }
+    response
+}
+
+/// Longest status message carried in a rejection (the response lists every rejection).
+const MAX_MESSAGE: usize = 500;
+
+/// The unary RPC's error status, flattened.
+fn rejection(
+    household_index: i64,
+    household_command_id: String,
+    member_index: i32,
+    status: &Status,
+) -> pb::BulkRejection {
+    let details = status.get_error_details();
+    let mut rejection = pb::BulkRejection {
+        household_index,
+        household_command_id,
+        member_index,
+        code: i32::from(status.code()),
+        message: status.message().chars().take(MAX_MESSAGE).collect(),
+        ..pb::BulkRejection::default()
+    };
+    if let Some(v) = details
+        .bad_request()
+        .and_then(|b| b.field_violations.first())
+    {
+        rejection.field = v.field.clone();
+        rejection.description = v.description.clone();
+    }
+    if let Some(v) = details
+        .precondition_failure()
+        .and_then(|p| p.violations.first())
+    {
+        rejection.rule = v.subject.clone();
+        rejection.description = v.description.clone();
+    }
+    if let Some(info) = details.resource_info() {
+        rejection.resource_type = info.resource_type.clone();
+        rejection.resource_name = info.resource_name.clone();
+    }
+    if rejection.code == i32::from(Code::Ok) {
+        rejection.code = i32::from(Code::Internal);
+    }
+    rejection
+}

@@ -20,15 +20,16 @@ impl KafkaConfig {
         }
     }
 
-    pub(crate) fn base(&self) -> ClientConfig {
+    /// Settings every client shares: brokers and client id.
+    pub fn base(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers)
             .set("client.id", &self.client_id);
         c
     }
 
-    /// Producer settings for the relay.
-    pub(crate) fn producer(&self) -> ClientConfig {
+    /// Producer settings for the relay (also used by `bottomline bench`'s raw baseline).
+    pub fn producer(&self) -> ClientConfig {
         let mut c = self.base();
         // Idempotence: no duplicates or reordering from internal retries; implies acks=all and at
         // most 5 in-flight requests per connection, which keeps per-partition order.
@@ -40,8 +41,8 @@ impl KafkaConfig {
         c
     }
 
-    /// Consumer settings for a projector's consumer group.
-    pub(crate) fn consumer(&self, group: &str) -> ClientConfig {
+    /// Consumer settings for a projector's consumer group (also used by the bench baseline).
+    pub fn consumer(&self, group: &str) -> ClientConfig {
         let mut c = self.base();
         c.set("group.id", group)
             // Offsets live in the read-model database; Kafka's copy is advice committed after the

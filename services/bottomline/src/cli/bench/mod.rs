@@ -8,6 +8,8 @@
 //! every 20 ms while the load runs and compares it with the events the clients had acknowledged;
 //! after the last command it measures how long the read model takes to catch up.
 
+pub mod baseline;
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -1,0 +1,662 @@
+//! Raw baselines for `bottomline bench`: what the same broker and the same database do without the
+//! system in between, so the system's figures can be printed as ratios of them.
+//!
+//! - [`kafka_baseline`]: an rdkafka producer with the relay's settings ([`KafkaConfig::producer`]:
+//!   idempotent, acks=all, linger 5 ms, no compression) writes `messages` records (45-byte key,
+//!   `payload_bytes` payload, no headers) into a fresh 3-partition topic, then a consumer with the
+//!   projectors' settings ([`KafkaConfig::consumer`]) in a fresh group reads them all back.
+//! - [`insert_baseline`]: plain multi-row INSERTs of rows shaped like the event store's `events`
+//!   (same columns, constraints and indexes) into a scratch table, one transaction per batch, on
+//!   one connection opened like the event store's ([`eventstore::backend::connect`]).
+//!
+//! Both clean up after themselves (topic deleted when the broker allows it, table dropped).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use eventstore::Backend;
+use kafka::config::KafkaConfig;
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::{ClientContext, Message};
+use serde::Serialize;
+use sqlx::{AnyPool, Row};
+
+/// Partitions of the baseline topic.
+const PARTITIONS: i32 = 3;
+/// How long the consumer may take to read every record back before the baseline fails.
+const CONSUME_TIMEOUT: Duration = Duration::from_secs(120);
+/// Events per stream in the insert baseline (a household and its members, roughly).
+const EVENTS_PER_STREAM: usize = 5;
+/// Values bound per row by the insert baseline.
+const BINDS_PER_ROW: usize = 10;
+/// The smaller of SQLite's (32,766) and PostgreSQL's (65,535) bound-parameter limits.
+const MAX_BINDS: usize = 32_766;
+
+/// Raw Kafka throughput on the broker the system uses.
+#[derive(Debug, Clone, Serialize)]
+pub struct KafkaBaseline {
+    /// Records produced and consumed.
+    pub messages: usize,
+    /// Payload size of each record, bytes (plus a 45-byte key; no headers).
+    pub payload_bytes: usize,
+    /// From the first send until the broker acknowledged the last record, seconds.
+    pub produce_seconds: f64,
+    /// Records acknowledged per second.
+    pub produce_per_second: f64,
+    /// From the consumer's partition assignment (group join excluded) until the last record was
+    /// received, seconds.
+    pub consume_seconds: f64,
+    /// Records received per second.
+    pub consume_per_second: f64,
+}
+
+/// Raw batched-insert throughput on the database the system uses.
+#[derive(Debug, Clone, Serialize)]
+pub struct InsertBaseline {
+    /// Rows inserted (counted in the table before it was dropped).
+    pub rows: usize,
+    /// Rows per multi-row INSERT, one transaction each.
+    pub batch: usize,
+    /// Time spent in the insert transactions (begin to commit, all batches), seconds.
+    pub seconds: f64,
+    /// Rows inserted per second.
+    pub rows_per_second: f64,
+}
+
+/// Raw Kafka throughput with the producer settings the relay uses (idempotent, acks=all, same
+/// batching/linger/compression config as `KafkaConfig`), `messages` records of `payload_bytes`
+/// bytes each with a 45-byte key, into a fresh topic `<topic_prefix>.<uuid>` (created with the
+/// admin API, 3 partitions, deleted at the end when possible); then a consumer in a fresh group
+/// reads them all back.
+///
+/// Records are all enqueued before any acknowledgement is awaited (except when librdkafka's local
+/// queue is full), so this is the pipelined ceiling the relay's batches can approach. The
+/// consumer counts records and checks their payload size; it fails after 120 s.
+pub async fn kafka_baseline(
+    brokers: &str,
+    topic_prefix: &str,
+    messages: usize,
+    payload_bytes: usize,
+) -> anyhow::Result<KafkaBaseline> {
+    anyhow::ensure!(
+        messages > 0,
+        "the Kafka baseline needs at least one message"
+    );
+    let config = KafkaConfig::new(brokers);
+    let topic = format!("{topic_prefix}.{}", uuid::Uuid::new_v4().simple());
+    kafka::admin::ensure_topics(&config, &[&topic], PARTITIONS)
+        .await
+        .with_context(|| format!("create topic {topic}"))?;
+    let result = produce_and_consume(&config, &topic, messages, payload_bytes).await;
+    if let Err(e) = delete_topic(&config, &topic).await {
+        tracing::warn!(topic, error = %e, "baseline topic not deleted");
+    }
+    result
+}
+
+async fn produce_and_consume(
+    config: &KafkaConfig,
+    topic: &str,
+    messages: usize,
+    payload_bytes: usize,
+) -> anyhow::Result<KafkaBaseline> {
+    let produce_seconds = produce(config, topic, messages, payload_bytes).await?;
+    let consume_seconds = consume(config, topic, messages, payload_bytes).await?;
+    Ok(KafkaBaseline {
+        messages,
+        payload_bytes,
+        produce_seconds,
+        produce_per_second: per_second(messages, produce_seconds),
+        consume_seconds,
+        consume_per_second: per_second(messages, consume_seconds),
+    })
+}
+
+/// A 45-byte key shaped like a stream id: `registry:` and a UUID.
+fn stream_key() -> String {
+    format!("registry:{}", uuid::Uuid::new_v4())
+}
+
+async fn produce(
+    config: &KafkaConfig,
+    topic: &str,
+    messages: usize,
+    payload_bytes: usize,
+) -> anyhow::Result<f64> {
+    let producer: FutureProducer = config.producer().create().context("create producer")?;
+    wait_for_topic(&producer, topic).await?;
+    // Keys and payloads are made before the clock starts: only the client and broker are timed.
+    let mut bytes = Bytes::new(1);
+    let records: Vec<(String, Vec<u8>)> = (0..messages)
+        .map(|_| (stream_key(), bytes.take(payload_bytes)))
+        .collect();
+    let started = Instant::now();
+    let mut pending: Vec<DeliveryFuture> = Vec::with_capacity(messages);
+    for (key, payload) in &records {
+        let mut record = FutureRecord::to(topic).key(key).payload(payload);
+        loop {
+            match producer.send_result(record) {
+                Ok(delivery) => {
+                    pending.push(delivery);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // Same back-pressure as the relay: wait for what is in flight, then retry.
+                    record = back;
+                    await_all(&mut pending).await?;
+                }
+                Err((e, _)) => return Err(e).context("enqueue record"),
+            }
+        }
+    }
+    await_all(&mut pending).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    producer
+        .flush(Duration::from_secs(10))
+        .context("flush producer")?;
+    Ok(seconds)
+}
+
+async fn await_all(pending: &mut Vec<DeliveryFuture>) -> anyhow::Result<()> {
+    for delivery in pending.drain(..) {
+        match delivery.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((e, _))) => return Err(e).context("delivery failed"),
+            Err(_cancelled) => anyhow::bail!("delivery cancelled"),
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the broker reports the topic with all its partitions, so that metadata look-ups
+/// are not timed as production.
+async fn wait_for_topic(producer: &FutureProducer, topic: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let p = producer.clone();
+        let t = topic.to_string();
+        let ready = tokio::task::spawn_blocking(move || {
+            p.client()
+                .fetch_metadata(Some(&t), Duration::from_secs(5))
+                .map(|m| {
+                    m.topics().iter().any(|mt| {
+                        mt.name() == t
+                            && mt.error().is_none()
+                            && mt.partitions().len() == PARTITIONS as usize
+                    })
+                })
+        })
+        .await
+        .context("metadata task")?;
+        match ready {
+            Ok(true) => return Ok(()),
+            Ok(false) | Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(false) => anyhow::bail!("topic {topic} did not appear within 30 s"),
+            Err(e) => return Err(e).context("fetch metadata"),
+        }
+    }
+}
+
+/// Records when the group assigned partitions to the consumer.
+struct AssignedAt(Arc<Mutex<Option<Instant>>>);
+
+impl ClientContext for AssignedAt {}
+
+impl ConsumerContext for AssignedAt {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(_) = rebalance {
+            self.0
+                .lock()
+                .expect("assignment time")
+                .get_or_insert_with(Instant::now);
+        }
+    }
+}
+
+async fn consume(
+    config: &KafkaConfig,
+    topic: &str,
+    messages: usize,
+    payload_bytes: usize,
+) -> anyhow::Result<f64> {
+    let group = format!("bench-baseline-{}", uuid::Uuid::new_v4().simple());
+    let assigned = Arc::new(Mutex::new(None));
+    let consumer: StreamConsumer<AssignedAt> = config
+        .consumer(&group)
+        .create_with_context(AssignedAt(assigned.clone()))
+        .context("create consumer")?;
+    consumer.subscribe(&[topic]).context("subscribe")?;
+    let deadline = tokio::time::Instant::now() + CONSUME_TIMEOUT;
+    let mut received = 0usize;
+    let mut first: Option<Instant> = None;
+    while received < messages {
+        let message = tokio::time::timeout_at(deadline, consumer.recv())
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "consumed {received} of {messages} records from {topic} in {} s",
+                    CONSUME_TIMEOUT.as_secs()
+                )
+            })?;
+        match message {
+            Ok(m) => {
+                first.get_or_insert_with(Instant::now);
+                let size = m.payload().map_or(0, <[u8]>::len);
+                anyhow::ensure!(
+                    size == payload_bytes,
+                    "record of {size} bytes where {payload_bytes} were produced"
+                );
+                received += 1;
+            }
+            Err(e) => tracing::warn!(topic, error = %e, "baseline consumer error"),
+        }
+    }
+    let done = Instant::now();
+    let assigned_at = *assigned.lock().expect("assignment time");
+    let started = assigned_at.or(first).unwrap_or(done);
+    Ok(done.duration_since(started).as_secs_f64())
+}
+
+async fn delete_topic(config: &KafkaConfig, topic: &str) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = config.base().create()?;
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.delete_topics(&[topic], &opts).await? {
+        if let Err((t, code)) = result {
+            anyhow::bail!("delete topic {t}: {code:?}");
+        }
+    }
+    Ok(())
+}
+
+/// Plain batched inserts of rows shaped like the event store's events (uuid text, stream id text,
+/// version, type text, payload bytes of `payload_bytes`, hash 32 bytes, timestamps), `batch` rows
+/// per multi-row INSERT, one transaction per batch, into a scratch table `bench_baseline_<uuid>`
+/// created in the database at `database_url` (PostgreSQL or SQLite) and dropped afterwards.
+///
+/// The scratch table has the `events` table's columns, unique constraints and indexes; streams
+/// get five events each. Row values are made outside the timed transactions. The rows are counted
+/// before the table is dropped, and a count other than `rows` is an error.
+pub async fn insert_baseline(
+    database_url: &str,
+    rows: usize,
+    payload_bytes: usize,
+    batch: usize,
+) -> anyhow::Result<InsertBaseline> {
+    check_batch(batch)?;
+    let (pool, backend) = eventstore::backend::connect(database_url, 1)
+        .await
+        .with_context(|| format!("connect to {database_url}"))?;
+    let table = ScratchTable::create(&pool, backend).await?;
+    let measured = async {
+        let seconds = table.fill(&pool, rows, payload_bytes, batch).await?;
+        let counted = table.count(&pool).await?;
+        anyhow::ensure!(
+            counted == rows,
+            "{counted} rows in {} where {rows} were inserted",
+            table.name
+        );
+        Ok(seconds)
+    }
+    .await;
+    let dropped = table.drop(&pool).await;
+    pool.close().await;
+    let seconds = measured?;
+    dropped?;
+    Ok(InsertBaseline {
+        rows,
+        batch,
+        seconds,
+        rows_per_second: per_second(rows, seconds),
+    })
+}
+
+fn check_batch(batch: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=(MAX_BINDS - 1) / BINDS_PER_ROW).contains(&batch),
+        "batch must be between 1 and {} rows",
+        (MAX_BINDS - 1) / BINDS_PER_ROW
+    );
+    Ok(())
+}
+
+/// The scratch table of one insert baseline.
+struct ScratchTable {
+    name: String,
+}
+
+impl ScratchTable {
+    /// Creates `bench_baseline_<uuid>` with the events table's shape.
+    async fn create(pool: &AnyPool, backend: Backend) -> anyhow::Result<ScratchTable> {
+        let name = format!("bench_baseline_{}", uuid::Uuid::new_v4().simple());
+        let serial = backend.serial_key();
+        let bytes = backend.bytes();
+        let ddl = [
+            format!(
+                "CREATE TABLE {name} (
+                    position {serial},
+                    tx_id BIGINT NOT NULL,
+                    event_id TEXT NOT NULL UNIQUE,
+                    stream_id TEXT NOT NULL,
+                    stream_version BIGINT NOT NULL,
+                    event_type TEXT NOT NULL,
+                    occurred_at BIGINT NOT NULL,
+                    recorded_at BIGINT NOT NULL,
+                    command_id TEXT NOT NULL,
+                    correlation_id TEXT NOT NULL,
+                    causation_id TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    traceparent TEXT NOT NULL,
+                    payload {bytes} NOT NULL,
+                    hash {bytes} NOT NULL,
+                    UNIQUE (stream_id, stream_version)
+                )"
+            ),
+            format!("CREATE INDEX {name}_commit_order ON {name} (tx_id, position)"),
+            format!("CREATE INDEX {name}_command ON {name} (command_id)"),
+        ];
+        for sql in &ddl {
+            sqlx::query(sql)
+                .execute(pool)
+                .await
+                .with_context(|| format!("create scratch table {name}"))?;
+        }
+        Ok(ScratchTable { name })
+    }
+
+    /// Inserts `rows` rows, `batch` per statement and transaction; returns the seconds spent in
+    /// the transactions.
+    async fn fill(
+        &self,
+        pool: &AnyPool,
+        rows: usize,
+        payload_bytes: usize,
+        batch: usize,
+    ) -> anyhow::Result<f64> {
+        check_batch(batch)?;
+        let mut bytes = Bytes::new(2);
+        let mut stream = String::new();
+        let mut spent = Duration::ZERO;
+        let mut done = 0usize;
+        let mut tx_id = 0i64;
+        while done < rows {
+            let n = batch.min(rows - done);
+            let values: Vec<Vec<_>> = (0..n)
+                .map(|i| {
+                    let row = done + i;
+                    if row.is_multiple_of(EVENTS_PER_STREAM) {
+                        stream = stream_key();
+                    }
+                    let now = chrono::Utc::now().timestamp_micros();
+                    let command = uuid::Uuid::new_v4().to_string();
+                    vec![
+                        Value::Text(uuid::Uuid::now_v7().to_string()),
+                        Value::Text(stream.clone()),
+                        Value::Int((row % EVENTS_PER_STREAM) as i64 + 1),
+                        Value::Text("bottomline.registry.v1.PersonRegistered".into()),
+                        Value::Int(now),
+                        Value::Int(now),
+                        Value::Text(command.clone()),
+                        Value::Text(command),
+                        Value::Bytes(bytes.take(payload_bytes)),
+                        Value::Bytes(bytes.take(32)),
+                    ]
+                })
+                .collect();
+            tx_id += 1;
+            let sql = self.insert_sql(n);
+            let started = Instant::now();
+            let mut tx = pool.begin().await.context("begin")?;
+            let mut query = sqlx::query(&sql).bind(tx_id);
+            for value in values.into_iter().flatten() {
+                query = match value {
+                    Value::Text(s) => query.bind(s),
+                    Value::Int(i) => query.bind(i),
+                    Value::Bytes(b) => query.bind(b),
+                };
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("insert into {}", self.name))?;
+            tx.commit().await.context("commit")?;
+            spent += started.elapsed();
+            done += n;
+        }
+        Ok(spent.as_secs_f64())
+    }
+
+    /// One multi-row INSERT of `n` rows: `$1` is the transaction order shared by every row, then
+    /// ten values per row. The same text for every full batch, so the statement is prepared once.
+    fn insert_sql(&self, n: usize) -> String {
+        let mut sql = format!(
+            "INSERT INTO {} (tx_id, event_id, stream_id, stream_version, event_type, occurred_at, \
+             recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, \
+             hash) VALUES ",
+            self.name
+        );
+        for row in 0..n {
+            let p = 1 + row * BINDS_PER_ROW;
+            if row > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, '', 'bench', '', ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7,
+                p + 8,
+                p + 9,
+                p + 10
+            ));
+        }
+        sql
+    }
+
+    async fn count(&self, pool: &AnyPool) -> anyhow::Result<usize> {
+        let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {}", self.name))
+            .fetch_one(pool)
+            .await
+            .and_then(|r| r.try_get(0))
+            .with_context(|| format!("count rows of {}", self.name))?;
+        Ok(n as usize)
+    }
+
+    async fn drop(&self, pool: &AnyPool) -> anyhow::Result<()> {
+        sqlx::query(&format!("DROP TABLE IF EXISTS {}", self.name))
+            .execute(pool)
+            .await
+            .with_context(|| format!("drop scratch table {}", self.name))?;
+        Ok(())
+    }
+}
+
+/// A value to bind (sqlx `Any` binds only these).
+enum Value {
+    Text(String),
+    Int(i64),
+    Bytes(Vec<u8>),
+}
+
+/// Incompressible filler bytes (splitmix64), so neither compression nor TOAST flatters a figure.
+struct Bytes(u64);
+
+impl Bytes {
+    fn new(seed: u64) -> Bytes {
+        Bytes(seed)
+    }
+
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(n + 8);
+        while out.len() < n {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+        }
+        out.truncate(n);
+        out
+    }
+}
+
+fn per_second(count: usize, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventstore::testing::{external_required, TestDatabase};
+
+    #[test]
+    fn keys_are_45_bytes_and_filler_has_the_asked_length() {
+        assert_eq!(stream_key().len(), 45);
+        let mut b = Bytes::new(7);
+        assert_eq!(b.take(300).len(), 300);
+        assert_eq!(b.take(0).len(), 0);
+        assert_ne!(b.take(32), b.take(32));
+        assert!(check_batch(0).is_err());
+        assert!(check_batch(3276).is_ok());
+        assert!(check_batch(3277).is_err());
+    }
+
+    /// The rows land with their shape (sizes, streams, versions), and the table is gone after.
+    async fn rows_land(url: &str) {
+        let (pool, backend) = eventstore::backend::connect(url, 1).await.expect("connect");
+        let table = ScratchTable::create(&pool, backend).await.expect("create");
+        let seconds = table.fill(&pool, 1234, 300, 100).await.expect("fill");
+        assert!(seconds > 0.0);
+        assert_eq!(table.count(&pool).await.expect("count"), 1234);
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*), COUNT(DISTINCT stream_id), MAX(stream_version), MAX(tx_id), \
+             MIN(length(payload)), MAX(length(payload)), MIN(length(hash)), \
+             COUNT(DISTINCT event_id) FROM {}",
+            table.name
+        ))
+        .fetch_one(&pool)
+        .await
+        .expect("inspect");
+        let get = |i: usize| row.try_get::<i64, _>(i).expect("column");
+        assert_eq!(get(0), 1234);
+        assert_eq!(get(1), 247); // ceil(1234 / 5)
+        assert_eq!(get(2), 5);
+        assert_eq!(get(3), 13); // 13 batches of at most 100
+        assert_eq!((get(4), get(5)), (300, 300));
+        assert_eq!(get(6), 32);
+        assert_eq!(get(7), 1234);
+        table.drop(&pool).await.expect("drop");
+        assert!(table.count(&pool).await.is_err(), "table still there");
+    }
+
+    async fn scratch_tables_left(url: &str, backend: Backend) -> i64 {
+        let (pool, _) = eventstore::backend::connect(url, 1).await.expect("connect");
+        let sql = match backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
+                 AND name LIKE 'bench_baseline_%'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_name LIKE 'bench_baseline_%'"
+            }
+        };
+        let n = sqlx::query(sql)
+            .fetch_one(&pool)
+            .await
+            .and_then(|r| r.try_get(0))
+            .expect("count tables");
+        pool.close().await;
+        n
+    }
+
+    async fn whole_insert_baseline(url: &str, backend: Backend) {
+        let report = insert_baseline(url, 2_000, 300, 500)
+            .await
+            .expect("baseline");
+        assert_eq!((report.rows, report.batch), (2_000, 500));
+        assert!(report.seconds > 0.0 && report.rows_per_second > 0.0);
+        assert_eq!(scratch_tables_left(url, backend).await, 0);
+        assert!(insert_baseline(url, 10, 300, 0).await.is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_rows_land() {
+        let db = TestDatabase::sqlite();
+        rows_land(&db.url).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_insert_baseline() {
+        let db = TestDatabase::sqlite();
+        whole_insert_baseline(&db.url, Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_rows_land() {
+        let Some(db) = TestDatabase::postgres().await else {
+            return;
+        };
+        rows_land(&db.url).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_insert_baseline() {
+        let Some(db) = TestDatabase::postgres().await else {
+            return;
+        };
+        whole_insert_baseline(&db.url, Backend::Postgres).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kafka_baseline_round_trip() {
+        let Ok(brokers) = std::env::var("BOTTOMLINE_TEST_KAFKA_BROKERS") else {
+            assert!(
+                !external_required(),
+                "BOTTOMLINE_TEST_KAFKA_BROKERS must be set when BOTTOMLINE_REQUIRE_EXTERNAL=1"
+            );
+            eprintln!("skipped: set BOTTOMLINE_TEST_KAFKA_BROKERS to run Kafka tests");
+            return;
+        };
+        let report = kafka_baseline(&brokers, "test.baseline", 2_000, 300)
+            .await
+            .expect("kafka baseline");
+        assert_eq!((report.messages, report.payload_bytes), (2_000, 300));
+        assert!(report.produce_seconds > 0.0 && report.produce_per_second > 0.0);
+        assert!(report.consume_seconds > 0.0 && report.consume_per_second > 0.0);
+    }
+
+    /// Manual measurement, printed: `BOTTOMLINE_BASELINE_BROKERS` and/or
+    /// `BOTTOMLINE_BASELINE_DATABASE_URL` (each optional), 50,000 records of 300 bytes and 50,000
+    /// rows in batches of 500. Run with `--ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "manual measurement against a running broker and database"]
+    async fn measure() {
+        if let Ok(brokers) = std::env::var("BOTTOMLINE_BASELINE_BROKERS") {
+            let k = kafka_baseline(&brokers, "bench.baseline", 50_000, 300)
+                .await
+                .expect("kafka baseline");
+            println!("{}", serde_json::to_string(&k).expect("json"));
+        }
+        if let Ok(url) = std::env::var("BOTTOMLINE_BASELINE_DATABASE_URL") {
+            let i = insert_baseline(&url, 50_000, 300, 500)
+                .await
+                .expect("insert baseline");
+            println!("{}", serde_json::to_string(&i).expect("json"));
+        }
+    }
+}

@@ -120,7 +120,7 @@ async fn bulk_and_unary_write_the_same_reject_file() {
     assert_eq!(dup.rejected, 1, "{dup:?}");
     assert_eq!(dup.households_registered, 1, "{dup:?}");
     assert!(
-        dup_rejects[0].reason.contains("existing person"),
+        dup_rejects[0].reason.contains("person already exists: "),
         "{dup_rejects:#?}"
     );
 }

@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use eventstore::{EventStore, GlobalCursor};
 use serde::Serialize;
 
+use super::baseline::{InsertBaseline, KafkaBaseline};
 use super::employment::{self, EmploymentLoad};
 use super::{BenchReport, Percentiles};
 use crate::app::App;
@@ -75,8 +76,38 @@ pub struct SuiteReport {
     pub projector_replay: Throughput,
     /// Average event payload, bytes (what the baselines send).
     pub average_payload_bytes: usize,
+    /// Raw batched inserts of event-shaped rows into the event store's database, same run.
+    pub insert_baseline: InsertBaseline,
+    /// Raw rdkafka producer and consumer on the same broker, same run (Kafka mode only).
+    pub kafka_baseline: Option<KafkaBaseline>,
+    /// Each system figure divided by its baseline.
+    pub ratios: Vec<Ratio>,
     /// Peak resident memory of this process (VmHWM), MiB.
     pub peak_memory_mib: f64,
+}
+
+/// A system figure next to its raw baseline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ratio {
+    /// What is compared.
+    pub figure: String,
+    /// The system's events per second.
+    pub system_per_second: f64,
+    /// The baseline's records per second.
+    pub baseline_per_second: f64,
+    /// `system / baseline`.
+    pub ratio: f64,
+}
+
+impl Ratio {
+    fn new(figure: &str, system: f64, baseline: f64) -> Ratio {
+        Ratio {
+            figure: figure.to_owned(),
+            system_per_second: system,
+            baseline_per_second: baseline,
+            ratio: system / baseline.max(f64::MIN_POSITIVE),
+        }
+    }
 }
 
 /// Samples a counter every 25 ms and remembers when it first and last moved.
@@ -297,6 +328,57 @@ pub async fn run(
     if let Some(url) = &stack.database_url {
         drop_database(url, &replay_url).await?;
     }
+    // Baselines: the same rows into the same database, the same message sizes on the same broker.
+    let store_url = match &stack.database_url {
+        Some(url) => url.clone(),
+        None => format!("sqlite:{}", dir.path().join("registry-events.db").display()),
+    };
+    let insert_baseline = super::baseline::insert_baseline(
+        &store_url,
+        registry_events as usize,
+        average_payload_bytes,
+        256,
+    )
+    .await
+    .context("insert baseline")?;
+    let kafka_baseline = match &stack.kafka_brokers {
+        Some(brokers) => Some(
+            super::baseline::kafka_baseline(
+                brokers,
+                &format!("bottomline.bench{config_namespace}"),
+                (registry_events as usize).max(20_000),
+                average_payload_bytes,
+            )
+            .await
+            .context("Kafka baseline")?,
+        ),
+        None => None,
+    };
+    let events_per_command = registry_events as f64 / registrations.commands.max(1) as f64;
+    let mut ratios = vec![Ratio::new(
+        "registry appends (events/s) vs batched inserts",
+        registrations.commands_per_second * events_per_command,
+        insert_baseline.rows_per_second,
+    )];
+    match (&kafka_baseline, &relay_replay) {
+        (Some(k), Some(relay)) => {
+            ratios.push(Ratio::new(
+                "relay capacity vs raw producer",
+                relay.events_per_second,
+                k.produce_per_second,
+            ));
+            ratios.push(Ratio::new(
+                "projector capacity (from Kafka) vs raw consumer",
+                projector_replay.events_per_second,
+                k.consume_per_second,
+            ));
+        }
+        _ => ratios.push(Ratio::new(
+            "projector capacity (from the store) vs batched inserts",
+            projector_replay.events_per_second,
+            insert_baseline.rows_per_second,
+        )),
+    }
     let lag = read_models
         .iter()
         .map(|(name, m)| {
@@ -323,6 +405,9 @@ pub async fn run(
         relay_replay,
         projector_replay,
         average_payload_bytes,
+        insert_baseline,
+        kafka_baseline,
+        ratios,
         peak_memory_mib: peak_memory_mib(),
     };
     match Arc::try_unwrap(app) {
@@ -404,6 +489,31 @@ impl std::fmt::Display for SuiteReport {
             "average payload    {:>8} bytes",
             self.average_payload_bytes
         )?;
+        let b = &self.insert_baseline;
+        writeln!(
+            f,
+            "baseline inserts   {:>8} rows in {:>6.2} s   {:>8.0}/s (batches of {})",
+            b.rows, b.seconds, b.rows_per_second, b.batch
+        )?;
+        if let Some(k) = &self.kafka_baseline {
+            writeln!(
+                f,
+                "baseline producer  {:>8} msgs in {:>6.2} s   {:>8.0}/s ({} bytes)",
+                k.messages, k.produce_seconds, k.produce_per_second, k.payload_bytes
+            )?;
+            writeln!(
+                f,
+                "baseline consumer  {:>8} msgs in {:>6.2} s   {:>8.0}/s",
+                k.messages, k.consume_seconds, k.consume_per_second
+            )?;
+        }
+        for r in &self.ratios {
+            writeln!(
+                f,
+                "ratio {:<50} {:>8.0} / {:>8.0} = {:.2}",
+                r.figure, r.system_per_second, r.baseline_per_second, r.ratio
+            )?;
+        }
         writeln!(
             f,
             "peak memory        {:>8.1} MiB (server and load generator)",

@@ -26,8 +26,10 @@ use crate::config::KafkaConfig;
 use crate::headers;
 
 /// Records applied per database transaction, at most.
-const MAX_BATCH: usize = 1000;
-/// How long a batch waits for more records after the first one.
+const MAX_BATCH: usize = 100;
+/// How long a batch collects records after its first one, at most: it bounds the delay a record
+/// waits in a batch. (A per-record window let a steady stream fill 1,000-record batches and
+/// delayed records by over a second.)
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
 
 /// Remembers assignments made during polls, so the loop can seek after each rebalance.
@@ -97,8 +99,9 @@ pub async fn run<P: Projection>(
                 continue;
             }
         }
+        let window_ends = tokio::time::Instant::now() + BATCH_WINDOW;
         while messages.len() < MAX_BATCH {
-            match tokio::time::timeout(BATCH_WINDOW, consumer.recv()).await {
+            match tokio::time::timeout_at(window_ends, consumer.recv()).await {
                 Ok(Ok(m)) => messages.push(m),
                 Ok(Err(e)) => {
                     tracing::warn!(topic, error = %e, "consumer error");

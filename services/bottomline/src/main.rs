@@ -43,6 +43,9 @@ enum Command {
     /// PostgreSQL database + Kafka you give), through the gRPC API: commands/s, latency,
     /// end-to-end lag, relay and projector throughput, peak memory.
     Bench(BenchArgs),
+    /// Resident memory of the registry and employment write models holding N persons (no store,
+    /// no gRPC): the state a service keeps in memory for its whole life.
+    BenchMemory(BenchMemoryArgs),
 }
 
 #[derive(Args)]
@@ -195,6 +198,21 @@ struct Place {
     /// Most rows to print.
     #[arg(long, default_value_t = 50)]
     limit: usize,
+}
+
+#[derive(Args)]
+struct BenchMemoryArgs {
+    /// Persons to hold (households of about four are generated until there are this many).
+    #[arg(long, default_value_t = 1_000_000)]
+    persons: usize,
+    /// Population seed.
+    #[arg(long, default_value_t = 20261129)]
+    seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    reference: ReferenceArgs,
 }
 
 #[derive(Args)]
@@ -373,6 +391,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Employment(a) => {
             init_tracing("warn");
             cli::employment::run(a).await?;
+        }
+        Command::BenchMemory(a) => {
+            init_tracing("warn");
+            let reference = a.reference.load()?;
+            let today = registry::service::today_in_china();
+            let report = cli::bench::memory::run(&reference, a.persons, a.seed, today)?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
         }
         Command::Bench(a) => {
             init_tracing("warn");

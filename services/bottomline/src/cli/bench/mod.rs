@@ -26,6 +26,7 @@ use tonic::transport::Channel;
 use crate::reference::ReferenceData;
 
 pub mod employment;
+pub mod memory;
 pub mod replay;
 pub mod suite;
 

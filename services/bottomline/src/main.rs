@@ -208,6 +208,9 @@ struct BenchMemoryArgs {
     /// Population seed.
     #[arg(long, default_value_t = 20261129)]
     seed: u64,
+    /// Only the registry's write model (what the registry service holds).
+    #[arg(long)]
+    registry_only: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -396,7 +399,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_tracing("warn");
             let reference = a.reference.load()?;
             let today = registry::service::today_in_china();
-            let report = cli::bench::memory::run(&reference, a.persons, a.seed, today)?;
+            let report =
+                cli::bench::memory::run(&reference, a.persons, a.seed, today, a.registry_only)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

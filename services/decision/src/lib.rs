@@ -10,6 +10,10 @@
 
 use chrono::NaiveDate;
 
+mod versions;
+
+pub use versions::StreamVersions;
+
 /// The outcome of an accepted command: events of type `E` to append to one stream, guarded by the
 /// version the stream had when the decision was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -104,10 +104,9 @@ pub struct PersonRef {
     pub household_id: HouseholdId,
     /// Birth date, for age limits.
     pub birth_date: NaiveDate,
-    /// Province of the household: first 2 digits of `county_code` followed by `0000`.
-    pub province_code: String,
-    /// 6-digit county of the household.
-    pub county_code: String,
+    /// 6-digit county of the household as a number (a write model holds millions of persons:
+    /// four bytes instead of a string); read it with [`PersonRef::county_code`].
+    county: u32,
     /// The household is (or was) a monitoring object.
     pub monitored_household: bool,
     /// The household was lifted out of poverty (as last learnt about the household).
@@ -116,6 +115,18 @@ pub struct PersonRef {
     pub labour_capable: bool,
     /// Exit date, once exited.
     pub exited_on: Option<NaiveDate>,
+}
+
+impl PersonRef {
+    /// 6-digit county of the household, e.g. `150422`.
+    pub fn county_code(&self) -> String {
+        format!("{:06}", self.county)
+    }
+
+    /// Province of the household: the county's first 2 digits followed by `0000`.
+    pub fn province_code(&self) -> String {
+        format!("{:02}0000", self.county / 10_000)
+    }
 }
 
 /// What the employment context knows about a registry household.
@@ -203,8 +214,7 @@ impl ReferenceView {
                     PersonRef {
                         household_id: *household,
                         birth_date: *birth_date,
-                        province_code: province_of(county_code),
-                        county_code: county_code.clone(),
+                        county: county_code.parse().unwrap_or(0),
                         monitored_household,
                         poverty_alleviated,
                         labour_capable: *labour_capable,
@@ -285,7 +295,8 @@ mod tests {
         view.observe(&known(b));
         assert!(view.person(&a).unwrap().monitored_household);
         assert!(view.person(&b).unwrap().monitored_household);
-        assert_eq!(view.person(&a).unwrap().province_code, "150000");
+        assert_eq!(view.person(&a).unwrap().province_code(), "150000");
+        assert_eq!(view.person(&a).unwrap().county_code(), "150422");
 
         let household = view.household(&hh).unwrap();
         assert!(!household.monitored_at_risk_on(d(2024, 1, 13)));

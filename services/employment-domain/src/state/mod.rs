@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use decision::StreamVersions;
+
 use chrono::NaiveDate;
 
 use crate::events::EmploymentEvent;
@@ -127,7 +129,7 @@ pub struct EmploymentState {
     workshops: HashMap<WorkshopId, Workshop>,
     enrolments: HashMap<EnrolmentId, Enrolment>,
     last_follow_up: HashMap<PersonId, NaiveDate>,
-    versions: HashMap<String, u64>,
+    versions: StreamVersions,
 }
 
 impl EmploymentState {
@@ -143,7 +145,7 @@ impl EmploymentState {
             workshops: HashMap::new(),
             enrolments: HashMap::new(),
             last_follow_up: HashMap::new(),
-            versions: HashMap::new(),
+            versions: StreamVersions::new(),
         }
     }
 
@@ -159,7 +161,7 @@ impl EmploymentState {
 
     /// Current version of a stream: the number of events applied to it, 0 if it does not exist.
     pub fn stream_version(&self, stream_id: &str) -> u64 {
-        self.versions.get(stream_id).copied().unwrap_or(0)
+        self.versions.get(stream_id)
     }
 
     /// A spell.
@@ -219,7 +221,7 @@ impl EmploymentState {
     /// applied in the order they were stored.
     pub fn apply(&mut self, event: &EmploymentEvent) {
         use EmploymentEvent::*;
-        *self.versions.entry(event.stream_id()).or_insert(0) += 1;
+        self.versions.bump(&event.stream_id());
         match event {
             SpellStarted {
                 spell_id,

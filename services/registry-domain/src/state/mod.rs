@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use decision::StreamVersions;
+
 use chrono::NaiveDate;
 
 use crate::divisions::DivisionCatalog;
@@ -134,8 +136,9 @@ pub struct RegistryState {
     households: HashMap<HouseholdId, Household>,
     persons: HashMap<PersonId, Person>,
     cases: HashMap<CaseId, MonitoringCase>,
-    by_id_hash: HashMap<String, PersonId>,
-    versions: HashMap<String, u64>,
+    /// Citizen ID keyed hash (32 bytes; its 64-character hex form elsewhere) → person.
+    by_id_hash: HashMap<[u8; 32], PersonId>,
+    versions: StreamVersions,
 }
 
 impl RegistryState {
@@ -149,7 +152,7 @@ impl RegistryState {
             persons: HashMap::new(),
             cases: HashMap::new(),
             by_id_hash: HashMap::new(),
-            versions: HashMap::new(),
+            versions: StreamVersions::new(),
         }
     }
 
@@ -165,7 +168,7 @@ impl RegistryState {
 
     /// Current version of a stream: the number of events applied to it, 0 if it does not exist.
     pub fn stream_version(&self, stream_id: &str) -> u64 {
-        self.versions.get(stream_id).copied().unwrap_or(0)
+        self.versions.get(stream_id)
     }
 
     /// County code of a household.
@@ -190,7 +193,7 @@ impl RegistryState {
 
     /// The person registered with this citizen ID keyed hash.
     pub fn person_by_id_hash(&self, id_hash: &str) -> Option<PersonId> {
-        self.by_id_hash.get(id_hash).copied()
+        hash_bytes(id_hash).and_then(|key| self.by_id_hash.get(&key).copied())
     }
 
     /// Number of households.
@@ -211,7 +214,7 @@ impl RegistryState {
     /// Folds one event into the model and bumps its stream's version by one. Events must be
     /// applied in the order they were stored.
     pub fn apply(&mut self, event: &RegistryEvent) {
-        *self.versions.entry(event.stream_id()).or_insert(0) += 1;
+        self.versions.bump(&event.stream_id());
         match event {
             RegistryEvent::HouseholdRegistered {
                 household_id,
@@ -248,7 +251,9 @@ impl RegistryState {
                         capacity_since: None,
                     },
                 );
-                self.by_id_hash.insert(id_hash.clone(), *person_id);
+                if let Some(key) = hash_bytes(id_hash) {
+                    self.by_id_hash.insert(key, *person_id);
+                }
                 if let Some(household) = self.households.get_mut(household_id) {
                     if !household.members.contains(person_id) {
                         household.members.push(*person_id);
@@ -333,4 +338,12 @@ impl RegistryState {
             }
         }
     }
+}
+
+/// The 32 bytes of a 64-character hex citizen ID hash (`None` for anything else: such a hash was
+/// never produced by [`crate::CitizenId::keyed_hash`], so it matches no one).
+fn hash_bytes(id_hash: &str) -> Option<[u8; 32]> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(id_hash, &mut key).ok()?;
+    Some(key)
 }

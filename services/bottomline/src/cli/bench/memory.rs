@@ -25,7 +25,9 @@ const CHUNK: usize = 5_000;
 /// What the memory check measured.
 #[derive(Debug, Serialize)]
 pub struct MemoryReport {
-    /// Persons in both write models.
+    /// Which write models: `registry` or `registry+employment`.
+    pub models: &'static str,
+    /// Persons in the write models.
     pub persons: usize,
     /// Households in both write models.
     pub households: usize,
@@ -35,7 +37,7 @@ pub struct MemoryReport {
     pub rss_before_mib: f64,
     /// Resident memory with both write models built, MiB.
     pub rss_after_mib: f64,
-    /// Bytes per person, both write models together.
+    /// Bytes per person, the write models together.
     pub bytes_per_person: f64,
     /// Seconds to build them.
     pub seconds: f64,
@@ -45,8 +47,8 @@ impl std::fmt::Display for MemoryReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "write models       {} persons, {} households ({} generated duplicates refused) in {:.1} s",
-            self.persons, self.households, self.refused, self.seconds
+            "write models       {}: {} persons, {} households ({} generated duplicates refused) in {:.1} s",
+            self.models, self.persons, self.households, self.refused, self.seconds
         )?;
         writeln!(
             f,
@@ -69,12 +71,14 @@ fn rss_mib() -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
-/// Builds both write models with about `persons` persons and measures them.
+/// Builds both write models (only the registry's with `registry_only`) with about `persons`
+/// persons and measures them.
 pub fn run(
     reference: &ReferenceData,
     persons: usize,
     seed: u64,
     today: NaiveDate,
+    registry_only: bool,
 ) -> anyhow::Result<MemoryReport> {
     let key = IdHashKey::new(b"bench-memory-key-0123456789abcdef".to_vec())
         .map_err(anyhow::Error::msg)?;
@@ -92,7 +96,9 @@ pub fn run(
         };
         for event in &decision.events {
             registry.apply(event);
-            learn(employment, event)?;
+            if !registry_only {
+                learn(employment, event)?;
+            }
         }
         Ok(true)
     };
@@ -143,6 +149,11 @@ pub fn run(
     let persons = registry.person_count();
     // Both models are alive until here.
     let report = MemoryReport {
+        models: if registry_only {
+            "registry"
+        } else {
+            "registry+employment"
+        },
         persons,
         households,
         refused,

@@ -92,13 +92,13 @@ impl EmploymentState {
         }
         let person = self.active_person(*person_id)?;
         working_age(person.birth_date, terms.start_date)?;
-        place_fits_class(&person.county_code, terms)?;
+        place_fits_class(&person.county_code(), terms)?;
         self.one_open_spell_per_employer(*person_id, &terms.employer_uscc, None)?;
         let event = EmploymentEvent::SpellStarted {
             spell_id: *spell_id,
             person_id: *person_id,
             household_id: person.household_id,
-            county_code: person.county_code.clone(),
+            county_code: person.county_code(),
             terms: terms.clone(),
         };
         Ok(self.decision(person_id.stream_id(), vec![event]))
@@ -288,7 +288,7 @@ impl EmploymentState {
         }
         if let Some(person) = self.reference.person(&spell.person_id) {
             working_age(person.birth_date, corrected.start_date)?;
-            place_fits_class(&person.county_code, &corrected)?;
+            place_fits_class(&person.county_code(), &corrected)?;
         }
         if spell.is_open() && corrected.employer_uscc != spell.terms.employer_uscc {
             self.one_open_spell_per_employer(

@@ -175,6 +175,7 @@ impl EmploymentQuery {
         let query = QueueQuery {
             as_of,
             days,
+            overdue_only: r.overdue_only,
             scope: self.scope(&r.province_code, &r.county_code)?,
             after: PageToken::parse(&r.page_token, &view, 2)?,
             limit: limit + 1,

@@ -160,6 +160,7 @@ async fn follow_up_queue(
         let request = FollowUpQueueRequest {
             as_of: Some(civil_date(as_of)),
             follow_up_days: Some(FOLLOW_UP_DAYS as i32),
+            overdue_only: true,
             page_size: 1000,
             page_token: page_token.clone(),
             ..Default::default()

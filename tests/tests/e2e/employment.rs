@@ -388,6 +388,8 @@ async fn scenario(app: &App) {
         ended.elapsed()
     );
     assert_eq!(row.days_since_end, 12);
+    assert_eq!(row.follow_up_due, civil(2026, 10, 27));
+    assert!(row.overdue);
     assert!(row.monitored_household);
     assert_eq!(row.end_date, civil(2026, 10, 20));
     let lost = views

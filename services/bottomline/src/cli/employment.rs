@@ -44,11 +44,15 @@ enum View {
         #[command(flatten)]
         area: Area,
     },
-    /// People whose job ended and who had no follow-up within N days, oldest first.
+    /// People whose job ended and who have had no follow-up since, oldest first; a row is
+    /// overdue once more than N days passed.
     FollowUps {
         /// N, days (default: the server's setting).
         #[arg(long, value_parser = clap::value_parser!(i32).range(0..=365))]
         days: Option<i32>,
+        /// Only people with no follow-up within N days (overdue).
+        #[arg(long)]
+        overdue_only: bool,
         /// Date to judge on, YYYY-MM-DD (default: today in China).
         #[arg(long)]
         as_of: Option<NaiveDate>,
@@ -165,12 +169,18 @@ pub async fn run(args: EmploymentArgs) -> anyhow::Result<()> {
             },
             print_scale
         ),
-        View::FollowUps { days, as_of, area } => view!(
+        View::FollowUps {
+            days,
+            overdue_only,
+            as_of,
+            area,
+        } => view!(
             follow_up_queue,
             watch_follow_up_queue,
             pb::FollowUpQueueRequest {
                 as_of: as_of.and_then(civil),
                 follow_up_days: days,
+                overdue_only,
                 province_code: area.province,
                 county_code: area.county,
                 page_size: 1000,
@@ -297,32 +307,36 @@ fn print_scale(r: &pb::EmployedScaleResponse) {
 
 fn print_queue(r: &pb::FollowUpQueueResponse) {
     out!(
-        "as of {}: people who lost work more than {} days ago and had no follow-up since ({} shown)",
+        "as of {}: people who lost work and had no follow-up since ({} shown, {} overdue: more than {} days)",
         date(&r.as_of),
-        r.follow_up_days,
-        r.rows.len()
+        r.rows.len(),
+        r.rows.iter().filter(|row| row.overdue).count(),
+        r.follow_up_days
     );
     out!(
-        "{:<36} {:<8} {:<10} {:<16} {:>5} {:<9} {:<10}",
+        "{:<36} {:<8} {:<10} {:<16} {:>5} {:<9} {:<14} {}",
         "person",
         "county",
         "ended",
         "reason",
         "days",
         "monitored",
-        "last follow-up"
+        "last follow-up",
+        "due"
     );
     for row in &r.rows {
         let reason = pb::EndReason::try_from(row.reason).ok();
         out!(
-            "{:<36} {:<8} {:<10} {:<16} {:>5} {:<9} {:<10}",
+            "{:<36} {:<8} {:<10} {:<16} {:>5} {:<9} {:<14} {}{}",
             row.person_id,
             row.county_code,
             date(&row.end_date),
             enum_name(reason.map(|r| r.as_str_name()), "END_REASON_"),
             row.days_since_end,
             if row.monitored_household { "yes" } else { "" },
-            date(&row.last_follow_up)
+            date(&row.last_follow_up),
+            date(&row.follow_up_due),
+            if row.overdue { " overdue" } else { "" }
         );
     }
     more(&r.next_page_token);

@@ -5,7 +5,7 @@ use chrono::{Days, NaiveDate};
 use proto::employment::v1::{EndReason, FollowUpQueueRow};
 use sqlx::{AnyConnection, Row};
 
-use crate::convert::{int32, stored, stored_civil};
+use crate::convert::{civil_of, int32, stored, stored_civil};
 use crate::error::QueryError;
 use crate::page::PageToken;
 use crate::read::after_clause;
@@ -22,6 +22,8 @@ pub(crate) struct QueueQuery {
     pub(crate) as_of: NaiveDate,
     /// N: a loss is overdue once more than N days have passed since its end date.
     pub(crate) days: i64,
+    /// Only losses already overdue.
+    pub(crate) overdue_only: bool,
     pub(crate) scope: Scope,
     pub(crate) after: Option<PageToken>,
     /// Rows to read (one more than the page).
@@ -52,10 +54,15 @@ pub(crate) async fn queue(
     sql.text(as_of.clone());
     sql.push(&format!(
         ") FROM emp_spells s LEFT JOIN emp_households h ON h.household_id = s.household_id \
-         WHERE {} AND s.end_date < ",
-        job_loss("s")
+         WHERE {} AND s.end_date {} ",
+        job_loss("s"),
+        if q.overdue_only { "<" } else { "<=" }
     ));
-    sql.text(overdue_before.to_string());
+    sql.text(if q.overdue_only {
+        overdue_before.to_string()
+    } else {
+        as_of.clone()
+    });
     // The latest job loss up to as_of decides (a later, not yet overdue loss hides older ones).
     sql.push(&format!(
         " AND NOT EXISTS (SELECT 1 FROM emp_spells l WHERE l.person_id = s.person_id AND {} \
@@ -94,6 +101,9 @@ pub(crate) async fn queue(
         .map(|r| {
             let end_text: String = r.try_get(3)?;
             let end = stored(&end_text)?;
+            let due = end
+                .checked_add_days(Days::new(u64::try_from(q.days).unwrap_or(0)))
+                .unwrap_or(NaiveDate::MAX);
             let last: Option<String> = r.try_get(7)?;
             Ok(FollowUpQueueRow {
                 person_id: r.try_get(0)?,
@@ -105,6 +115,8 @@ pub(crate) async fn queue(
                 monitored_household: r.try_get::<i64, _>(6)? != 0,
                 last_follow_up: last.as_deref().map(stored_civil).transpose()?,
                 spell_id: r.try_get(5)?,
+                follow_up_due: Some(civil_of(due)),
+                overdue: q.as_of > due,
             })
         })
         .collect()

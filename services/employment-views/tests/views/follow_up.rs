@@ -38,6 +38,7 @@ fn on_june_30(days: Option<i32>) -> FollowUpQueueRequest {
     FollowUpQueueRequest {
         as_of: Some(date(2024, 6, 30)),
         follow_up_days: days,
+        overdue_only: true,
         ..Default::default()
     }
 }
@@ -98,6 +99,23 @@ async fn queue_lists_overdue_job_losses_oldest_first(backend: Backend) {
         ("ha", "150422")
     );
     assert_eq!(pa.last_follow_up, None);
+    assert_eq!(pa.follow_up_due, Some(date(2024, 6, 8)));
+    assert!(pa.overdue && pb.overdue);
+
+    // Without `overdue_only` every pending job loss is listed the moment it ends, pc (ended five
+    // days ago, due in two) included and marked not overdue yet.
+    let pending = queue(
+        &f,
+        FollowUpQueueRequest {
+            overdue_only: false,
+            ..on_june_30(None)
+        },
+    )
+    .await;
+    assert_eq!(people(&pending), ["pb", "pa", "pc"]);
+    let pc = &pending.rows[2];
+    assert_eq!(pc.follow_up_due, Some(date(2024, 7, 2)));
+    assert!(!pc.overdue);
 
     // A shorter window lists pc too (5 days > 3); 0 days lists everyone ended before as_of.
     assert_eq!(
@@ -111,6 +129,7 @@ async fn queue_lists_overdue_job_losses_oldest_first(backend: Backend) {
     // Before pb's loss was overdue only... nobody: as of 2024-05-25, pb ended 5 days before.
     let early = FollowUpQueueRequest {
         as_of: Some(date(2024, 5, 25)),
+        overdue_only: true,
         ..Default::default()
     };
     assert!(queue(&f, early).await.rows.is_empty());
@@ -144,6 +163,7 @@ async fn queue_lists_overdue_job_losses_oldest_first(backend: Backend) {
     // ...but not as of a date before that follow-up.
     let before = FollowUpQueueRequest {
         as_of: Some(date(2024, 6, 27)),
+        overdue_only: true,
         ..Default::default()
     };
     assert_eq!(people(&queue(&f, before).await), ["pb", "pa"]);

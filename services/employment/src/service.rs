@@ -12,6 +12,7 @@ use registry_domain::DivisionCatalog;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 use writer::grpc::{self, domain_status, to_status, today_in_china, CommandRequest};
+use writer::ExecuteError;
 
 use crate::convert;
 use crate::handler::Employment;
@@ -46,6 +47,17 @@ impl EmploymentGrpc {
         request: Request<R>,
         build: impl FnOnce(&R) -> Result<EmploymentCommand, DomainError>,
     ) -> Result<Response<pb::CommandAck>, Status> {
+        self.run_naming(request, build, |field| field).await
+    }
+
+    /// [`Self::run`], renaming the fields of refusals decided by the domain to the request's
+    /// field paths with `path` (the domain names `start_date`, the request `terms.start_date`).
+    async fn run_naming<R: CommandRequest>(
+        &self,
+        request: Request<R>,
+        build: impl FnOnce(&R) -> Result<EmploymentCommand, DomainError>,
+        path: fn(&'static str) -> &'static str,
+    ) -> Result<Response<pb::CommandAck>, Status> {
         let body = request.get_ref();
         let command_id = grpc::command_id(body.command_id()).map_err(domain_status)?;
         let command = build(body).map_err(domain_status)?;
@@ -56,7 +68,15 @@ impl EmploymentGrpc {
             .employment
             .execute(command, meta, today_in_china())
             .await
-            .map_err(to_status)?;
+            .map_err(|e| match e {
+                ExecuteError::Domain(DomainError::Invalid { field, reason }) => {
+                    domain_status(DomainError::Invalid {
+                        field: path(field),
+                        reason,
+                    })
+                }
+                e => to_status(e),
+            })?;
         let (stream_id, stream_version, global_position) = grpc::last_event(&outcome);
         Ok(Response::new(pb::CommandAck {
             stream_id: stream_id.to_owned(),
@@ -76,6 +96,14 @@ macro_rules! rpcs {
     ($($method:ident($request:ident) => $convert:ident;)*) => {
         #[tonic::async_trait]
         impl EmploymentService for EmploymentGrpc {
+            #[tracing::instrument(skip_all, fields(rpc = "start_spell"))]
+            async fn start_spell(
+                &self,
+                request: Request<pb::StartSpellRequest>,
+            ) -> Result<Response<pb::CommandAck>, Status> {
+                self.run_naming(request, convert::start_spell, in_terms).await
+            }
+
             $(
             #[tracing::instrument(skip_all, fields(rpc = stringify!($method)))]
             async fn $method(
@@ -89,8 +117,18 @@ macro_rules! rpcs {
     };
 }
 
+/// The request path of a spell-terms field the domain checks, for StartSpell.
+fn in_terms(field: &'static str) -> &'static str {
+    match field {
+        "place_of_work" => "terms.place_of_work",
+        "start_date" => "terms.start_date",
+        "monthly_income_fen" => "terms.monthly_income_fen",
+        "employer_uscc" => "terms.employer_uscc",
+        other => other,
+    }
+}
+
 rpcs! {
-    start_spell(StartSpellRequest) => start_spell;
     end_spell(EndSpellRequest) => end_spell;
     correct_spell(CorrectSpellRequest) => correct_spell;
     record_follow_up(RecordFollowUpRequest) => record_follow_up;

@@ -522,6 +522,16 @@ async fn scenario(app: &App) {
         }
     })
     .await;
+    // A start date after today is named by its request path.
+    let future = c
+        .employment
+        .start_spell(StartSpellRequest {
+            terms: terms((2100, 1, 1), LocationClass::OutOfProvince),
+            ..start_spell(&new_id(), loser, (2026, 1, 1))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&future), "terms.start_date", "{future:?}");
     // Nothing is recorded for an exited person any more.
     let exited = c
         .employment

@@ -4,7 +4,7 @@
 use chrono::{Datelike, NaiveDate};
 use proto::common::v1::CivilDate;
 
-use crate::error::QueryError;
+use projector::query::QueryError;
 
 /// The date a [`CivilDate`] names, when it is a real date in 1900..=2100.
 pub(crate) fn date_of(date: &CivilDate) -> Option<NaiveDate> {

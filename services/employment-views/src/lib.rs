@@ -25,7 +25,7 @@
 //! Layout, one purpose per module: `schema` (tables), `change` (payload → validated change),
 //! `projection` (writing changes), `read/*` (SQL of each view), `sql` (statement builder),
 //! `validate` (request fields → filters), `page` (page tokens), `convert` (dates and enums),
-//! `error` (the mapping to gRPC status), `query` (the views), `service` (the gRPC trait),
+//! `query` (the views), `service` (the gRPC trait),
 //! `watch` (live results).
 //!
 //! Wiring (as `services/bottomline/src/app.rs` does for MARA):
@@ -49,7 +49,6 @@
 
 mod change;
 mod convert;
-mod error;
 mod page;
 mod projection;
 mod query;
@@ -60,6 +59,6 @@ mod sql;
 mod validate;
 mod watch;
 
-pub use error::QueryError;
 pub use projection::EmploymentViewsProjection;
+pub use projector::query::QueryError;
 pub use query::{EmploymentQuery, DEFAULT_FOLLOW_UP_DAYS};

@@ -7,7 +7,7 @@
 use proto::employment::v1 as pb;
 use sha2::{Digest, Sha256};
 
-use crate::error::QueryError;
+use projector::query::QueryError;
 
 const SEPARATOR: char = '\u{1f}';
 

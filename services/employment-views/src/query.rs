@@ -20,15 +20,15 @@ use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 
 use crate::convert::{civil_of, int32};
-use crate::error::QueryError;
 use crate::page::{self, num, PageToken};
 use crate::read::coverage::{self, CoverageFilter};
 use crate::read::follow_up::{self, QueueQuery};
 use crate::read::households::{self, LostQuery, ZeroQuery};
 use crate::read::posts::{self, OccupancyFilter, SuspicionQuery};
 use crate::read::scale::{self, ScaleFilter};
-use crate::read::snapshot;
 use crate::validate::{self, Scope};
+use projector::query::snapshot;
+use projector::query::QueryError;
 
 /// Follow-up window used when neither the request nor the configuration sets one, days.
 pub const DEFAULT_FOLLOW_UP_DAYS: u32 = 7;

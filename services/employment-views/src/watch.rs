@@ -15,8 +15,8 @@ use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::error::QueryError;
 use crate::query::EmploymentQuery;
+use projector::query::QueryError;
 
 /// Shortest time between two queries of one watch.
 pub(crate) const DEBOUNCE: Duration = Duration::from_millis(100);

@@ -4,8 +4,8 @@ use chrono::{Datelike, NaiveDate};
 use proto::common::v1::CivilDate;
 use proto::mara::v1::{CaseRow, Counts, StageCount};
 
-use crate::error::QueryError;
 use crate::read::{CaseRecord, Tally};
+use projector::query::QueryError;
 
 /// The date a [`CivilDate`] names, when it is a real date in 1900..=2100.
 pub(crate) fn date_of(date: &CivilDate) -> Option<NaiveDate> {

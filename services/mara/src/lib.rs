@@ -14,8 +14,8 @@
 //!
 //! Layout, one purpose per module: `schema` (tables, portable DDL), `change` (event payload →
 //! validated read-model change), `projection` (writing changes), `read` (SQL of the queries),
-//! `validate` (request fields → typed filters), `convert` (read rows → proto messages), `error`
-//! (the one mapping to gRPC status), `query` (the service).
+//! `validate` (request fields → typed filters), `convert` (read rows → proto messages),
+//! `query` (the service); errors and snapshots come from [`projector::query`].
 //!
 //! Both SQLite and PostgreSQL are supported through sqlx's `Any` driver: dates are ISO
 //! `YYYY-MM-DD` text (ordering as text is date order), flags are `BIGINT` 0/1, enums are their
@@ -23,13 +23,12 @@
 
 mod change;
 mod convert;
-mod error;
 mod projection;
 mod query;
 mod read;
 mod schema;
 mod validate;
 
-pub use error::QueryError;
 pub use projection::MaraProjection;
+pub use projector::query::QueryError;
 pub use query::MaraQuery;

@@ -14,9 +14,9 @@ use tonic::{Request, Response, Status};
 use tracing::instrument;
 
 use crate::convert;
-use crate::error::QueryError;
 use crate::read::{self, CaseQuery, Overdue, Tally};
 use crate::validate::{self, PageToken, Scope};
+use projector::query::QueryError;
 
 /// The MARA query service: totals, county tables and monitoring-case lists read from the
 /// [`crate::MaraProjection`] tables.
@@ -56,7 +56,7 @@ impl MaraQuery {
     #[instrument(skip_all, fields(province = %request.province_code, county = %request.county_code))]
     async fn summary_of(&self, request: SummaryRequest) -> Result<SummaryResponse, QueryError> {
         let scope = self.scope(&request.province_code, &request.county_code)?;
-        let mut tx = read::snapshot(&self.pool).await?;
+        let mut tx = projector::query::snapshot(&self.pool).await?;
         let by_county = read::tally_by_county(&mut tx, &scope).await?;
         let checkpoint = read::events_applied(&mut tx).await?;
         tx.commit().await?;
@@ -79,7 +79,7 @@ impl MaraQuery {
             Some(province) => Scope::Province(province),
             None => Scope::Country,
         };
-        let mut tx = read::snapshot(&self.pool).await?;
+        let mut tx = projector::query::snapshot(&self.pool).await?;
         let by_county = read::tally_by_county(&mut tx, &scope).await?;
         tx.commit().await?;
         let mut counties = Vec::with_capacity(by_county.len());
@@ -166,7 +166,7 @@ impl MaraQuery {
     async fn page(&self, mut query: CaseQuery) -> Result<ListCasesResponse, QueryError> {
         let page_size = usize::try_from(query.limit).unwrap_or(usize::MAX);
         query.limit += 1;
-        let mut tx = read::snapshot(&self.pool).await?;
+        let mut tx = projector::query::snapshot(&self.pool).await?;
         let mut rows = read::cases(&mut tx, &query).await?;
         tx.commit().await?;
         let next_page_token = if rows.len() > page_size {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use proto::registry::v1::LabourCapacity;
-use sqlx::{AnyConnection, AnyPool, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 use crate::change::STAGE_REGISTERED;
 use crate::validate::{PageToken, Scope};
@@ -69,20 +69,6 @@ pub(crate) struct CaseQuery {
     pub(crate) overdue: Option<Overdue>,
     pub(crate) after: Option<PageToken>,
     pub(crate) limit: i64,
-}
-
-/// A read-only transaction that sees one snapshot. SQLite in WAL mode takes the snapshot at the
-/// first read of a transaction; PostgreSQL needs `REPEATABLE READ` for that.
-pub(crate) async fn snapshot(
-    pool: &AnyPool,
-) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    if tx.backend_name() == "PostgreSQL" {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(tx)
 }
 
 /// Events applied to the read model so far.

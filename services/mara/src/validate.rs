@@ -7,7 +7,7 @@ use chrono::{FixedOffset, NaiveDate, Utc};
 use proto::common::v1::CivilDate;
 
 use crate::convert::date_of;
-use crate::error::QueryError;
+use projector::query::QueryError;
 
 /// Largest page a list call returns.
 pub(crate) const MAX_PAGE_SIZE: i64 = 1000;

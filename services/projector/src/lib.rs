@@ -16,6 +16,7 @@
 pub mod embedded;
 mod metrics;
 mod projection;
+pub mod query;
 mod runtime;
 
 pub use metrics::{MetricsSnapshot, ProjectorMetrics};

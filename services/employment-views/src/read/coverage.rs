@@ -7,9 +7,9 @@ use proto::employment::v1::{RainAndDewCoverageRow, TrainingCoverageRow};
 use sqlx::{AnyConnection, Row};
 
 use crate::convert::{int32, stored_civil};
-use crate::error::QueryError;
 use crate::sql::Sql;
 use crate::validate::Scope;
+use projector::query::QueryError;
 
 /// Filters of a coverage table: scope and an inclusive date range.
 #[derive(Debug, Clone)]

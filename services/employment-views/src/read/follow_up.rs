@@ -6,11 +6,11 @@ use proto::employment::v1::{EndReason, FollowUpQueueRow};
 use sqlx::{AnyConnection, Row};
 
 use crate::convert::{civil_of, int32, stored, stored_civil};
-use crate::error::QueryError;
 use crate::page::PageToken;
 use crate::read::after_clause;
 use crate::sql::Sql;
 use crate::validate::Scope;
+use projector::query::QueryError;
 
 /// End reasons that are *not* a job loss: the worker moved, or left the registry. Every other
 /// reason (including one a newer producer adds) is a job loss and needs a follow-up.

@@ -6,11 +6,11 @@ use proto::employment::v1::{HouseholdLostWorkRow, ZeroEmploymentHouseholdRow};
 use sqlx::{AnyConnection, Row};
 
 use crate::convert::{int32, stored_civil};
-use crate::error::QueryError;
 use crate::page::PageToken;
 use crate::read::after_clause;
 use crate::sql::Sql;
 use crate::validate::Scope;
+use projector::query::QueryError;
 
 /// A page of zero-employment households, ordered by `(county_code, household_id)`.
 #[derive(Debug, Clone)]

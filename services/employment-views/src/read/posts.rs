@@ -8,11 +8,11 @@ use proto::employment::v1::{LocationClass, PostOccupancyRow, SuspicionRule, Susp
 use sqlx::{AnyConnection, Row};
 
 use crate::convert::{civil_of, int32, stored};
-use crate::error::QueryError;
 use crate::page::PageToken;
 use crate::read::after_clause;
 use crate::sql::Sql;
 use crate::validate::Scope;
+use projector::query::QueryError;
 
 /// Filters of the occupancy table.
 #[derive(Debug, Clone)]

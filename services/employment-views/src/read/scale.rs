@@ -6,9 +6,9 @@ use proto::employment::v1::EmployedScaleRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::convert::{int32, last_day_of_month};
-use crate::error::QueryError;
 use crate::sql::Sql;
 use crate::validate::Scope;
+use projector::query::QueryError;
 
 /// Filters of the employed scale.
 #[derive(Debug, Clone)]

@@ -1,5 +1,8 @@
-//! Why a query failed, and the one mapping from that to a gRPC status.
+//! What every gRPC query service over a read model shares: why a query failed and the one
+//! mapping from that to a gRPC status ([`QueryError`]), and a read-only snapshot transaction
+//! ([`snapshot`]) so a view's totals and rows agree.
 
+use sqlx::{AnyPool, Transaction};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -25,7 +28,7 @@ pub enum QueryError {
 
 impl QueryError {
     /// A [`QueryError::Invalid`] for `field`.
-    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> QueryError {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> QueryError {
         QueryError::Invalid {
             field,
             reason: reason.into(),
@@ -51,4 +54,16 @@ impl From<QueryError> for Status {
             }
         }
     }
+}
+
+/// A read-only transaction that sees one snapshot. SQLite in WAL mode takes the snapshot at the
+/// first read of a transaction; PostgreSQL needs `REPEATABLE READ` for that.
+pub async fn snapshot(pool: &AnyPool) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(tx)
 }

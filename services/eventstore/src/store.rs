@@ -1,6 +1,5 @@
 //! The append and read algorithms, written once for both backends.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use sqlx::any::AnyRow;
@@ -9,6 +8,7 @@ use tokio::sync::{watch, Mutex};
 use uuid::Uuid;
 
 use crate::backend::{self, commit_horizon, Backend};
+use crate::batch;
 use crate::error::{AppendError, ChainError, StoreError};
 use crate::hash::{self, Canonical};
 use crate::model::{CommandMeta, ExpectedVersion, GlobalCursor, NewEvent, RecordedEvent};
@@ -61,8 +61,9 @@ struct Inner {
 
 enum Attempt {
     Done(Vec<AppendOutcome>),
-    /// Another transaction recorded the same command id concurrently: look again.
-    CommandRace,
+    /// Another transaction wrote one of the streams or recorded one of the command ids
+    /// concurrently: look again.
+    Race,
 }
 
 impl EventStore {
@@ -166,12 +167,17 @@ impl EventStore {
                     }
                     return Ok(outcomes);
                 }
-                Attempt::CommandRace => continue,
+                Attempt::Race => continue,
             }
         }
-        Err(AppendError::Invalid("command ids keep racing".into()))
+        Err(AppendError::Invalid(
+            "concurrent appends to the same streams keep racing".into(),
+        ))
     }
 
+    /// One attempt at a group, in a constant number of statements whatever its size: the
+    /// group's command ids looked up together, the heads of every stream it touches read
+    /// together, then all its events and all its command records written as multi-row inserts.
     async fn try_append_all(&self, requests: &[AppendRequest]) -> Result<Attempt, AppendError> {
         let mut tx = self
             .inner
@@ -184,63 +190,55 @@ impl EventStore {
         // that wrote n. That keeps each stream's events in version order in the commit-safe
         // global order. So the rows are planned here (versions, hashes) and written afterwards.
         let recorded_at = chrono::Utc::now().timestamp_micros();
-        let mut heads: HashMap<&str, (u64, Vec<u8>)> = HashMap::new();
+        let command_ids: Vec<&str> = requests
+            .iter()
+            .map(|r| r.meta.command_id.as_str())
+            .collect();
+        let seen = batch::fingerprints(&mut tx, &command_ids).await?;
+        let mut new_streams: Vec<&str> = requests
+            .iter()
+            .filter(|r| !seen.contains_key(&r.meta.command_id))
+            .map(|r| r.stream_id.as_str())
+            .collect();
+        new_streams.sort_unstable();
+        new_streams.dedup();
+        let mut heads = batch::heads(&mut tx, &new_streams).await?;
         let mut plans: Vec<Result<AppendOutcome, Vec<RecordedEvent>>> = Vec::new();
         for r in requests {
             let meta = &r.meta;
-            if let Some(outcome) =
-                stored_outcome(&mut tx, &meta.command_id, &meta.fingerprint).await?
-            {
-                plans.push(Ok(outcome));
+            if let Some(fingerprint) = seen.get(&meta.command_id) {
+                if *fingerprint != meta.fingerprint {
+                    return Err(AppendError::CommandIdReused {
+                        command_id: meta.command_id.clone(),
+                    });
+                }
+                plans.push(Ok(outcome_of(&mut tx, &meta.command_id).await?));
                 continue;
             }
             let stream_id = r.stream_id.as_str();
-            let (current, previous_hash) = match heads.get(stream_id) {
-                Some(head) => head.clone(),
-                None => read_head(&mut tx, stream_id).await?,
-            };
+            let (current, previous_hash) = heads
+                .get(stream_id)
+                .cloned()
+                .unwrap_or_else(|| (0, hash::GENESIS.to_vec()));
             check_expected(stream_id, r.expected, current)?;
             let mut previous_hash = previous_hash;
             let mut rows = Vec::with_capacity(r.events.len());
             for (i, event) in r.events.iter().enumerate() {
-                let version = current + 1 + i as u64;
-                let event_id = event.event_id.to_string();
-                let hash = hash::link(
+                let row = plan_row(
+                    stream_id,
+                    current + 1 + i as u64,
+                    event,
+                    meta,
+                    recorded_at,
                     &previous_hash,
-                    &Canonical {
-                        event_id: &event_id,
-                        stream_id,
-                        stream_version: version,
-                        event_type: &event.event_type,
-                        occurred_at_micros: event.occurred_at_micros,
-                        recorded_at_micros: recorded_at,
-                        command_id: &meta.command_id,
-                        correlation_id: &meta.correlation_id,
-                        causation_id: &meta.causation_id,
-                        actor: &meta.actor,
-                        payload: &event.payload,
-                    },
                 );
-                rows.push(RecordedEvent {
-                    event_id: event.event_id,
-                    stream_id: stream_id.to_string(),
-                    stream_version: version,
-                    position: 0,
-                    tx_id: 0,
-                    event_type: event.event_type.clone(),
-                    occurred_at_micros: event.occurred_at_micros,
-                    recorded_at_micros: recorded_at,
-                    command_id: meta.command_id.clone(),
-                    correlation_id: meta.correlation_id.clone(),
-                    causation_id: meta.causation_id.clone(),
-                    actor: meta.actor.clone(),
-                    traceparent: meta.traceparent.clone(),
-                    payload: event.payload.clone(),
-                    hash: hash.clone(),
-                });
-                previous_hash = hash;
+                previous_hash = row.hash.clone();
+                rows.push(row);
             }
-            heads.insert(stream_id, (current + r.events.len() as u64, previous_hash));
+            heads.insert(
+                stream_id.to_string(),
+                (current + r.events.len() as u64, previous_hash),
+            );
             plans.push(Err(rows));
         }
 
@@ -254,51 +252,46 @@ impl EventStore {
             ),
             Backend::Postgres => None,
         };
-        let mut outcomes = Vec::with_capacity(plans.len());
-        for (r, plan) in requests.iter().zip(plans) {
-            let mut rows = match plan {
-                Ok(replayed) => {
-                    outcomes.push(replayed);
-                    continue;
-                }
-                Err(rows) => rows,
-            };
-            for row in &mut rows {
-                match insert_event(&mut tx, tx_id, row).await {
-                    Ok((position, tx)) => (row.position, row.tx_id) = (position, tx),
-                    Err(e) if is_unique_violation(&e) => {
-                        drop(tx);
-                        let actual = self.stream_version(&r.stream_id).await?;
-                        return Err(AppendError::WrongExpectedVersion {
-                            stream_id: r.stream_id.clone(),
-                            expected: expected_number(r.expected, row.stream_version - 1),
-                            actual,
-                        });
-                    }
-                    Err(e) => return Err(StoreError::of("insert event")(e).into()),
-                }
-            }
-            let recorded = sqlx::query(
-                "INSERT INTO commands (command_id, fingerprint, stream_id, recorded_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&r.meta.command_id)
-            .bind(&r.meta.fingerprint)
-            .bind(&r.stream_id)
-            .bind(recorded_at)
-            .execute(&mut *tx)
-            .await;
-            match recorded {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => return Ok(Attempt::CommandRace),
-                Err(e) => return Err(StoreError::of("record command")(e).into()),
-            }
-            outcomes.push(AppendOutcome {
-                events: rows,
-                replayed: false,
-            });
+        let new_rows: Vec<&RecordedEvent> = plans
+            .iter()
+            .filter_map(|p| p.as_ref().err())
+            .flatten()
+            .collect();
+        // A unique violation means another process appended to one of the streams (or recorded
+        // one of the command ids) since the heads were read: the next attempt reads them again,
+        // and its expected-version check (or replay) gives the answer.
+        let placed = match batch::insert_events(&mut tx, tx_id, &new_rows).await {
+            Ok(placed) => placed,
+            Err(e) if is_unique_violation(&e) => return Ok(Attempt::Race),
+            Err(e) => return Err(StoreError::of("insert events")(e).into()),
+        };
+        let new_commands: Vec<&AppendRequest> = requests
+            .iter()
+            .zip(&plans)
+            .filter(|(_, p)| p.is_err())
+            .map(|(r, _)| r)
+            .collect();
+        match batch::insert_commands(&mut tx, &new_commands, recorded_at).await {
+            Ok(()) => {}
+            Err(e) if is_unique_violation(&e) => return Ok(Attempt::Race),
+            Err(e) => return Err(StoreError::of("record commands")(e).into()),
         }
         tx.commit().await.map_err(StoreError::of("commit"))?;
+        let outcomes = plans
+            .into_iter()
+            .map(|plan| match plan {
+                Ok(replayed) => replayed,
+                Err(mut rows) => {
+                    for row in &mut rows {
+                        (row.position, row.tx_id) = placed[&row.event_id];
+                    }
+                    AppendOutcome {
+                        events: rows,
+                        replayed: false,
+                    }
+                }
+            })
+            .collect();
         Ok(Attempt::Done(outcomes))
     }
 
@@ -521,68 +514,49 @@ impl EventStore {
     }
 }
 
-/// The stream's current version and last hash (0 and the genesis link for a new stream).
-async fn read_head(
-    conn: &mut sqlx::AnyConnection,
+/// Plans the stored row of `event` at `version` of `stream_id`, linked to `previous_hash`.
+fn plan_row(
     stream_id: &str,
-) -> Result<(u64, Vec<u8>), StoreError> {
-    let head = sqlx::query(
-        "SELECT stream_version, hash FROM events WHERE stream_id = $1 \
-         ORDER BY stream_version DESC LIMIT 1",
-    )
-    .bind(stream_id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(StoreError::of("read stream head"))?;
-    match head {
-        Some(row) => Ok((
-            row.try_get::<i64, _>(0)
-                .map_err(StoreError::of("decode head"))? as u64,
-            row.try_get::<Vec<u8>, _>(1)
-                .map_err(StoreError::of("decode head"))?,
-        )),
-        None => Ok((0, hash::GENESIS.to_vec())),
+    version: u64,
+    event: &NewEvent,
+    meta: &CommandMeta,
+    recorded_at: i64,
+    previous_hash: &[u8],
+) -> RecordedEvent {
+    let event_id = event.event_id.to_string();
+    let hash = hash::link(
+        previous_hash,
+        &Canonical {
+            event_id: &event_id,
+            stream_id,
+            stream_version: version,
+            event_type: &event.event_type,
+            occurred_at_micros: event.occurred_at_micros,
+            recorded_at_micros: recorded_at,
+            command_id: &meta.command_id,
+            correlation_id: &meta.correlation_id,
+            causation_id: &meta.causation_id,
+            actor: &meta.actor,
+            payload: &event.payload,
+        },
+    );
+    RecordedEvent {
+        event_id: event.event_id,
+        stream_id: stream_id.to_string(),
+        stream_version: version,
+        position: 0,
+        tx_id: 0,
+        event_type: event.event_type.clone(),
+        occurred_at_micros: event.occurred_at_micros,
+        recorded_at_micros: recorded_at,
+        command_id: meta.command_id.clone(),
+        correlation_id: meta.correlation_id.clone(),
+        causation_id: meta.causation_id.clone(),
+        actor: meta.actor.clone(),
+        traceparent: meta.traceparent.clone(),
+        payload: event.payload.clone(),
+        hash,
     }
-}
-
-/// Inserts one planned event row; returns its (position, tx_id). `tx_id` is given on SQLite and
-/// left to the column default (the transaction id) on PostgreSQL.
-async fn insert_event(
-    conn: &mut sqlx::AnyConnection,
-    tx_id: Option<i64>,
-    e: &RecordedEvent,
-) -> Result<(i64, i64), sqlx::Error> {
-    const COMMON: &str = "event_id, stream_id, stream_version, event_type, occurred_at, \
-        recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, hash";
-    let sql = match tx_id {
-        Some(_) => format!(
-            "INSERT INTO events ({COMMON}, tx_id) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING position, tx_id"
-        ),
-        None => format!(
-            "INSERT INTO events ({COMMON}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING position, tx_id"
-        ),
-    };
-    let mut q = sqlx::query(&sql)
-        .bind(e.event_id.to_string())
-        .bind(&e.stream_id)
-        .bind(e.stream_version as i64)
-        .bind(&e.event_type)
-        .bind(e.occurred_at_micros)
-        .bind(e.recorded_at_micros)
-        .bind(&e.command_id)
-        .bind(&e.correlation_id)
-        .bind(&e.causation_id)
-        .bind(&e.actor)
-        .bind(&e.traceparent)
-        .bind(&e.payload)
-        .bind(&e.hash);
-    if let Some(tx_id) = tx_id {
-        q = q.bind(tx_id);
-    }
-    let row = q.fetch_one(&mut *conn).await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 async fn stored_outcome(
@@ -602,6 +576,14 @@ async fn stored_outcome(
             command_id: command_id.to_string(),
         });
     }
+    outcome_of(conn, command_id).await.map(Some)
+}
+
+/// The events a recorded command wrote, as a replayed outcome.
+async fn outcome_of(
+    conn: &mut sqlx::AnyConnection,
+    command_id: &str,
+) -> Result<AppendOutcome, AppendError> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM events WHERE command_id = $1 ORDER BY position"
     ))
@@ -610,10 +592,10 @@ async fn stored_outcome(
     .await
     .map_err(StoreError::of("read command outcome"))?;
     let events = rows.iter().map(decode).collect::<Result<_, _>>()?;
-    Ok(Some(AppendOutcome {
+    Ok(AppendOutcome {
         events,
         replayed: true,
-    }))
+    })
 }
 
 fn validate(stream_id: &str, events: &[NewEvent], meta: &CommandMeta) -> Result<(), AppendError> {

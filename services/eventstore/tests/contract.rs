@@ -44,6 +44,7 @@ eventstore::on_every_backend!(
     settings_keep_their_first_value,
     a_group_commits_together_and_chains_within_itself,
     a_group_with_one_conflict_writes_nothing,
+    a_group_spanning_several_statements_keeps_every_chain,
 );
 
 async fn appends_and_reads_a_stream(backend: Backend) {
@@ -606,4 +607,68 @@ async fn a_group_with_one_conflict_writes_nothing(backend: Backend) {
     assert_eq!(store.stream_version("t").await.unwrap(), 0);
     // Its command ids were not recorded either.
     store.append_all(&group[..1]).await.unwrap();
+}
+
+/// More commands and events than one multi-row statement holds (500 rows), over streams that
+/// exist (each with its own head) and new ones, two commands per stream.
+async fn a_group_spanning_several_statements_keeps_every_chain(backend: Backend) {
+    let Some((store, _db)) = store(backend).await else {
+        return;
+    };
+    for i in 0..3 {
+        store
+            .append(
+                &format!("old-{i}"),
+                ExpectedVersion::NoStream,
+                events(i + 1, "x"),
+                &meta(&format!("old-{i}"), b"old"),
+            )
+            .await
+            .unwrap();
+    }
+    let streams: Vec<(String, u64)> = (0..3)
+        .map(|i| (format!("old-{i}"), i as u64 + 1))
+        .chain((0..600).map(|i| (format!("new-{i}"), 0)))
+        .collect();
+    let mut group = Vec::new();
+    for round in 0..2u64 {
+        for (stream, existing) in &streams {
+            group.push(eventstore::AppendRequest {
+                stream_id: stream.clone(),
+                expected: ExpectedVersion::Exact(existing + round),
+                events: events(1, &format!("{stream}-{round}")),
+                meta: meta(&format!("{stream}-{round}"), b"f"),
+            });
+        }
+    }
+    let outcomes = store.append_all(&group).await.unwrap();
+    assert_eq!(outcomes.len(), 2 * 603);
+    for (request, outcome) in group.iter().zip(&outcomes) {
+        let ExpectedVersion::Exact(v) = request.expected else {
+            unreachable!()
+        };
+        assert_eq!(outcome.events[0].stream_id, request.stream_id);
+        assert_eq!(outcome.events[0].stream_version, v + 1);
+        assert!(outcome.events[0].position > 0);
+    }
+    assert_eq!(store.head().await.unwrap().0, 6 + 2 * 603);
+    for (stream, existing) in streams.iter().step_by(97) {
+        assert_eq!(store.verify_stream(stream).await.unwrap(), existing + 2);
+        let read = store.read_stream(stream, existing + 1).await.unwrap();
+        let written: Vec<_> = outcomes
+            .iter()
+            .flat_map(|o| &o.events)
+            .filter(|e| &e.stream_id == stream)
+            .cloned()
+            .collect();
+        assert_eq!(read, written);
+    }
+    // Read back in commit order, the group is one transaction in request order.
+    let all = store
+        .read_committed(eventstore::GlobalCursor::START, 10_000)
+        .await
+        .unwrap();
+    let group_events: Vec<_> = all[6..].iter().map(|e| e.command_id.clone()).collect();
+    let requested: Vec<_> = group.iter().map(|r| r.meta.command_id.clone()).collect();
+    assert_eq!(group_events, requested);
 }

@@ -1,0 +1,182 @@
+//! The set-based statements of a group append: each reads or writes a whole group's rows at once
+//! (in chunks that stay far below both backends' bound-parameter limits), so a group costs a
+//! constant number of round trips to the database instead of several per command.
+//!
+//! Their SQL text depends on the number of rows, so they are not kept in the connection's
+//! statement cache (`persistent(false)`), which would otherwise fill with one entry per size.
+
+use std::collections::HashMap;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::model::RecordedEvent;
+use crate::store::AppendRequest;
+
+/// Rows per statement: 14 parameters each for events, 500 × 14 = 7,000 bound parameters, below
+/// SQLite's 32,766 and PostgreSQL's 65,535.
+const CHUNK: usize = 500;
+
+/// `$first, $first+1, …` for `n` parameters.
+fn placeholders(first: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 5);
+    for i in first..first + n {
+        if i > first {
+            s.push(',');
+        }
+        s.push('$');
+        s.push_str(&i.to_string());
+    }
+    s
+}
+
+/// `($1,…,$w),($w+1,…)` for `rows` rows of `width` parameters.
+fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(row * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Stored fingerprints of those of `command_ids` that were recorded before.
+pub(crate) async fn fingerprints(
+    conn: &mut AnyConnection,
+    command_ids: &[&str],
+) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+    let mut seen = HashMap::new();
+    for chunk in command_ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT command_id, fingerprint FROM commands WHERE command_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::of("look up commands"))?
+        {
+            let pair = (|| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))()
+                .map_err(StoreError::of("decode command"))?;
+            seen.insert(pair.0, pair.1);
+        }
+    }
+    Ok(seen)
+}
+
+/// Current version and last hash of each of `stream_ids` that exists (absent: a new stream).
+pub(crate) async fn heads(
+    conn: &mut AnyConnection,
+    stream_ids: &[&str],
+) -> Result<HashMap<String, (u64, Vec<u8>)>, StoreError> {
+    let mut heads = HashMap::with_capacity(stream_ids.len());
+    for chunk in stream_ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT e.stream_id, e.stream_version, e.hash FROM events e \
+             JOIN (SELECT stream_id, MAX(stream_version) AS v FROM events \
+                   WHERE stream_id IN ({}) GROUP BY stream_id) h \
+             ON e.stream_id = h.stream_id AND e.stream_version = h.v",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::of("read stream heads"))?
+        {
+            let (stream_id, version, hash) = (|| {
+                Ok::<_, sqlx::Error>((
+                    row.try_get::<String, _>(0)?,
+                    row.try_get::<i64, _>(1)?,
+                    row.try_get::<Vec<u8>, _>(2)?,
+                ))
+            })()
+            .map_err(StoreError::of("decode stream head"))?;
+            heads.insert(stream_id, (version as u64, hash));
+        }
+    }
+    Ok(heads)
+}
+
+/// Inserts the planned `rows`; returns each one's `(position, tx_id)` by event id. `tx_id` is
+/// given on SQLite and left to the column default (the transaction id) on PostgreSQL.
+pub(crate) async fn insert_events(
+    conn: &mut AnyConnection,
+    tx_id: Option<i64>,
+    rows: &[&RecordedEvent],
+) -> Result<HashMap<Uuid, (i64, i64)>, sqlx::Error> {
+    const COLUMNS: &str = "event_id, stream_id, stream_version, event_type, occurred_at, \
+        recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, hash";
+    let width = if tx_id.is_some() { 14 } else { 13 };
+    let tx_column = if tx_id.is_some() { ", tx_id" } else { "" };
+    let mut placed = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO events ({COLUMNS}{tx_column}) VALUES {} \
+             RETURNING event_id, position, tx_id",
+            value_rows(chunk.len(), width)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for e in chunk {
+            q = q
+                .bind(e.event_id.to_string())
+                .bind(&e.stream_id)
+                .bind(e.stream_version as i64)
+                .bind(&e.event_type)
+                .bind(e.occurred_at_micros)
+                .bind(e.recorded_at_micros)
+                .bind(&e.command_id)
+                .bind(&e.correlation_id)
+                .bind(&e.causation_id)
+                .bind(&e.actor)
+                .bind(&e.traceparent)
+                .bind(&e.payload)
+                .bind(&e.hash);
+            if let Some(tx_id) = tx_id {
+                q = q.bind(tx_id);
+            }
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let (event_id, position, tx) = placement(&row)?;
+            placed.insert(event_id, (position, tx));
+        }
+    }
+    Ok(placed)
+}
+
+fn placement(row: &AnyRow) -> Result<(Uuid, i64, i64), sqlx::Error> {
+    let event_id: String = row.try_get(0)?;
+    let event_id = Uuid::parse_str(&event_id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok((event_id, row.try_get(1)?, row.try_get(2)?))
+}
+
+/// Records the commands of `requests` (idempotency keys with their fingerprints).
+pub(crate) async fn insert_commands(
+    conn: &mut AnyConnection,
+    requests: &[&AppendRequest],
+    recorded_at: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in requests.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO commands (command_id, fingerprint, stream_id, recorded_at) VALUES {}",
+            value_rows(chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for r in chunk {
+            q = q
+                .bind(&r.meta.command_id)
+                .bind(&r.meta.fingerprint)
+                .bind(&r.stream_id)
+                .bind(recorded_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

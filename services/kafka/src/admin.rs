@@ -1,9 +1,11 @@
 //! Topic administration: topics are created by the deployment (and by tests), never auto-created.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::config::KafkaConfig;
@@ -42,4 +44,41 @@ pub async fn ensure_topics(
         }
     }
     Ok(())
+}
+
+/// Waits (up to `within`) until the broker reports `topic` without error, with `partitions`
+/// partitions when given (at least one otherwise), each with a leader: a producer that waited
+/// for this does not spend its first deliveries on metadata.
+pub async fn wait_for_topic(
+    producer: &FutureProducer,
+    topic: &str,
+    partitions: Option<usize>,
+    within: Duration,
+) -> Result<(), KafkaError> {
+    let deadline = Instant::now() + within;
+    loop {
+        let (p, t) = (producer.clone(), topic.to_string());
+        let ready = tokio::task::spawn_blocking(move || {
+            let metadata = p
+                .client()
+                .fetch_metadata(Some(&t), Duration::from_secs(5))?;
+            Ok::<_, KafkaError>(metadata.topics().iter().any(|mt| {
+                mt.name() == t
+                    && mt.error().is_none()
+                    && !mt.partitions().is_empty()
+                    && partitions.is_none_or(|n| mt.partitions().len() == n)
+                    && mt.partitions().iter().all(|p| p.leader() >= 0)
+            }))
+        })
+        .await
+        .map_err(|_| KafkaError::Canceled)?;
+        match ready {
+            Ok(true) => return Ok(()),
+            Ok(false) | Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(false) => return Err(KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownTopic)),
+            Err(e) => return Err(e),
+        }
+    }
 }

@@ -1,16 +1,17 @@
 //! The outbox relay: event store → Kafka topic, in commit-safe order, never skipping.
 //!
-//! Each pass reads committed events after the relay's checkpoint (the store's commit-safe order
-//! never hands out an event while an older transaction may still commit before it), enqueues them
-//! all on an idempotent producer keyed by stream id, waits until the broker acknowledged every one,
-//! and only then saves the checkpoint. A crash between the acknowledgement and the checkpoint
+//! The relay reads committed events after its checkpoint in batches (the store's commit-safe
+//! order never hands out an event while an older transaction may still commit before it) and
+//! enqueues them on an idempotent producer keyed by stream id; a batch's checkpoint is saved only
+//! once the broker acknowledged every event of it. The next batch is read and enqueued while the
+//! previous one is being acknowledged, so the store and the broker work at the same time. A crash between the acknowledgement and the checkpoint
 //! republishes a tail of events: delivery is at least once, and consumers dedupe by event id.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventstore::{EventStore, StoreError};
+use eventstore::{EventStore, GlobalCursor, RecordedEvent, StoreError};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use tokio_util::sync::CancellationToken;
@@ -18,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::KafkaConfig;
 use crate::headers;
 
-/// Events read and published per pass.
-const BATCH: u32 = 2000;
+/// Events read and enqueued at a time (one store read, one checkpoint).
+const BATCH: u32 = 5000;
 
 /// Why a pass failed; the next pass starts again from the saved checkpoint.
 #[derive(Debug, thiserror::Error)]
@@ -66,25 +67,24 @@ impl Relay {
         self.published.clone()
     }
 
+    /// Waits (up to `within`) until the broker reports the topic with a leader for each of its
+    /// partitions, so that the first deliveries do not wait for metadata.
+    pub async fn ready(&self, within: Duration) -> Result<(), KafkaError> {
+        crate::admin::wait_for_topic(&self.producer, &self.topic, None, within).await
+    }
+
     /// Publishes until `shutdown`, then drains what is committed (bounded by 10 s) and returns.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut head = self.store.subscribe();
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
-            match self.publish_pass().await {
-                Ok(0) => {
-                    failures = 0;
-                    tokio::select! {
-                        _ = head.changed() => {}
-                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                        _ = shutdown.cancelled() => {}
-                    }
-                }
-                Ok(_) => failures = 0,
+            let before = self.published.load(Ordering::Relaxed);
+            match self.stream(&shutdown).await {
+                Ok(()) => break,
                 Err(e) => {
-                    failures += 1;
+                    let progressed = self.published.load(Ordering::Relaxed) > before;
+                    failures = if progressed { 1 } else { failures + 1 };
                     let backoff = Duration::from_millis(200 * u64::from(failures.min(25)));
-                    tracing::warn!(topic = %self.topic, error = %e, ?backoff, "relay pass failed");
+                    tracing::warn!(topic = %self.topic, error = %e, ?backoff, "relay failed, resuming from its checkpoint");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.cancelled() => {}
@@ -108,16 +108,49 @@ impl Relay {
         let _ = self.producer.flush(Duration::from_secs(5));
     }
 
-    /// One pass: publishes up to a batch of committed events after the checkpoint and saves the
-    /// checkpoint when all were acknowledged. Returns how many were published.
-    pub async fn publish_pass(&self) -> Result<usize, RelayError> {
-        let cursor = self.store.load_checkpoint(&self.checkpoint).await?;
-        let events = self.store.read_committed(cursor, BATCH).await?;
-        let Some(last) = events.last().map(|e| e.cursor()) else {
-            return Ok(0);
-        };
+    /// Publishes from the saved checkpoint until `shutdown`, overlapping the store and the broker:
+    /// the next batch is read and enqueued while the broker acknowledges the previous one, whose
+    /// checkpoint is saved once every event of it was acknowledged. On error the caller starts
+    /// again from the saved checkpoint (what was in flight is published again: at least once).
+    async fn stream(&self, shutdown: &CancellationToken) -> Result<(), RelayError> {
+        let mut head = self.store.subscribe();
+        let mut cursor = self.store.load_checkpoint(&self.checkpoint).await?;
+        let mut in_flight: Option<InFlight> = None;
+        while !shutdown.is_cancelled() {
+            let events = self.store.read_committed(cursor, BATCH).await?;
+            if let Some(last) = events.last().map(|e| e.cursor()) {
+                let deliveries = self.enqueue(&events, &mut in_flight).await?;
+                cursor = last;
+                if let Some(previous) = in_flight.replace(InFlight { last, deliveries }) {
+                    self.settle(previous).await?;
+                }
+                continue;
+            }
+            if let Some(previous) = in_flight.take() {
+                self.settle(previous).await?;
+                continue;
+            }
+            tokio::select! {
+                _ = head.changed() => {}
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = shutdown.cancelled() => {}
+            }
+        }
+        if let Some(previous) = in_flight.take() {
+            self.settle(previous).await?;
+        }
+        Ok(())
+    }
+
+    /// Enqueues `events` on the producer. When its local queue is full, waits for the batch in
+    /// flight (settling it) or, with none, for this batch's earlier deliveries.
+    async fn enqueue(
+        &self,
+        events: &[RecordedEvent],
+        in_flight: &mut Option<InFlight>,
+    ) -> Result<Vec<DeliveryFuture>, RelayError> {
         let mut pending: Vec<DeliveryFuture> = Vec::with_capacity(events.len());
-        for event in &events {
+        for event in events {
             let headers = headers::encode(event, &self.source);
             let mut record = FutureRecord::to(&self.topic)
                 .key(&event.stream_id)
@@ -130,18 +163,47 @@ impl Relay {
                         break;
                     }
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        // The local queue is full: wait for what is in flight, then enqueue again.
                         record = back;
-                        await_all(&mut pending, &self.published).await?;
+                        match in_flight.take() {
+                            Some(previous) => self.settle(previous).await?,
+                            None => await_all(&mut pending, &self.published).await?,
+                        }
                     }
                     Err((e, _)) => return Err(e.into()),
                 }
             }
         }
-        await_all(&mut pending, &self.published).await?;
-        self.store.save_checkpoint(&self.checkpoint, last).await?;
+        Ok(pending)
+    }
+
+    /// Waits for every delivery of a batch, then saves its checkpoint.
+    async fn settle(&self, mut batch: InFlight) -> Result<(), RelayError> {
+        await_all(&mut batch.deliveries, &self.published).await?;
+        self.store
+            .save_checkpoint(&self.checkpoint, batch.last)
+            .await?;
+        Ok(())
+    }
+
+    /// One pass: publishes up to a batch of committed events after the checkpoint and saves the
+    /// checkpoint when all were acknowledged. Returns how many were published.
+    pub async fn publish_pass(&self) -> Result<usize, RelayError> {
+        let cursor = self.store.load_checkpoint(&self.checkpoint).await?;
+        let events = self.store.read_committed(cursor, BATCH).await?;
+        let Some(last) = events.last().map(|e| e.cursor()) else {
+            return Ok(0);
+        };
+        let deliveries = self.enqueue(&events, &mut None).await?;
+        self.settle(InFlight { last, deliveries }).await?;
         Ok(events.len())
     }
+}
+
+/// A batch enqueued and not yet wholly acknowledged.
+struct InFlight {
+    /// Cursor of its last event: the checkpoint once it is acknowledged.
+    last: GlobalCursor,
+    deliveries: Vec<DeliveryFuture>,
 }
 
 async fn await_all(

@@ -129,7 +129,15 @@ async fn produce(
     payload_bytes: usize,
 ) -> anyhow::Result<f64> {
     let producer: FutureProducer = config.producer().create().context("create producer")?;
-    wait_for_topic(&producer, topic).await?;
+    // Metadata look-ups are not timed as production (the relay's capacity is timed the same way).
+    kafka::admin::wait_for_topic(
+        &producer,
+        topic,
+        Some(PARTITIONS as usize),
+        Duration::from_secs(30),
+    )
+    .await
+    .with_context(|| format!("topic {topic} did not appear within 30 s"))?;
     // Keys and payloads are made before the clock starts: only the client and broker are timed.
     let mut bytes = Bytes::new(1);
     let records: Vec<(String, Vec<u8>)> = (0..messages)
@@ -171,37 +179,6 @@ async fn await_all(pending: &mut Vec<DeliveryFuture>) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Waits until the broker reports the topic with all its partitions, so that metadata look-ups
-/// are not timed as production.
-async fn wait_for_topic(producer: &FutureProducer, topic: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let p = producer.clone();
-        let t = topic.to_string();
-        let ready = tokio::task::spawn_blocking(move || {
-            p.client()
-                .fetch_metadata(Some(&t), Duration::from_secs(5))
-                .map(|m| {
-                    m.topics().iter().any(|mt| {
-                        mt.name() == t
-                            && mt.error().is_none()
-                            && mt.partitions().len() == PARTITIONS as usize
-                    })
-                })
-        })
-        .await
-        .context("metadata task")?;
-        match ready {
-            Ok(true) => return Ok(()),
-            Ok(false) | Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Ok(false) => anyhow::bail!("topic {topic} did not appear within 30 s"),
-            Err(e) => return Err(e).context("fetch metadata"),
-        }
-    }
 }
 
 /// Records when the group assigned partitions to the consumer.

@@ -13,32 +13,8 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::model::RecordedEvent;
+use crate::sql::{placeholders, value_rows, CHUNK};
 use crate::store::AppendRequest;
-
-/// Rows per statement: 14 parameters each for events, 500 × 14 = 7,000 bound parameters, below
-/// SQLite's 32,766 and PostgreSQL's 65,535.
-const CHUNK: usize = 500;
-
-/// `$first, $first+1, …` for `n` parameters.
-fn placeholders(first: usize, n: usize) -> String {
-    let mut s = String::with_capacity(n * 5);
-    for i in first..first + n {
-        if i > first {
-            s.push(',');
-        }
-        s.push('$');
-        s.push_str(&i.to_string());
-    }
-    s
-}
-
-/// `($1,…,$w),($w+1,…)` for `rows` rows of `width` parameters.
-fn value_rows(rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|row| format!("({})", placeholders(row * width + 1, width)))
-        .collect::<Vec<_>>()
-        .join(",")
-}
 
 /// Stored fingerprints of those of `command_ids` that were recorded before.
 pub(crate) async fn fingerprints(

@@ -12,13 +12,14 @@
 //! SQLite (embedded mode). Backend differences are confined to [`backend`].
 //!
 //! Layout: `model` (what goes in and comes out), `hash` (the chain), `backend` (SQL per backend),
-//! `store` (the append and read algorithms), `batch` (a group append's set-based statements), `error`, `testing` (fresh databases for tests).
+//! `store` (the append and read algorithms), `batch` (a group append's set-based statements), `sql` (multi-row statement text), `error`, `testing` (fresh databases for tests).
 
 pub mod backend;
 mod batch;
 mod error;
 pub mod hash;
 mod model;
+pub mod sql;
 mod store;
 pub mod testing;
 

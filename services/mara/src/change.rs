@@ -26,6 +26,16 @@ pub(crate) const STAGE_RISK_ELIMINATED: i64 = pb::CaseStage::RiskEliminated as i
 /// One event's effect on the read model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Change {
+    /// A row written whole (an upsert).
+    Row(Row),
+    /// A change to rows that must exist already.
+    Update(Update),
+}
+
+/// Registrations and case openings: each writes one whole row, so a run of them can be written
+/// set-based (see `upsert`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Row {
     /// `HouseholdRegistered`.
     Household {
         household_id: String,
@@ -45,10 +55,6 @@ pub(crate) enum Change {
         province_code: String,
         labour_capacity: i64,
     },
-    /// `LabourCapacityChanged`.
-    LabourCapacity { person_id: String, to: i64 },
-    /// `PersonExited` (soft: the row stays, flagged).
-    Exit { person_id: String },
     /// `MonitoringCaseOpened`.
     CaseOpened {
         case_id: String,
@@ -58,6 +64,15 @@ pub(crate) enum Change {
         case_type: i64,
         lead_date: NaiveDate,
     },
+}
+
+/// Changes to existing rows: the row is looked up first, a missing one makes the event poison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Update {
+    /// `LabourCapacityChanged`.
+    LabourCapacity { person_id: String, to: i64 },
+    /// `PersonExited` (soft: the row stays, flagged).
+    Exit { person_id: String },
     /// `MonitoringCaseAdvanced`; `registration` is set when `to` is `REGISTERED`.
     CaseAdvanced {
         case_id: String,
@@ -89,48 +104,48 @@ pub(crate) fn decode(event_type: &str, payload: &[u8]) -> Result<Option<Change>,
         "PersonRegistered" => {
             let e: pb::PersonRegistered = parse(name, payload)?;
             let county_code = county(e.county_code)?;
-            Change::Person {
+            Change::Row(Row::Person {
                 person_id: id("person_id", e.person_id)?,
                 household_id: id("household_id", e.household_id)?,
                 province_code: province_of(&county_code),
                 county_code,
                 labour_capacity: e.labour_capacity.into(),
-            }
+            })
         }
         "LabourCapacityChanged" => {
             let e: pb::LabourCapacityChanged = parse(name, payload)?;
-            Change::LabourCapacity {
+            Change::Update(Update::LabourCapacity {
                 person_id: id("person_id", e.person_id)?,
                 to: e.to.into(),
-            }
+            })
         }
         "PersonExited" => {
             let e: pb::PersonExited = parse(name, payload)?;
-            Change::Exit {
+            Change::Update(Update::Exit {
                 person_id: id("person_id", e.person_id)?,
-            }
+            })
         }
         "MonitoringCaseOpened" => case_opened(parse(name, payload)?)?,
         "MonitoringCaseAdvanced" => case_advanced(parse(name, payload)?)?,
         "AssistanceMeasureRecorded" => {
             let e: pb::AssistanceMeasureRecorded = parse(name, payload)?;
-            Change::Measure {
+            Change::Update(Update::Measure {
                 case_id: id("case_id", e.case_id)?,
-            }
+            })
         }
         "RiskEliminated" => {
             let e: pb::RiskEliminated = parse(name, payload)?;
-            Change::CaseStage {
+            Change::Update(Update::CaseStage {
                 case_id: id("case_id", e.case_id)?,
                 stage: STAGE_RISK_ELIMINATED,
-            }
+            })
         }
         "RiskReturned" => {
             let e: pb::RiskReturned = parse(name, payload)?;
-            Change::CaseStage {
+            Change::Update(Update::CaseStage {
                 case_id: id("case_id", e.case_id)?,
                 stage: STAGE_ASSISTED,
-            }
+            })
         }
         _ => return Ok(None),
     };
@@ -170,7 +185,7 @@ fn household(e: pb::HouseholdRegistered) -> Result<Change, String> {
             e.village_code
         ));
     }
-    Ok(Change::Household {
+    Ok(Change::Row(Row::Household {
         household_id: id("household_id", e.household_id)?,
         village_code: e.village_code,
         province_code: province_of(&county_code),
@@ -178,7 +193,7 @@ fn household(e: pb::HouseholdRegistered) -> Result<Change, String> {
         poverty_alleviated: e.poverty_alleviated,
         relocated: e.relocated,
         settlement_area: e.settlement_area,
-    })
+    }))
 }
 
 fn case_opened(e: pb::MonitoringCaseOpened) -> Result<Change, String> {
@@ -188,14 +203,14 @@ fn case_opened(e: pb::MonitoringCaseOpened) -> Result<Change, String> {
         .as_ref()
         .and_then(date_of)
         .ok_or_else(|| "lead_date is missing or not a valid date".to_string())?;
-    Ok(Change::CaseOpened {
+    Ok(Change::Row(Row::CaseOpened {
         case_id: id("case_id", e.case_id)?,
         household_id: id("household_id", e.household_id)?,
         province_code: province_of(&county_code),
         county_code,
         case_type: e.case_type.into(),
         lead_date,
-    })
+    }))
 }
 
 fn case_advanced(e: pb::MonitoringCaseAdvanced) -> Result<Change, String> {
@@ -220,11 +235,11 @@ fn case_advanced(e: pb::MonitoringCaseAdvanced) -> Result<Change, String> {
     } else {
         None
     };
-    Ok(Change::CaseAdvanced {
+    Ok(Change::Update(Update::CaseAdvanced {
         case_id,
         to,
         registration,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -293,7 +308,7 @@ mod tests {
         let change = decode(&full("MonitoringCaseAdvanced"), &e.encode_to_vec()).unwrap();
         assert_eq!(
             change,
-            Some(Change::CaseAdvanced {
+            Some(Change::Update(Update::CaseAdvanced {
                 case_id: "c".into(),
                 to: STAGE_REGISTERED,
                 registration: Some(Registration {
@@ -301,7 +316,7 @@ mod tests {
                     days_since_lead: 19,
                     clock_breached: true,
                 }),
-            })
+            }))
         );
     }
 }

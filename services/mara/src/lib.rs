@@ -27,6 +27,7 @@ mod projection;
 mod query;
 mod read;
 mod schema;
+mod upsert;
 mod validate;
 
 pub use projection::MaraProjection;

@@ -2,10 +2,11 @@
 
 use eventstore::{Backend, RecordedEvent};
 use futures::future::BoxFuture;
-use projector::{Applied, Projection, ProjectionError};
+use projector::{Applied, Projection, ProjectionError, RunError};
 use sqlx::AnyConnection;
 
-use crate::change::{self, Change, Registration, STAGE_LEAD, STAGE_REGISTERED};
+use crate::change::{self, Change, Registration, Update, STAGE_REGISTERED};
+use crate::upsert::Upserts;
 
 /// MARA's read model of the registry (projection name `mara`): households, persons and monitoring
 /// cases by county and province, plus the number of events applied.
@@ -38,76 +39,79 @@ impl Projection for MaraProjection {
         event: &'a RecordedEvent,
     ) -> BoxFuture<'a, Result<Applied, ProjectionError>> {
         Box::pin(async move {
-            let change = match change::decode(&event.event_type, &event.payload) {
-                Ok(Some(change)) => change,
-                Ok(None) => return Ok(Applied::UnknownType),
-                Err(reason) => return Err(ProjectionError::Poison(reason)),
-            };
-            write(conn, change).await?;
+            match self.apply_run(conn, &[event]).await {
+                Ok(applied) => Ok(applied[0]),
+                Err(RunError::Poisoned { reason, .. }) => Err(ProjectionError::Poison(reason)),
+                Err(RunError::Store(e)) => Err(ProjectionError::Store(e)),
+            }
+        })
+    }
+
+    /// Registrations (households, persons, case openings) are written set-based
+    /// ([`Upserts`]); the pending ones are written before any change that looks rows up.
+    fn apply_run<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        events: &'a [&'a RecordedEvent],
+    ) -> BoxFuture<'a, Result<Vec<Applied>, RunError>> {
+        Box::pin(async move {
+            let mut upserts = Upserts::default();
+            let mut outcomes = Vec::with_capacity(events.len());
+            let mut poisoned = None;
+            for event in events {
+                let change = match change::decode(&event.event_type, &event.payload) {
+                    Ok(Some(change)) => change,
+                    Ok(None) => {
+                        outcomes.push(Applied::UnknownType);
+                        continue;
+                    }
+                    Err(reason) => {
+                        poisoned = Some(reason);
+                        break;
+                    }
+                };
+                match change {
+                    Change::Row(row) => upserts.push(conn, row).await.map_err(RunError::Store)?,
+                    Change::Update(update) => {
+                        upserts.flush(conn).await.map_err(RunError::Store)?;
+                        match write(conn, update).await {
+                            Ok(()) => {}
+                            Err(ProjectionError::Poison(reason)) => {
+                                poisoned = Some(reason);
+                                break;
+                            }
+                            Err(ProjectionError::Store(e)) => return Err(RunError::Store(e)),
+                        }
+                    }
+                }
+                outcomes.push(Applied::Applied);
+            }
+            upserts.flush(conn).await.map_err(RunError::Store)?;
+            let applied = outcomes.iter().filter(|o| **o == Applied::Applied).count();
             sqlx::query(
-                "UPDATE mara_progress SET events_applied = events_applied + 1 WHERE id = 1",
+                "UPDATE mara_progress SET events_applied = events_applied + $1 WHERE id = 1",
             )
+            .bind(applied as i64)
             .execute(&mut *conn)
-            .await?;
-            Ok(Applied::Applied)
+            .await
+            .map_err(RunError::Store)?;
+            match poisoned {
+                Some(reason) => Err(RunError::Poisoned {
+                    applied: outcomes,
+                    reason,
+                }),
+                None => Ok(outcomes),
+            }
         })
     }
 }
 
-/// Writes one change. Rows a change refers to are looked up first: a missing one makes the event
+/// Writes one change that updates existing rows (upserts go through [`Upserts`]). Rows a change
+/// refers to are looked up first: a missing one makes the event
 /// poison, and nothing has been written by then.
-async fn write(conn: &mut AnyConnection, change: Change) -> Result<(), ProjectionError> {
-    match change {
-        Change::Household {
-            household_id,
-            village_code,
-            county_code,
-            province_code,
-            poverty_alleviated,
-            relocated,
-            settlement_area,
-        } => {
-            sqlx::query(
-                "INSERT INTO mara_households (household_id, village_code, county_code, province_code, \
-                 poverty_alleviated, relocated, settlement_area) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (household_id) DO UPDATE SET village_code = excluded.village_code, \
-                 county_code = excluded.county_code, province_code = excluded.province_code, \
-                 poverty_alleviated = excluded.poverty_alleviated, relocated = excluded.relocated, \
-                 settlement_area = excluded.settlement_area",
-            )
-            .bind(household_id)
-            .bind(village_code)
-            .bind(county_code)
-            .bind(province_code)
-            .bind(i64::from(poverty_alleviated))
-            .bind(i64::from(relocated))
-            .bind(settlement_area)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::Person {
-            person_id,
-            household_id,
-            county_code: county,
-            province_code: province,
-            labour_capacity,
-        } => {
-            sqlx::query(
-                "INSERT INTO mara_persons (person_id, household_id, county_code, province_code, \
-                 labour_capacity, exited) VALUES ($1, $2, $3, $4, $5, 0) \
-                 ON CONFLICT (person_id) DO UPDATE SET household_id = excluded.household_id, \
-                 county_code = excluded.county_code, province_code = excluded.province_code, \
-                 labour_capacity = excluded.labour_capacity",
-            )
-            .bind(person_id)
-            .bind(household_id)
-            .bind(county)
-            .bind(province)
-            .bind(labour_capacity)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::LabourCapacity { person_id, to } => {
+async fn write(conn: &mut AnyConnection, update: Update) -> Result<(), ProjectionError> {
+    match update {
+        Update::LabourCapacity { person_id, to } => {
             must_exist(conn, "mara_persons", "person_id", "person", &person_id).await?;
             sqlx::query("UPDATE mara_persons SET labour_capacity = $1 WHERE person_id = $2")
                 .bind(to)
@@ -115,42 +119,14 @@ async fn write(conn: &mut AnyConnection, change: Change) -> Result<(), Projectio
                 .execute(&mut *conn)
                 .await?;
         }
-        Change::Exit { person_id } => {
+        Update::Exit { person_id } => {
             must_exist(conn, "mara_persons", "person_id", "person", &person_id).await?;
             sqlx::query("UPDATE mara_persons SET exited = 1 WHERE person_id = $1")
                 .bind(person_id)
                 .execute(&mut *conn)
                 .await?;
         }
-        Change::CaseOpened {
-            case_id,
-            household_id,
-            county_code,
-            province_code,
-            case_type,
-            lead_date,
-        } => {
-            // A re-delivered opening must not rewind a case that has moved on: only the facts
-            // the opening states are overwritten, never the stage or the counters.
-            sqlx::query(
-                "INSERT INTO mara_cases (case_id, household_id, county_code, province_code, case_type, \
-                 stage, lead_date, registered_on, days_to_register, clock_breached, measures) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, -1, 0, 0) \
-                 ON CONFLICT (case_id) DO UPDATE SET household_id = excluded.household_id, \
-                 county_code = excluded.county_code, province_code = excluded.province_code, \
-                 case_type = excluded.case_type, lead_date = excluded.lead_date",
-            )
-            .bind(case_id)
-            .bind(household_id)
-            .bind(county_code)
-            .bind(province_code)
-            .bind(case_type)
-            .bind(STAGE_LEAD)
-            .bind(lead_date.to_string())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::CaseAdvanced {
+        Update::CaseAdvanced {
             case_id,
             to,
             registration,
@@ -177,14 +153,14 @@ async fn write(conn: &mut AnyConnection, change: Change) -> Result<(), Projectio
                 None => set_stage(conn, &case_id, to).await?,
             }
         }
-        Change::Measure { case_id } => {
+        Update::Measure { case_id } => {
             must_exist(conn, "mara_cases", "case_id", "monitoring case", &case_id).await?;
             sqlx::query("UPDATE mara_cases SET measures = measures + 1 WHERE case_id = $1")
                 .bind(case_id)
                 .execute(&mut *conn)
                 .await?;
         }
-        Change::CaseStage { case_id, stage } => {
+        Update::CaseStage { case_id, stage } => {
             must_exist(conn, "mara_cases", "case_id", "monitoring case", &case_id).await?;
             set_stage(conn, &case_id, stage).await?;
         }

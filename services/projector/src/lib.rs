@@ -20,5 +20,5 @@ pub mod query;
 mod runtime;
 
 pub use metrics::{MetricsSnapshot, ProjectorMetrics};
-pub use projection::{Applied, Projection, ProjectionError};
+pub use projection::{Applied, Projection, ProjectionError, RunError};
 pub use runtime::{BatchReport, Checkpoint, Delivery, ParkedEvent, Projector};

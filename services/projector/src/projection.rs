@@ -27,6 +27,21 @@ pub enum ProjectionError {
     Store(#[from] sqlx::Error),
 }
 
+/// Why [`Projection::apply_run`] stopped before the end of its run.
+#[derive(Debug)]
+pub enum RunError {
+    /// `events[applied.len()]` is poison (see [`ProjectionError::Poison`]): the events before it
+    /// were written (their outcomes in `applied`), nothing of it or after it was.
+    Poisoned {
+        /// Outcomes of the events before the poison one, in order.
+        applied: Vec<Applied>,
+        /// Why the event is poison.
+        reason: String,
+    },
+    /// The database failed: the whole batch is rolled back and retried.
+    Store(sqlx::Error),
+}
+
 /// A read model fed by events.
 pub trait Projection: Send + Sync + 'static {
     /// Stable name: the consumer group, and the key of its checkpoints and dedupe records.
@@ -42,6 +57,32 @@ pub trait Projection: Send + Sync + 'static {
         conn: &'a mut AnyConnection,
         event: &'a RecordedEvent,
     ) -> BoxFuture<'a, Result<Applied, ProjectionError>>;
+
+    /// Applies a run of events in order inside the batch's transaction and returns one outcome
+    /// per event. A projection may override it to write a run with set-based statements (one
+    /// multi-row statement per table instead of one per event); it must keep the meaning of
+    /// applying the events one by one, and stop at the first poison event with
+    /// [`RunError::Poisoned`] having written exactly the events before it. The default applies
+    /// them one by one with [`Projection::apply`].
+    fn apply_run<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        events: &'a [&'a RecordedEvent],
+    ) -> BoxFuture<'a, Result<Vec<Applied>, RunError>> {
+        Box::pin(async move {
+            let mut applied = Vec::with_capacity(events.len());
+            for event in events {
+                match self.apply(conn, event).await {
+                    Ok(outcome) => applied.push(outcome),
+                    Err(ProjectionError::Poison(reason)) => {
+                        return Err(RunError::Poisoned { applied, reason })
+                    }
+                    Err(ProjectionError::Store(e)) => return Err(RunError::Store(e)),
+                }
+            }
+            Ok(applied)
+        })
+    }
 
     /// Called once per batch after every event was applied and before the checkpoint is written
     /// and the transaction commits: a projection that hands work elsewhere (for example commands

@@ -4,12 +4,13 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use eventstore::sql::{value_rows, CHUNK};
 use eventstore::{Backend, RecordedEvent};
 use sqlx::{AnyPool, Row};
 use tokio::sync::watch;
 
 use crate::metrics::ProjectorMetrics;
-use crate::projection::{Applied, Projection, ProjectionError};
+use crate::projection::{Applied, Projection, RunError};
 
 /// One event as a source delivers it.
 #[derive(Debug, Clone)]
@@ -80,6 +81,44 @@ pub struct BatchReport {
     pub last_event: Option<(i64, i64)>,
     /// Recorded-at (UTC microseconds) of every event applied, for the end-to-end lag.
     pub applied_recorded_at: Vec<i64>,
+}
+
+/// A batch in progress: its report and the keys parked so far.
+struct Batch {
+    report: BatchReport,
+    /// Keys whose later events are parked: those parked before the batch and in it.
+    blocked: HashSet<String>,
+    /// Keys parked in this batch (remembered once it commits).
+    newly_parked: HashSet<String>,
+}
+
+fn waiting_behind(key: &str) -> String {
+    format!("waiting behind an earlier parked event of stream {key}")
+}
+
+/// Records `event_ids` as applied by projector `name` (multi-row statements) and returns those
+/// recorded now, that is not applied before.
+async fn claim(
+    conn: &mut sqlx::AnyConnection,
+    name: &str,
+    event_ids: &[String],
+) -> Result<HashSet<String>, sqlx::Error> {
+    let mut first_time = HashSet::with_capacity(event_ids.len());
+    for chunk in event_ids.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO projector_processed (projector, event_id) VALUES {} \
+             ON CONFLICT DO NOTHING RETURNING event_id",
+            value_rows(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for id in chunk {
+            q = q.bind(name).bind(id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            first_time.insert(row.try_get::<String, _>(0)?);
+        }
+    }
+    Ok(first_time)
 }
 
 /// Applies batches of events to one [`Projection`]'s read model.
@@ -196,75 +235,47 @@ impl<P: Projection> Projector<P> {
 
     /// Applies `deliveries` in order and stores `checkpoints`, all in one transaction. On error
     /// nothing of the batch is kept; the caller retries it from its last checkpoint.
+    ///
+    /// The batch's dedupe records are claimed with one statement; the events claimed for the
+    /// first time go to the projection in runs ([`Projection::apply_run`]), a run ending where an
+    /// event has to be parked.
     pub async fn apply_batch(
         &self,
         deliveries: Vec<Delivery>,
         checkpoints: &[Checkpoint],
     ) -> Result<BatchReport, sqlx::Error> {
         let name = self.projection.name().to_string();
-        let mut report = BatchReport::default();
-        let mut newly_parked: HashSet<String> = HashSet::new();
-        let already_parked = self.parked_keys.lock().expect("parked keys").clone();
+        let mut batch = Batch {
+            report: BatchReport::default(),
+            blocked: self.parked_keys.lock().expect("parked keys").clone(),
+            newly_parked: HashSet::new(),
+        };
         let mut tx = self.pool.begin().await?;
-        for d in deliveries {
+        let ids: Vec<String> = deliveries
+            .iter()
+            .filter_map(|d| d.event.as_ref().ok())
+            .map(|e| e.event_id.to_string())
+            .collect();
+        let mut first_time = claim(&mut tx, &name, &ids).await?;
+        let mut run: Vec<&Delivery> = Vec::new();
+        for d in &deliveries {
             let event = match &d.event {
                 Ok(event) => event,
                 Err(reason) => {
-                    self.park(&mut tx, &name, &d, reason, &mut report).await?;
-                    newly_parked.insert(d.key.clone());
+                    self.apply_run(&mut tx, &name, &mut run, &mut batch).await?;
+                    self.park(&mut tx, &name, d, reason, &mut batch).await?;
                     continue;
                 }
             };
-            report.last_event = Some((event.position, event.recorded_at_micros));
-            let event_id = event.event_id.to_string();
-            let first_time = sqlx::query(
-                "INSERT INTO projector_processed (projector, event_id) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&name)
-            .bind(&event_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if !first_time {
-                report.duplicates += 1;
+            batch.report.last_event = Some((event.position, event.recorded_at_micros));
+            // `remove`: a second copy of an event within the batch is a duplicate too.
+            if !first_time.remove(&event.event_id.to_string()) {
+                batch.report.duplicates += 1;
                 continue;
             }
-            let parked_key = already_parked.contains(&d.key) || newly_parked.contains(&d.key);
-            let outcome = if parked_key {
-                Err(format!(
-                    "waiting behind an earlier parked event of stream {}",
-                    d.key
-                ))
-            } else {
-                match self.projection.apply(&mut tx, event).await {
-                    Ok(Applied::Applied) => {
-                        report.applied += 1;
-                        report.applied_recorded_at.push(event.recorded_at_micros);
-                        Ok(())
-                    }
-                    Ok(Applied::UnknownType) => {
-                        report.unknown += 1;
-                        Ok(())
-                    }
-                    Err(ProjectionError::Poison(reason)) => Err(reason),
-                    Err(ProjectionError::Store(e)) => return Err(e),
-                }
-            };
-            if let Err(reason) = outcome {
-                // Not applied: forget it was seen, so a repaired replay can apply it later.
-                sqlx::query(
-                    "DELETE FROM projector_processed WHERE projector = $1 AND event_id = $2",
-                )
-                .bind(&name)
-                .bind(&event_id)
-                .execute(&mut *tx)
-                .await?;
-                self.park(&mut tx, &name, &d, &reason, &mut report).await?;
-                newly_parked.insert(d.key.clone());
-            }
+            run.push(d);
         }
+        self.apply_run(&mut tx, &name, &mut run, &mut batch).await?;
         self.projection.before_commit().await?;
         for c in checkpoints {
             sqlx::query(
@@ -279,6 +290,11 @@ impl<P: Projection> Projector<P> {
             .await?;
         }
         tx.commit().await?;
+        let Batch {
+            report,
+            newly_parked,
+            ..
+        } = batch;
         if !newly_parked.is_empty() {
             self.parked_keys
                 .lock()
@@ -292,14 +308,89 @@ impl<P: Projection> Projector<P> {
         Ok(report)
     }
 
+    /// Applies and empties `run`, in order: an event of a blocked key is parked behind the
+    /// earlier one; the events between such are applied together; an event the projection finds
+    /// poison is parked and its key blocked, and the rest of the run goes on.
+    async fn apply_run(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        name: &str,
+        run: &mut Vec<&Delivery>,
+        batch: &mut Batch,
+    ) -> Result<(), sqlx::Error> {
+        let run = std::mem::take(run);
+        let mut start = 0;
+        while start < run.len() {
+            let end = run[start..]
+                .iter()
+                .position(|d| batch.blocked.contains(&d.key))
+                .map_or(run.len(), |i| start + i);
+            if end == start {
+                let reason = waiting_behind(&run[start].key);
+                self.unclaim_and_park(tx, name, run[start], &reason, batch)
+                    .await?;
+                start += 1;
+                continue;
+            }
+            let events: Vec<&RecordedEvent> = run[start..end]
+                .iter()
+                .map(|d| d.event.as_ref().expect("runs hold decoded events"))
+                .collect();
+            let (applied, poisoned) = match self.projection.apply_run(tx, &events).await {
+                Ok(applied) => (applied, None),
+                Err(RunError::Poisoned { applied, reason }) => (applied, Some(reason)),
+                Err(RunError::Store(e)) => return Err(e),
+            };
+            for (outcome, event) in applied.iter().zip(&events) {
+                match outcome {
+                    Applied::Applied => {
+                        batch.report.applied += 1;
+                        batch
+                            .report
+                            .applied_recorded_at
+                            .push(event.recorded_at_micros);
+                    }
+                    Applied::UnknownType => batch.report.unknown += 1,
+                }
+            }
+            start += applied.len();
+            if let Some(reason) = poisoned {
+                self.unclaim_and_park(tx, name, run[start], &reason, batch)
+                    .await?;
+                start += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Parks a claimed event: forgets it was seen first, so a repaired replay can apply it.
+    async fn unclaim_and_park(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        name: &str,
+        d: &Delivery,
+        reason: &str,
+        batch: &mut Batch,
+    ) -> Result<(), sqlx::Error> {
+        let event_id = d.event.as_ref().map(|e| e.event_id.to_string());
+        sqlx::query("DELETE FROM projector_processed WHERE projector = $1 AND event_id = $2")
+            .bind(name)
+            .bind(event_id.unwrap_or_default())
+            .execute(&mut **tx)
+            .await?;
+        self.park(tx, name, d, reason, batch).await
+    }
+
     async fn park(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         name: &str,
         d: &Delivery,
         reason: &str,
-        report: &mut BatchReport,
+        batch: &mut Batch,
     ) -> Result<(), sqlx::Error> {
+        batch.blocked.insert(d.key.clone());
+        batch.newly_parked.insert(d.key.clone());
         let event_id = d
             .event
             .as_ref()
@@ -319,7 +410,7 @@ impl<P: Projection> Projector<P> {
         .bind(chrono::Utc::now().timestamp_micros())
         .execute(&mut **tx)
         .await?;
-        report.parked.push(ParkedEvent {
+        batch.report.parked.push(ParkedEvent {
             key: d.key.clone(),
             event_id,
             origin: d.origin.clone(),

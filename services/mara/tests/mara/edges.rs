@@ -268,13 +268,19 @@ async fn redelivered_events_apply_once(backend: Backend) {
     let again = f.projector.apply_batch(batch, &[]).await.unwrap();
     assert_eq!((again.applied, again.duplicates), (0, 4));
     assert_eq!(summary(&f).await, (1, 1, 4));
+    // The same event twice in one batch counts once: measures go from 1 to 2, not 3.
+    log.measure("c1", "h1");
+    let one = log.take();
+    let twice: Vec<_> = one.iter().chain(&one).cloned().collect();
+    let report = f.projector.apply_batch(twice, &[]).await.unwrap();
+    assert_eq!((report.applied, report.duplicates), (1, 1));
     let cases = f
         .query
         .list_cases(Request::new(ListCasesRequest::default()))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(cases.cases[0].assistance_measures, 1);
+    assert_eq!(cases.cases[0].assistance_measures, 2);
 
     // A second registration of the same household (another event id) overwrites, not duplicates.
     log.household("h1", "150422100001", false);
@@ -292,7 +298,7 @@ async fn redelivered_events_apply_once(backend: Backend) {
             counts.poverty_alleviated_households,
             response.checkpoint
         ),
-        (1, 0, 5)
+        (1, 0, 6)
     );
 }
 

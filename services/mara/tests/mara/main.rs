@@ -3,6 +3,7 @@
 
 mod support;
 
+mod batching;
 mod cases;
 mod counts;
 mod edges;

@@ -29,6 +29,14 @@ impl Backend {
         }
     }
 
+    /// The backend of an open connection.
+    pub fn of_connection(conn: &sqlx::AnyConnection) -> Backend {
+        match conn.backend_name() {
+            "PostgreSQL" => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+
     /// Type of an auto-incrementing 64-bit primary key column.
     pub fn serial_key(self) -> &'static str {
         match self {

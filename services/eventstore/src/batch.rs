@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
+use crate::backend::Backend;
 use crate::error::StoreError;
 use crate::model::RecordedEvent;
 use crate::sql::{placeholders, value_rows, CHUNK};
@@ -21,11 +22,12 @@ pub(crate) async fn fingerprints(
     conn: &mut AnyConnection,
     command_ids: &[&str],
 ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+    let backend = Backend::of_connection(conn);
     let mut seen = HashMap::new();
     for chunk in command_ids.chunks(CHUNK) {
         let sql = format!(
             "SELECT command_id, fingerprint FROM commands WHERE command_id IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(backend, 1, chunk.len())
         );
         let mut q = sqlx::query(&sql).persistent(false);
         for id in chunk {
@@ -49,6 +51,7 @@ pub(crate) async fn heads(
     conn: &mut AnyConnection,
     stream_ids: &[&str],
 ) -> Result<HashMap<String, (u64, Vec<u8>)>, StoreError> {
+    let backend = Backend::of_connection(conn);
     let mut heads = HashMap::with_capacity(stream_ids.len());
     for chunk in stream_ids.chunks(CHUNK) {
         let sql = format!(
@@ -56,7 +59,7 @@ pub(crate) async fn heads(
              JOIN (SELECT stream_id, MAX(stream_version) AS v FROM events \
                    WHERE stream_id IN ({}) GROUP BY stream_id) h \
              ON e.stream_id = h.stream_id AND e.stream_version = h.v",
-            placeholders(1, chunk.len())
+            placeholders(backend, 1, chunk.len())
         );
         let mut q = sqlx::query(&sql).persistent(false);
         for id in chunk {
@@ -88,6 +91,7 @@ pub(crate) async fn insert_events(
     tx_id: Option<i64>,
     rows: &[&RecordedEvent],
 ) -> Result<HashMap<Uuid, (i64, i64)>, sqlx::Error> {
+    let backend = Backend::of_connection(conn);
     const COLUMNS: &str = "event_id, stream_id, stream_version, event_type, occurred_at, \
         recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, hash";
     let width = if tx_id.is_some() { 14 } else { 13 };
@@ -97,7 +101,7 @@ pub(crate) async fn insert_events(
         let sql = format!(
             "INSERT INTO events ({COLUMNS}{tx_column}) VALUES {} \
              RETURNING event_id, position, tx_id",
-            value_rows(chunk.len(), width)
+            value_rows(backend, chunk.len(), width)
         );
         let mut q = sqlx::query(&sql).persistent(false);
         for e in chunk {
@@ -139,10 +143,11 @@ pub(crate) async fn insert_commands(
     requests: &[&AppendRequest],
     recorded_at: i64,
 ) -> Result<(), sqlx::Error> {
+    let backend = Backend::of_connection(conn);
     for chunk in requests.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO commands (command_id, fingerprint, stream_id, recorded_at) VALUES {}",
-            value_rows(chunk.len(), 4)
+            value_rows(backend, chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql).persistent(false);
         for r in chunk {

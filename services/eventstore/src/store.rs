@@ -322,10 +322,9 @@ impl EventStore {
         if command_ids.is_empty() {
             return Ok(Default::default());
         }
-        let placeholders: Vec<String> = (1..=command_ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT command_id FROM commands WHERE command_id IN ({})",
-            placeholders.join(",")
+            crate::sql::placeholders(self.inner.backend, 1, command_ids.len())
         );
         let mut q = sqlx::query(&sql);
         for id in command_ids {

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 
 use eventstore::sql::{value_rows, CHUNK};
+use eventstore::Backend;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection};
@@ -91,9 +92,10 @@ async fn write(
     width: usize,
     mut changes: Vec<Row>,
 ) -> Result<(), sqlx::Error> {
+    let backend = Backend::of_connection(conn);
     while !changes.is_empty() {
         let rest = changes.split_off(changes.len().min(CHUNK));
-        let sql = template.replace("{rows}", &value_rows(changes.len(), width));
+        let sql = template.replace("{rows}", &value_rows(backend, changes.len(), width));
         let mut q = sqlx::query(&sql).persistent(false);
         for row in changes {
             q = bind(q, row);

@@ -103,12 +103,13 @@ async fn claim(
     name: &str,
     event_ids: &[String],
 ) -> Result<HashSet<String>, sqlx::Error> {
+    let backend = Backend::of_connection(conn);
     let mut first_time = HashSet::with_capacity(event_ids.len());
     for chunk in event_ids.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO projector_processed (projector, event_id) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING event_id",
-            value_rows(chunk.len(), 2)
+            value_rows(backend, chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql).persistent(false);
         for id in chunk {

@@ -27,7 +27,12 @@ fn log() -> Log {
         .open_case("c2", "h2", "150423", date(2024, 4, 2))
         .person("p4", "h2", pb::LabourCapacity::Ordinary)
         // Updates between registrations, and a poison one.
-        .capacity("p1", "h1", pb::LabourCapacity::Weak, pb::LabourCapacity::None)
+        .capacity(
+            "p1",
+            "h1",
+            pb::LabourCapacity::Weak,
+            pb::LabourCapacity::None,
+        )
         .exit("p2", "h1")
         .open_case("c1", "h1", "150422", date(2024, 3, 1))
         .identify("c1", "h1", date(2024, 3, 10), 9, false)

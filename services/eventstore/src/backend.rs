@@ -142,14 +142,24 @@ pub(crate) fn schema(backend: Backend) -> Vec<String> {
     ]
 }
 
-/// Condition that keeps a commit-order read behind every transaction that may still commit.
+/// The statement every transaction that writes to `events` runs before its first write, or
+/// `None` when the backend needs none.
 ///
-/// PostgreSQL: only transactions older than the oldest one still running (`xmin` of a fresh
-/// snapshot) are finished, so no event with `tx_id < xmin` can appear later. SQLite: appends are
-/// serialised and commit in order, so every visible row is final.
-pub(crate) fn commit_horizon(backend: Backend) -> &'static str {
+/// PostgreSQL: an exclusive transaction-level advisory lock (per database; released at commit or
+/// rollback, after the commit is visible). Appends therefore run one at a time, and a transaction
+/// gets its id (at its first write) and its positions only once it holds the lock, so
+/// `(tx_id, position)` grows in commit order: whatever a reader sees of the feed is final, no
+/// event can later commit behind it. Appends of one process are serialised by its command writer
+/// anyway (group commit); the lock orders several processes on one store. Unlike ordering by the
+/// oldest running transaction of the cluster (`pg_snapshot_xmin`), nothing but appends can hold
+/// a reader back: long read-model transactions in the same cluster do not.
+///
+/// SQLite: appends are serialised by SQLite's single writer (and in-process by the store), and
+/// the transaction order is allocated inside the write transaction.
+pub fn append_lock(backend: Backend) -> Option<&'static str> {
     match backend {
-        Backend::Postgres => "AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        Backend::Sqlite => "",
+        // The key is the bytes of "bottomln" read as a big-endian integer.
+        Backend::Postgres => Some("SELECT pg_advisory_xact_lock(7093015981566291054)"),
+        Backend::Sqlite => None,
     }
 }

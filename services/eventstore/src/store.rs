@@ -7,7 +7,7 @@ use sqlx::{AnyPool, Row};
 use tokio::sync::{watch, Mutex};
 use uuid::Uuid;
 
-use crate::backend::{self, commit_horizon, Backend};
+use crate::backend::{self, Backend};
 use crate::batch;
 use crate::error::{AppendError, ChainError, StoreError};
 use crate::hash::{self, Canonical};
@@ -185,10 +185,16 @@ impl EventStore {
             .begin()
             .await
             .map_err(StoreError::of("begin"))?;
-        // Every read comes before any write: a PostgreSQL transaction gets its id at its first
-        // write, so an append that saw version n of a stream always has a larger id than the one
-        // that wrote n. That keeps each stream's events in version order in the commit-safe
-        // global order. So the rows are planned here (versions, hashes) and written afterwards.
+        if let Some(lock) = backend::append_lock(self.inner.backend) {
+            sqlx::query(lock)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::of("take the append lock"))?;
+        }
+        // The append lock first, then every read before any write: a PostgreSQL transaction gets
+        // its id at its first write, so it gets it while holding the lock, and an append that saw
+        // version n of a stream has a larger id than the one that wrote n. So the rows are
+        // planned here (versions, hashes) and written afterwards.
         let recorded_at = chrono::Utc::now().timestamp_micros();
         let command_ids: Vec<&str> = requests
             .iter()
@@ -373,17 +379,17 @@ impl EventStore {
 
     /// Up to `limit` events after `after` in commit-safe global order (`tx_id`, then position).
     ///
-    /// Never returns an event while a transaction that started before it may still commit, so a
-    /// reader that resumes from the cursor of the last event it got never misses one.
+    /// Never returns an event while a transaction that may still commit before it is open (see
+    /// [`backend::append_lock`]), so a reader that resumes from the cursor of the last event it
+    /// got never misses one.
     pub async fn read_committed(
         &self,
         after: GlobalCursor,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let horizon = commit_horizon(self.inner.backend);
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM events \
-             WHERE (tx_id > $1 OR (tx_id = $1 AND position > $2)) {horizon} \
+             WHERE (tx_id > $1 OR (tx_id = $1 AND position > $2)) \
              ORDER BY tx_id, position LIMIT $3"
         ))
         .bind(after.tx_id)

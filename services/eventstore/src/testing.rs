@@ -82,12 +82,20 @@ macro_rules! on_every_backend {
 }
 
 /// Starts a transaction that writes one event row to `stream_id` (version 1) and stays open: an
-/// appender that took its global position early and commits late. Commit or drop it to finish.
+/// appender that took its global position early and commits late. It follows the append protocol
+/// (takes [`crate::backend::append_lock`] first), so other appenders wait for it. Commit or drop
+/// it to finish.
 pub async fn begin_slow_append(
     store: &crate::EventStore,
     stream_id: &str,
 ) -> sqlx::Transaction<'static, sqlx::Any> {
     let mut slow = store.pool().begin().await.expect("begin");
+    if let Some(lock) = crate::backend::append_lock(store.backend()) {
+        sqlx::query(lock)
+            .execute(&mut *slow)
+            .await
+            .expect("append lock");
+    }
     sqlx::query(
         "INSERT INTO events (event_id, stream_id, stream_version, event_type, occurred_at, \
          recorded_at, command_id, correlation_id, causation_id, actor, traceparent, payload, hash) \

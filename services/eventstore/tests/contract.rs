@@ -368,50 +368,53 @@ async fn late_commit_is_never_skipped(backend: Backend) {
     }
     // A slow appender: takes a position now, commits later.
     let slow = eventstore::testing::begin_slow_append(&store, "slow").await;
-    // A fast appender commits after it took its position.
+    // A second appender waits for it (the append lock), so it cannot commit ahead of it.
+    let fast = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .append(
+                    "b",
+                    ExpectedVersion::NoStream,
+                    events(1, "b"),
+                    &meta("c2", b"f"),
+                )
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!fast.is_finished(), "an append ran beside an open one");
+    let first = store.read_committed(GlobalCursor::START, 10).await.unwrap();
+    let streams: Vec<_> = first.iter().map(|e| e.stream_id.as_str()).collect();
+    assert_eq!(streams, ["a"], "read past the open transaction");
+    slow.commit().await.unwrap();
+    fast.await.unwrap().unwrap();
+    let rest = store.read_committed(first[0].cursor(), 10).await.unwrap();
+    let streams: Vec<_> = rest.iter().map(|e| e.stream_id.as_str()).collect();
+    assert_eq!(streams, ["slow", "b"]);
+    // Nothing else holds readers back: an open read-model transaction in the same database
+    // (it has a transaction id, older than the next append's) does not.
+    let mut other = store.pool().begin().await.unwrap();
+    sqlx::query("CREATE TABLE read_model (n BIGINT)")
+        .execute(&mut *other)
+        .await
+        .unwrap();
     store
         .append(
-            "b",
+            "c",
             ExpectedVersion::NoStream,
-            events(1, "b"),
-            &meta("c2", b"f"),
+            events(1, "c"),
+            &meta("c3", b"f"),
         )
         .await
         .unwrap();
-    // Transaction ids are cluster-wide, so other tests' open transactions can hold the horizon
-    // back for a moment: wait until "a" is readable, and check "b" never shows before "slow".
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let first = loop {
-        let batch = store.read_committed(GlobalCursor::START, 10).await.unwrap();
-        assert!(
-            batch.iter().all(|e| e.stream_id == "a"),
-            "read past the open transaction"
-        );
-        if !batch.is_empty() {
-            break batch;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "event before the open transaction never readable"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    let cursor = first[0].cursor();
-    slow.commit().await.unwrap();
-    let mut rest = Vec::new();
-    while rest.len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "late commit never readable: {rest:?}"
-        );
-        let cursor = rest
-            .last()
-            .map(|e: &eventstore::RecordedEvent| e.cursor())
-            .unwrap_or(cursor);
-        rest.extend(store.read_committed(cursor, 10).await.unwrap());
-    }
-    let streams: Vec<_> = rest.iter().map(|e| e.stream_id.as_str()).collect();
-    assert_eq!(streams, ["slow", "b"]);
+    let after = store.read_committed(rest[1].cursor(), 10).await.unwrap();
+    assert_eq!(
+        after.len(),
+        1,
+        "an unrelated open transaction held the reader back"
+    );
+    other.rollback().await.unwrap();
 }
 
 /// Many appenders whose commits interleave, and a reader following the global order the whole

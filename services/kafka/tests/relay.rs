@@ -126,11 +126,12 @@ async fn interleaved_commits_reach_the_topic_in_stream_order() {
             }
         }));
     }
+    // The writers wait for the slow appender (the append lock) until it commits.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    slow.commit().await.unwrap();
     for w in writers {
         w.await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    slow.commit().await.unwrap();
 
     let total = WRITERS * PER_WRITER + 1;
     let read = support::read_n(&config, &topic, total).await;

@@ -112,23 +112,31 @@ impl std::fmt::Display for BenchReport {
     }
 }
 
-/// Runs the load against `channel`. The population is seeded so runs are comparable; its
-/// command ids are fresh each run so nothing is replayed.
-pub async fn run(
-    channel: Channel,
+/// The population of a run: `households` households (with their members) generated from
+/// `seed`, so runs are comparable.
+pub fn population(
     reference: &ReferenceData,
     households: usize,
-    clients: usize,
     seed: u64,
     today: NaiveDate,
-) -> anyhow::Result<BenchReport> {
-    let population = generate(
+) -> Vec<SyntheticHousehold> {
+    generate(
         seed,
         households,
         &reference.catalog,
         &reference.key_counties,
         today,
-    );
+    )
+    .households
+}
+
+/// Registers `households` against `channel` with `clients` concurrent clients. Command ids are
+/// fresh each run so nothing is replayed.
+pub async fn run(
+    channel: Channel,
+    households: Vec<SyntheticHousehold>,
+    clients: usize,
+) -> anyhow::Result<BenchReport> {
     let run_id = uuid::Uuid::new_v4();
     let mut mara = MaraQueryServiceClient::new(channel.clone());
     let base = mara
@@ -136,7 +144,8 @@ pub async fn run(
         .await?
         .into_inner()
         .checkpoint;
-    let queue = Arc::new(Mutex::new(population.households.clone()));
+    let household_count = households.len();
+    let queue = Arc::new(Mutex::new(households));
     let acked = Arc::new(AtomicI64::new(0));
     let refused = Arc::new(AtomicI64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::new()));
@@ -216,7 +225,7 @@ pub async fn run(
     let commands = latencies.len();
     Ok(BenchReport {
         clients,
-        households: population.households.len(),
+        households: household_count,
         refused: refused.load(Ordering::Relaxed) as usize,
         commands,
         seconds,

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::NaiveDate;
 use eventstore::{EventStore, GlobalCursor};
+use projector::ProjectorMetrics;
 use serde::Serialize;
 
 use super::baseline::{InsertBaseline, KafkaBaseline};
@@ -219,6 +220,23 @@ async fn wait_for(what: &str, target: u64, handled: impl Fn() -> u64) -> anyhow:
 }
 
 /// Drops the database of `url` through `existing`, a database on the same server.
+/// Waits until every read model has handled every event in the registry's and the employment
+/// service's stores.
+async fn caught_up(app: &App, read_models: &[(&str, Arc<ProjectorMetrics>)]) -> anyhow::Result<()> {
+    let (registry, _) = store_events(app.registry().store()).await?;
+    for (name, m) in &read_models[..2] {
+        wait_for(name, registry, || handled(m)).await?;
+    }
+    let (employment, _) = store_events(app.employment().store()).await?;
+    let (name, m) = &read_models[2];
+    wait_for(name, employment, || handled(m)).await
+}
+
+fn handled(m: &ProjectorMetrics) -> u64 {
+    let m = m.snapshot();
+    m.applied + m.unknown + m.duplicates + m.parked
+}
+
 async fn drop_database(existing: &str, url: &str) -> anyhow::Result<()> {
     let base = url.split_once('?').map_or(url, |(base, _)| base);
     let name = base.rsplit_once('/').map_or("", |(_, name)| name);
@@ -255,11 +273,19 @@ pub async fn run(
         "embedded"
     };
     let app = Arc::new(App::build(config).await.context("starting the stack")?);
+    let channel = super::super::connect(&app.endpoint()).await?;
     let read_models = [
         ("mara", app.projector().metrics()),
         ("employment-intake", app.intake().metrics()),
         ("employment-views", app.employment_views().metrics()),
     ];
+    // Warm-up: one more household through the whole stack before anything is measured, so the
+    // figures do not include the Kafka consumer groups joining (about a second at start) or
+    // first connections.
+    let mut population = super::population(reference, households + 1, seed, today);
+    let warm_up = population.pop().context("an empty population")?;
+    super::run(channel.clone(), vec![warm_up], 1).await?;
+    caught_up(&app, &read_models).await?;
     for (_, m) in &read_models {
         m.sample_lags(true);
     }
@@ -276,23 +302,19 @@ pub async fn run(
     let stop = tokio_util::sync::CancellationToken::new();
     let sampler = sample(probes, stop.clone());
 
-    let channel = super::super::connect(&app.endpoint()).await?;
-    let registrations =
-        super::run(channel.clone(), reference, households, clients, seed, today).await?;
+    let registrations = super::run(channel.clone(), population, clients).await?;
     // The employment service learns persons from the registry's events: start once it has.
     let (registry_events, _) = store_events(app.registry().store()).await?;
     let intake = app.intake().metrics();
     wait_for("the employment intake", registry_events, || {
-        let m = intake.snapshot();
-        m.applied + m.unknown + m.duplicates
+        handled(&intake)
     })
     .await?;
     let employment = employment::run(channel, &registrations.workers, clients, today).await?;
     let (employment_events, average_payload_bytes) = store_events(app.employment().store()).await?;
     let views = app.employment_views().metrics();
     wait_for("the employment read models", employment_events, || {
-        let m = views.snapshot();
-        m.applied + m.unknown + m.duplicates + m.parked
+        handled(&views)
     })
     .await?;
     stop.cancel();

@@ -56,6 +56,7 @@ mod read;
 mod schema;
 mod service;
 mod sql;
+mod upsert;
 mod validate;
 mod watch;
 

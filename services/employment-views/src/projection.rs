@@ -1,4 +1,5 @@
-//! The projection: applies one decoded [`Change`] inside the projector's transaction.
+//! The projection: applies decoded [`Change`]s inside the projector's transaction, a run of
+//! events at a time (see `upsert`).
 //!
 //! Every write is an upsert of the columns the event knows, so any order across streams ends in
 //! the same rows, and a re-applied event writes the same values again.
@@ -6,10 +7,11 @@
 use chrono::NaiveDate;
 use eventstore::{Backend, RecordedEvent};
 use futures::future::BoxFuture;
-use projector::{Applied, Projection, ProjectionError};
+use projector::{Applied, Projection, ProjectionError, RunError};
 use sqlx::AnyConnection;
 
 use crate::change::{self, Change, County, Terms};
+use crate::upsert::{Upserts, Value};
 
 /// The employment context's read models (projection name `employment-views`, tables `emp_*`).
 ///
@@ -42,21 +44,56 @@ impl Projection for EmploymentViewsProjection {
         event: &'a RecordedEvent,
     ) -> BoxFuture<'a, Result<Applied, ProjectionError>> {
         Box::pin(async move {
-            let change = match change::decode(&event.event_type, &event.payload) {
-                Ok(Some(change)) => change,
-                Ok(None) => return Ok(Applied::UnknownType),
-                Err(reason) => return Err(ProjectionError::Poison(reason)),
-            };
-            write(conn, change, &event.event_id.to_string()).await?;
-            Ok(Applied::Applied)
+            match self.apply_run(conn, &[event]).await {
+                Ok(applied) => Ok(applied[0]),
+                Err(RunError::Poisoned { reason, .. }) => Err(ProjectionError::Poison(reason)),
+                Err(RunError::Store(e)) => Err(ProjectionError::Store(e)),
+            }
+        })
+    }
+
+    /// Every change is upserts, written set-based ([`Upserts`]).
+    fn apply_run<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        events: &'a [&'a RecordedEvent],
+    ) -> BoxFuture<'a, Result<Vec<Applied>, RunError>> {
+        Box::pin(async move {
+            let mut upserts = Upserts::default();
+            let mut outcomes = Vec::with_capacity(events.len());
+            for event in events {
+                let change = match change::decode(&event.event_type, &event.payload) {
+                    Ok(Some(change)) => change,
+                    Ok(None) => {
+                        outcomes.push(Applied::UnknownType);
+                        continue;
+                    }
+                    Err(reason) => {
+                        upserts.flush(conn).await.map_err(RunError::Store)?;
+                        return Err(RunError::Poisoned {
+                            applied: outcomes,
+                            reason,
+                        });
+                    }
+                };
+                write(&mut upserts, conn, change, &event.event_id.to_string())
+                    .await
+                    .map_err(RunError::Store)?;
+                outcomes.push(Applied::Applied);
+            }
+            upserts.flush(conn).await.map_err(RunError::Store)?;
+            Ok(outcomes)
         })
     }
 }
 
-/// A statement with its binds, run on `conn`.
-macro_rules! exec {
-    ($conn:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
-        sqlx::query($sql)$(.bind($bind))*.execute(&mut *$conn).await?
+/// One row of a single-row upsert `$sql` with its binds, keyed by `$key` within its table,
+/// added to the run's pending upserts.
+macro_rules! upsert {
+    ($upserts:expr, $conn:expr, $key:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $upserts
+            .push($conn, $sql, $key, vec![$(Value::from($bind)),*])
+            .await?
     };
 }
 
@@ -64,8 +101,10 @@ fn day(date: NaiveDate) -> String {
     date.to_string()
 }
 
-/// Writes one change. `event_id` keys rows that are one per event (payments).
+/// Writes one change (as pending upserts). `event_id` keys rows that are one per event
+/// (payments).
 async fn write(
+    upserts: &mut Upserts,
     conn: &mut AnyConnection,
     change: Change,
     event_id: &str,
@@ -84,8 +123,10 @@ async fn write(
         } => {
             // The end, if already known, is kept; the terms of a correction seen first are not
             // (within a stream a correction always follows its start).
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                spell_id.clone(),
                 "INSERT INTO emp_spells (spell_id, person_id, household_id, county_code, \
                  province_code, location_class, channel, start_date, end_date, end_reason, started) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, 0, 1) \
@@ -110,8 +151,10 @@ async fn write(
             end_date,
             reason,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                spell_id.clone(),
                 "INSERT INTO emp_spells (spell_id, person_id, household_id, county_code, \
                  province_code, location_class, channel, start_date, end_date, end_reason, started) \
                  VALUES ($1, $2, $3, '', '', 0, 0, '', $4, $5, 0) \
@@ -134,8 +177,10 @@ async fn write(
                     start_date,
                 },
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                spell_id.clone(),
                 "INSERT INTO emp_spells (spell_id, person_id, household_id, county_code, \
                  province_code, location_class, channel, start_date, end_date, end_reason, started) \
                  VALUES ($1, $2, '', '', '', $3, $4, $5, NULL, 0, 0) \
@@ -156,8 +201,10 @@ async fn write(
             monitored,
             without_employment,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                format!("{person_id}/{spell_id}"),
                 "INSERT INTO emp_job_losses (person_id, spell_id, household_id, on_date, monitored, \
                  without_employment) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (person_id, spell_id) DO UPDATE SET household_id = excluded.household_id, \
@@ -172,8 +219,10 @@ async fn write(
             );
         }
         Change::FollowUp { person_id, date } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                format!("{person_id}/{date}"),
                 "INSERT INTO emp_follow_ups (person_id, follow_date) VALUES ($1, $2) \
                  ON CONFLICT DO NOTHING",
                 person_id,
@@ -187,8 +236,10 @@ async fn write(
             monthly_subsidy_fen,
             starts_on,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                post_id.clone(),
                 "INSERT INTO emp_posts (post_id, county_code, province_code, category, \
                  monthly_subsidy_fen, starts_on) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (post_id) DO UPDATE SET county_code = excluded.county_code, \
@@ -207,8 +258,10 @@ async fn write(
             person_id,
             on,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                format!("{post_id}/{person_id}"),
                 "INSERT INTO emp_post_holders (post_id, person_id, assigned_on, ended_on, active) \
                  VALUES ($1, $2, $3, NULL, 1) ON CONFLICT (post_id, person_id) DO UPDATE SET \
                  assigned_on = excluded.assigned_on, ended_on = NULL, active = 1",
@@ -222,8 +275,10 @@ async fn write(
             person_id,
             on,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                format!("{post_id}/{person_id}"),
                 "INSERT INTO emp_post_holders (post_id, person_id, assigned_on, ended_on, active) \
                  VALUES ($1, $2, '', $3, 0) ON CONFLICT (post_id, person_id) DO UPDATE SET \
                  ended_on = excluded.ended_on, active = 0",
@@ -238,8 +293,10 @@ async fn write(
             month,
             amount_fen,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                event_id.to_string(),
                 "INSERT INTO emp_post_payments (event_id, post_id, person_id, month, amount_fen) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 event_id.to_string(),
@@ -255,8 +312,10 @@ async fn write(
             kind,
             starts_on,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                enrolment_id.clone(),
                 "INSERT INTO emp_training (enrolment_id, person_id, kind, starts_on, enrolled, \
                  completed, certified) VALUES ($1, $2, $3, $4, 1, 0, 0) \
                  ON CONFLICT (enrolment_id) DO UPDATE SET person_id = excluded.person_id, \
@@ -272,8 +331,10 @@ async fn write(
             person_id,
             certified,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                enrolment_id.clone(),
                 "INSERT INTO emp_training (enrolment_id, person_id, kind, starts_on, enrolled, \
                  completed, certified) VALUES ($1, $2, 0, '', 0, 1, $3) \
                  ON CONFLICT (enrolment_id) DO UPDATE SET completed = 1, \
@@ -290,8 +351,10 @@ async fn write(
             term_starts_on,
             subsidy_fen,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                enrolment_id.clone(),
                 "INSERT INTO emp_rain_and_dew (enrolment_id, person_id, household_id, \
                  term_starts_on, subsidy_fen) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (enrolment_id) DO UPDATE SET person_id = excluded.person_id, \
@@ -309,8 +372,10 @@ async fn write(
             county,
             poverty_alleviated,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                household_id.clone(),
                 "INSERT INTO emp_households (household_id, county_code, province_code, \
                  poverty_alleviated, monitored, known) VALUES ($1, $2, $3, $4, 0, 1) \
                  ON CONFLICT (household_id) DO UPDATE SET county_code = excluded.county_code, \
@@ -329,8 +394,10 @@ async fn write(
             birth_date,
             labour_capable,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                person_id.clone(),
                 "INSERT INTO emp_persons (person_id, household_id, county_code, province_code, \
                  birth_date, labour_capable, exited, exit_date, known) \
                  VALUES ($1, $2, $3, $4, $5, $6, 0, '', 1) \
@@ -344,15 +411,17 @@ async fn write(
                 birth_date.map(day).unwrap_or_default(),
                 i64::from(labour_capable),
             );
-            household_seen(conn, &household_id, Some(&county)).await?;
+            household_seen(upserts, conn, &household_id, Some(&county)).await?;
         }
         Change::LabourCapacity {
             person_id,
             household_id,
             labour_capable,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                person_id.clone(),
                 "INSERT INTO emp_persons (person_id, household_id, county_code, province_code, \
                  birth_date, labour_capable, exited, exit_date, known) \
                  VALUES ($1, $2, '', '', '', $3, 0, '', 0) \
@@ -361,15 +430,17 @@ async fn write(
                 household_id.clone(),
                 i64::from(labour_capable),
             );
-            household_seen(conn, &household_id, None).await?;
+            household_seen(upserts, conn, &household_id, None).await?;
         }
         Change::PersonExited {
             person_id,
             household_id,
             exit_date,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                person_id.clone(),
                 "INSERT INTO emp_persons (person_id, household_id, county_code, province_code, \
                  birth_date, labour_capable, exited, exit_date, known) \
                  VALUES ($1, $2, '', '', '', 0, 1, $3, 0) \
@@ -378,14 +449,16 @@ async fn write(
                 household_id.clone(),
                 exit_date.map(day).unwrap_or_default(),
             );
-            household_seen(conn, &household_id, None).await?;
+            household_seen(upserts, conn, &household_id, None).await?;
         }
         Change::Monitored {
             household_id,
             monitored,
         } => {
-            exec!(
+            upsert!(
+                upserts,
                 conn,
+                household_id.clone(),
                 "INSERT INTO emp_households (household_id, county_code, province_code, \
                  poverty_alleviated, monitored, known) VALUES ($1, '', '', 0, $2, 0) \
                  ON CONFLICT (household_id) DO UPDATE SET monitored = excluded.monitored",
@@ -400,6 +473,7 @@ async fn write(
 /// Makes sure a household row exists once one of its members is known; until the household's
 /// own facts arrive it takes the county of the first member that carries one.
 async fn household_seen(
+    upserts: &mut Upserts,
     conn: &mut AnyConnection,
     household_id: &str,
     county: Option<&County>,
@@ -407,8 +481,10 @@ async fn household_seen(
     let (county_code, province_code) = county
         .map(|c| (c.county_code.clone(), c.province_code.clone()))
         .unwrap_or_default();
-    exec!(
+    upsert!(
+        upserts,
         conn,
+        household_id.to_string(),
         "INSERT INTO emp_households (household_id, county_code, province_code, poverty_alleviated, \
          monitored, known) VALUES ($1, $2, $3, 0, 0, 0) \
          ON CONFLICT (household_id) DO UPDATE SET \

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod batching;
 mod coverage;
 mod edges;
 mod follow_up;

@@ -1,0 +1,200 @@
+//! Runs of events written set-based: every change is one or two single-row upserts; the rows of a
+//! run that share a statement become one multi-row statement.
+//!
+//! Upserts of different rows commute, so pending rows are kept per statement. A row already
+//! pending (same table and key) is written only after the pending ones (they are flushed first),
+//! so a run ends exactly as its events applied one by one would leave it.
+
+use std::collections::HashSet;
+
+use eventstore::sql::CHUNK;
+use eventstore::Backend;
+use sqlx::AnyConnection;
+
+/// A value bound to an upsert.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Text(String),
+    Int(i64),
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+
+/// Upserts waiting to be written.
+#[derive(Default)]
+pub(crate) struct Upserts {
+    /// Statement (a single-row upsert) → the values of each pending row, in order.
+    pending: Vec<(&'static str, Vec<Vec<Value>>)>,
+    /// `(table, key)` of every pending row.
+    keys: HashSet<(&'static str, String)>,
+}
+
+impl Upserts {
+    /// Adds one row of `sql` — `INSERT INTO <table> (…) VALUES (…$1…$n…) ON CONFLICT …`, its
+    /// parameters numbered in order of appearance — identified by `key` within its table.
+    pub(crate) async fn push(
+        &mut self,
+        conn: &mut AnyConnection,
+        sql: &'static str,
+        key: String,
+        values: Vec<Value>,
+    ) -> Result<(), sqlx::Error> {
+        let row = (table_of(sql), key);
+        if self.keys.contains(&row) {
+            self.flush(conn).await?;
+        }
+        self.keys.insert(row);
+        match self.pending.iter_mut().find(|(s, _)| *s == sql) {
+            Some((_, rows)) => rows.push(values),
+            None => self.pending.push((sql, vec![values])),
+        }
+        Ok(())
+    }
+
+    /// Writes every pending row.
+    pub(crate) async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        let backend = Backend::of_connection(conn);
+        for (sql, mut rows) in std::mem::take(&mut self.pending) {
+            let shape = Shape::of(sql);
+            while !rows.is_empty() {
+                let rest = rows.split_off(rows.len().min(CHUNK));
+                let text = shape.render(backend, rows.len());
+                let mut q = sqlx::query(&text).persistent(false);
+                for value in rows.into_iter().flatten() {
+                    q = match value {
+                        Value::Text(s) => q.bind(s),
+                        Value::Int(i) => q.bind(i),
+                    };
+                }
+                q.execute(&mut *conn).await?;
+                rows = rest;
+            }
+        }
+        self.keys.clear();
+        Ok(())
+    }
+}
+
+/// The table a statement inserts into.
+fn table_of(sql: &'static str) -> &'static str {
+    sql.trim_start()
+        .strip_prefix("INSERT INTO ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("an INSERT INTO statement")
+}
+
+/// A single-row upsert cut around its row of values.
+struct Shape<'a> {
+    head: &'a str,
+    /// The row's text split at its parameters: `pieces.len() - 1` parameters.
+    pieces: Vec<&'a str>,
+    tail: &'a str,
+}
+
+impl<'a> Shape<'a> {
+    fn of(sql: &'a str) -> Shape<'a> {
+        let start = sql.find("VALUES (").expect("a VALUES row") + "VALUES ".len();
+        let end = start + matching_paren(&sql[start..]) + 1;
+        let row = &sql[start..end];
+        let mut pieces = Vec::new();
+        let mut rest = row;
+        let mut expected = 1;
+        while let Some(at) = rest.find('$') {
+            pieces.push(&rest[..at]);
+            let digits = rest[at + 1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .map_or(rest.len() - at - 1, |n| n);
+            let n: usize = rest[at + 1..at + 1 + digits]
+                .parse()
+                .expect("a parameter number");
+            assert_eq!(n, expected, "parameters numbered in order of appearance");
+            expected += 1;
+            rest = &rest[at + 1 + digits..];
+        }
+        pieces.push(rest);
+        Shape {
+            head: &sql[..start],
+            pieces,
+            tail: &sql[end..],
+        }
+    }
+
+    /// The statement with `rows` rows, parameters numbered across them.
+    fn render(&self, backend: Backend, rows: usize) -> String {
+        let width = self.pieces.len() - 1;
+        let mut s = String::with_capacity(self.head.len() + self.tail.len() + rows * 64);
+        s.push_str(self.head);
+        for r in 0..rows {
+            if r > 0 {
+                s.push(',');
+            }
+            for (i, piece) in self.pieces.iter().enumerate() {
+                s.push_str(piece);
+                if i < width {
+                    s.push_str(&eventstore::sql::placeholders(
+                        backend,
+                        r * width + i + 1,
+                        1,
+                    ));
+                }
+            }
+        }
+        s.push_str(self.tail);
+        s
+    }
+}
+
+/// Offset of the parenthesis closing the one `text` starts with.
+fn matching_paren(text: &str) -> usize {
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unbalanced parentheses in {text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(sql: &'static str, backend: Backend, rows: usize) -> String {
+        Shape::of(sql).render(backend, rows)
+    }
+
+    const SQL: &str = "INSERT INTO emp_t (a, b, c, d) VALUES ($1, '', $2, COALESCE(NULL, $3)) \
+        ON CONFLICT (a) DO UPDATE SET b = excluded.b";
+
+    #[test]
+    fn rows_are_numbered_across_the_statement() {
+        assert_eq!(
+            rendered(SQL, Backend::Postgres, 2),
+            "INSERT INTO emp_t (a, b, c, d) VALUES ($1, '', $2, COALESCE(NULL, $3)),\
+             ($4, '', $5, COALESCE(NULL, $6)) ON CONFLICT (a) DO UPDATE SET b = excluded.b"
+        );
+        assert_eq!(
+            rendered(SQL, Backend::Sqlite, 2),
+            "INSERT INTO emp_t (a, b, c, d) VALUES (?, '', ?, COALESCE(NULL, ?)),\
+             (?, '', ?, COALESCE(NULL, ?)) ON CONFLICT (a) DO UPDATE SET b = excluded.b"
+        );
+        assert_eq!(table_of(SQL), "emp_t");
+    }
+}

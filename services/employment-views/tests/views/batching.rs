@@ -3,7 +3,7 @@
 
 use eventstore::Backend;
 use proto::employment::v1 as pb;
-use sqlx::{AnyPool, Column, Row};
+use sqlx::{AnyPool, Row};
 
 use crate::support::{date, on_every_backend, Fixture, Log};
 

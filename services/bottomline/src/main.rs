@@ -202,7 +202,8 @@ struct Place {
 
 #[derive(Args)]
 struct BenchMemoryArgs {
-    /// Persons to hold (households of about four are generated until there are this many).
+    /// Persons to hold, at least: households of about four are generated in chunks of 5,000
+    /// households until there are this many (the report gives the real count and bytes per person).
     #[arg(long, default_value_t = 1_000_000)]
     persons: usize,
     /// Population seed.
@@ -350,9 +351,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let client =
                 proto::registry::v1::registry_service_client::RegistryServiceClient::new(channel);
             let summary = registry_import::import_csv(client, input, rejects, &options).await?;
-            println!("{summary}");
+            cli::out!("{summary}");
             if summary.rejected > 0 {
-                println!("rejected rows with reasons: {}", rejects_path.display());
+                cli::out!("rejected rows with reasons: {}", rejects_path.display());
                 return Ok(ExitCode::from(EXIT_REJECTED_ROWS));
             }
         }
@@ -369,7 +370,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 today,
             )
             .await?;
-            println!("{report}");
+            cli::out!("{report}");
         }
         Command::Mara(a) => {
             init_tracing("warn");
@@ -402,9 +403,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report =
                 cli::bench::memory::run(&reference, a.persons, a.seed, today, a.registry_only)?;
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                cli::out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{report}");
+                cli::out!("{}", report.to_string().trim_end());
             }
         }
         Command::Bench(a) => {
@@ -432,9 +433,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await?;
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                cli::out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{report}");
+                cli::out!("{}", report.to_string().trim_end());
             }
         }
     }

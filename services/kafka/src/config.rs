@@ -37,7 +37,12 @@ impl KafkaConfig {
             // Small linger: group events into batches without adding visible latency.
             .set("linger.ms", "5")
             // Bound how long one delivery may take before the relay retries the batch itself.
-            .set("message.timeout.ms", "30000");
+            .set("message.timeout.ms", "30000")
+            // At most this many records per record batch: a consumer resuming at an offset
+            // inside a batch fetches from `crate::consumer::RESUME_MARGIN` records earlier, so
+            // it never depends on the broker returning the batch that holds its offset (tansu
+            // answers such a fetch with the next batch).
+            .set("batch.num.messages", "1000");
         c
     }
 

@@ -1,13 +1,18 @@
 //! A projector as a Kafka consumer group.
 //!
 //! Offsets are stored in the read-model database in the same transaction as the read-model change
-//! (see [`projector::Projector::apply_batch`]). On partition assignment the consumer seeks to the
-//! stored offsets, and any record below the stored offset of its partition is skipped, so a record
-//! fetched before the seek took effect cannot be applied twice. Kafka's committed offsets are only
+//! (see [`projector::Projector::apply_batch`]). On partition assignment the consumer seeks to one
+//! record batch before the stored offsets ([`RESUME_MARGIN`]; to the beginning when the read
+//! model has none: a new read model under an old group name reads the whole topic), and any record
+//! below the stored offset of its partition is skipped, so a record fetched before the seek took
+//! effect cannot be applied twice. A record
+//! above the next expected offset means the broker skipped some (tansu answers a fetch that starts
+//! inside a record batch with the next batch): the partition is read again from its start, the
+//! applied records skipped, so none is lost. Kafka's committed offsets are only
 //! advice, committed after the database transaction. Parked (poison) events are also published to
 //! a dead-letter topic for operators.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,6 +37,14 @@ const MAX_BATCH: usize = 500;
 /// waits in a batch. (A per-record window let a steady stream fill 1,000-record batches and
 /// delayed records by over a second.)
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
+/// How many records before its stored offset a consumer fetches from on assignment: at least
+/// the relay's largest record batch (`batch.num.messages` in [`KafkaConfig::producer`]), so the
+/// fetch starts at or before the batch that holds the stored offset.
+pub const RESUME_MARGIN: i64 = 1000;
+/// How often an idle consumer checks for a new partition assignment.
+const IDLE_CHECK: Duration = Duration::from_millis(200);
+/// How long a seek may block.
+const SEEK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Remembers assignments made during polls, so the loop can seek after each rebalance.
 #[derive(Default)]
@@ -78,19 +91,29 @@ pub async fn run<P: Projection>(
         Some(_) => Some(config.base().create()?),
         None => None,
     };
+    // Per partition: the next offset to apply, and whether it is being read again from its start.
     let mut next: HashMap<i32, i64> = HashMap::new();
+    let mut rewound: HashSet<i32> = HashSet::new();
     let mut generation = 0;
     loop {
+        // Wake up now and then without a record, so that a new assignment is sought to its
+        // stored offsets even when nothing arrives from the group's committed position.
         let first = tokio::select! {
-            m = consumer.recv() => m,
+            m = consumer.recv() => Some(m),
+            _ = tokio::time::sleep(IDLE_CHECK) => None,
             _ = shutdown.cancelled() => return Ok(()),
         };
         let now = assignments.generation.load(Ordering::SeqCst);
         if now != generation {
             generation = now;
             next.clear();
+            rewound.clear();
             seek_to_stored(&consumer, &projector, &assignments).await;
+            // `first` may have been fetched from the group's old position: read again from the
+            // stored one.
+            continue;
         }
+        let Some(first) = first else { continue };
         let mut messages = Vec::new();
         match first {
             Ok(m) => messages.push(m),
@@ -113,9 +136,13 @@ pub async fn run<P: Projection>(
         }
         let mut deliveries = Vec::with_capacity(messages.len());
         let mut checkpoints: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut gapped: HashSet<i32> = HashSet::new();
         for m in &messages {
             let partition = m.partition();
-            let stored = match next.get(&partition) {
+            if gapped.contains(&partition) {
+                continue;
+            }
+            let expected = match checkpoints.get(&partition).or(next.get(&partition)) {
                 Some(o) => *o,
                 None => {
                     let o = stored_offset(&projector, topic, partition).await;
@@ -123,9 +150,33 @@ pub async fn run<P: Projection>(
                     o
                 }
             };
-            if m.offset() < stored {
+            if m.offset() < expected {
                 continue; // applied before: its effect is already in the read model
             }
+            if m.offset() > expected && rewound.insert(partition) {
+                // Records between the stored offset and this one were not delivered. Topics are
+                // neither compacted nor transactional, so none are missing from the log: the
+                // broker answered a fetch that started inside a record batch with the next batch
+                // (tansu 0.6 does). Read the partition again from its start; records below the
+                // stored offset are skipped as applied.
+                tracing::warn!(
+                    topic,
+                    partition,
+                    expected,
+                    got = m.offset(),
+                    "offsets skipped by the broker; reading the partition again from its start"
+                );
+                if let Err(e) = consumer.seek(topic, partition, Offset::Beginning, SEEK_TIMEOUT) {
+                    tracing::warn!(topic, partition, error = %e, "seek to the start failed");
+                }
+                gapped.insert(partition);
+                continue;
+            }
+            if m.offset() > expected {
+                // Still a gap when reading from the start: the offsets are not in the log.
+                tracing::error!(topic, partition, expected, got = m.offset(), "offsets missing from the topic (deleted by retention?); going on from the next one");
+            }
+            rewound.remove(&partition);
             deliveries.push(delivery(m));
             checkpoints.insert(partition, m.offset() + 1);
         }
@@ -199,17 +250,19 @@ async fn seek_to_stored<P: Projection>(
 ) {
     let parts = assignments.partitions.lock().expect("assignments").clone();
     for (topic, partition) in parts {
-        let offset = stored_offset(projector, &topic, partition).await;
-        if offset > 0 {
-            if let Err(e) = consumer.seek(
-                &topic,
-                partition,
-                Offset::Offset(offset),
-                Duration::from_secs(2),
-            ) {
-                // Not fatal: records below the stored offset are skipped anyway.
-                tracing::debug!(topic, partition, offset, error = %e, "seek after assignment failed");
-            }
+        // A read model with no checkpoint starts from the beginning, whatever the group's
+        // committed offset says (it may be another read model's, under the same group). One
+        // with a checkpoint fetches from a record batch earlier (records below the checkpoint
+        // are skipped as applied).
+        let stored = stored_offset(projector, &topic, partition).await;
+        let offset = match stored - RESUME_MARGIN {
+            o if o > 0 => Offset::Offset(o),
+            _ => Offset::Beginning,
+        };
+        if let Err(e) = consumer.seek(&topic, partition, offset, SEEK_TIMEOUT) {
+            // Not fatal: records below the stored offset are skipped, and a gap above it makes
+            // the loop read the partition again from its start.
+            tracing::debug!(topic, partition, ?offset, error = %e, "seek after assignment failed");
         }
     }
 }

@@ -211,3 +211,103 @@ async fn consumer_applies_once_parks_poison_and_keeps_key_order() {
         "stream a waits behind its poison event"
     );
 }
+
+/// Runs `kafka::consumer::run` for `projector` as group `ledger-<topic>` (one group per test, so
+/// tests running at once do not rebalance each other) until it applied `applied` events, then
+/// stops it.
+async fn consume_until(
+    config: &kafka::config::KafkaConfig,
+    projector: Arc<Projector<Ledger>>,
+    topic: &str,
+    applied: u64,
+) {
+    let stop = CancellationToken::new();
+    let task = {
+        let (config, projector, topic, stop) = (
+            config.clone(),
+            projector.clone(),
+            topic.to_string(),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            let group = format!("ledger-{topic}");
+            kafka::consumer::run(&config, projector, &group, &topic, None, stop)
+                .await
+                .unwrap();
+        })
+    };
+    wait_for(&projector, "the events", |m| m.applied >= applied).await;
+    stop.cancel();
+    task.await.unwrap();
+}
+
+/// One stream of `n` events published by the relay to a fresh one-partition topic (offset =
+/// version - 1).
+async fn published_stream(config: &kafka::config::KafkaConfig, n: usize) -> String {
+    let store_db = TestDatabase::sqlite();
+    let store = EventStore::open(&store_db.url).await.unwrap();
+    for i in 1..=n {
+        append(&store, "s", &format!("s{i}"), &format!("s{i}")).await;
+    }
+    let topic = support::fresh_topic(config, 1).await;
+    let relay = Relay::new(config, store.clone(), &topic, "/test").unwrap();
+    while relay.publish_pass().await.unwrap() > 0 {}
+    topic
+}
+
+/// A new read model under a group name whose offsets an earlier read model committed reads the
+/// whole topic, not from the group's committed offset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_read_model_reads_the_topic_from_the_start() {
+    let Some(config) = support::brokers() else {
+        return;
+    };
+    let topic = published_stream(&config, 40).await;
+    eprintln!(
+        "DEBUG read {}",
+        support::read_n(&config, &topic, 40).await.len()
+    );
+    let first_db = TestDatabase::sqlite();
+    let first = Arc::new(Projector::open(Ledger, &first_db.url).await.unwrap());
+    consume_until(&config, first.clone(), &topic, 40).await;
+    let second_db = TestDatabase::sqlite();
+    let second = Arc::new(Projector::open(Ledger, &second_db.url).await.unwrap());
+    consume_until(&config, second.clone(), &topic, 40).await;
+    assert_eq!(ledger(&second).await.len(), 40);
+}
+
+/// A read model that stopped in the middle of a producer's record batch resumes there: nothing
+/// after its checkpoint is lost, even on a broker that answers such a fetch with the next batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_inside_a_record_batch_loses_nothing() {
+    let Some(config) = support::brokers() else {
+        return;
+    };
+    // Enqueued at once, so the producer packs them into record batches of up to 1,000.
+    let topic = published_stream(&config, 2500).await;
+    let db = TestDatabase::sqlite();
+    let projector = Arc::new(Projector::open(Ledger, &db.url).await.unwrap());
+    consume_until(&config, projector.clone(), &topic, 2500).await;
+    // Turn it into a read model that applied offsets 0..1737 only (versions 1..=1737).
+    let pool = projector.pool();
+    sqlx::query(
+        "DELETE FROM projector_processed WHERE event_id IN \
+         (SELECT event_id FROM ledger WHERE version > 1737)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM ledger WHERE version > 1737")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE projector_checkpoints SET a = 1737 WHERE source = $1")
+        .bind(format!("{topic}:0"))
+        .execute(pool)
+        .await
+        .unwrap();
+    let resumed = Arc::new(Projector::open(Ledger, &db.url).await.unwrap());
+    consume_until(&config, resumed.clone(), &topic, 763).await;
+    let versions: Vec<i64> = ledger(&resumed).await.iter().map(|(_, v)| *v).collect();
+    assert_eq!(versions, (1..=2500).collect::<Vec<i64>>());
+}

@@ -6,6 +6,7 @@ pub mod mara;
 
 /// `println!` that ends the process quietly when stdout is closed (`bottomline mara … | head`),
 /// instead of panicking on the broken pipe.
+#[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
@@ -17,7 +18,7 @@ macro_rules! out {
         }
     }};
 }
-pub(crate) use out;
+pub use crate::out;
 
 use anyhow::Context;
 use clap::Args;

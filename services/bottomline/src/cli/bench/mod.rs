@@ -85,33 +85,6 @@ impl Percentiles {
     }
 }
 
-impl std::fmt::Display for BenchReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "clients                 {}", self.clients)?;
-        writeln!(f, "households              {}", self.households)?;
-        writeln!(
-            f,
-            "registrations           {} in {:.2} s (households + persons)",
-            self.commands, self.seconds
-        )?;
-        writeln!(f, "refused                 {}", self.refused)?;
-        writeln!(f, "registrations/s         {:.0}", self.commands_per_second)?;
-        let p = &self.latency_ms;
-        writeln!(
-            f,
-            "latency ms              p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}",
-            p.p50, p.p95, p.p99, p.max
-        )?;
-        let l = &self.lag_events;
-        writeln!(
-            f,
-            "read-model lag events   p50 {:.0}  p95 {:.0}  p99 {:.0}  max {:.0}",
-            l.p50, l.p95, l.p99, l.max
-        )?;
-        writeln!(f, "catch-up after load     {:.0} ms", self.catch_up_ms)
-    }
-}
-
 /// The population of a run: `households` households (with their members) generated from
 /// `seed`, so runs are comparable.
 pub fn population(

@@ -103,10 +103,10 @@ pub async fn run(
 }
 
 fn throughput(events: u64, started: Instant) -> Throughput {
-    let busy_seconds = started.elapsed().as_secs_f64();
+    let seconds = started.elapsed().as_secs_f64();
     Throughput {
         events,
-        busy_seconds,
-        events_per_second: events as f64 / busy_seconds,
+        seconds,
+        events_per_second: events as f64 / seconds,
     }
 }

@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use eventstore::{EventStore, GlobalCursor};
 use projector::ProjectorMetrics;
 use serde::Serialize;
+use sqlx::Row;
 
 use super::baseline::{InsertBaseline, KafkaBaseline};
 use super::employment::{self, EmploymentLoad};
@@ -39,9 +40,10 @@ pub struct Stack {
 pub struct Throughput {
     /// Events handled during the run.
     pub events: u64,
-    /// Seconds from its first to its last observed progress.
-    pub busy_seconds: f64,
-    /// `events / busy_seconds`.
+    /// Seconds: from its first to its last observed progress during the load; the whole replay
+    /// for a capacity.
+    pub seconds: f64,
+    /// `events / seconds`.
     pub events_per_second: f64,
 }
 
@@ -61,6 +63,8 @@ pub struct Lag {
 pub struct SuiteReport {
     /// `embedded` or `postgres+kafka`.
     pub mode: &'static str,
+    /// Seed the population was generated from (`--seed` repeats it).
+    pub seed: u64,
     /// Registration scenario.
     pub registrations: BenchReport,
     /// Employment scenario.
@@ -143,11 +147,11 @@ impl Busy {
         match (self.first_move, self.last_move) {
             (Some(first), Some((last, value))) => {
                 let events = value - self.start;
-                let busy_seconds = (last - first).as_secs_f64().max(0.025);
+                let seconds = (last - first).as_secs_f64().max(0.025);
                 Throughput {
                     events,
-                    busy_seconds,
-                    events_per_second: events as f64 / busy_seconds,
+                    seconds,
+                    events_per_second: events as f64 / seconds,
                 }
             }
             _ => Throughput::default(),
@@ -237,6 +241,56 @@ fn handled(m: &ProjectorMetrics) -> u64 {
     m.applied + m.unknown + m.duplicates + m.parked
 }
 
+/// Refuses a database that is not empty, and an employment sibling (`<name>_employment`) left
+/// with tables: the bench starts the stack on them, and stored events would mix with the run's
+/// (and come with another run's id-hash key).
+async fn ensure_fresh(url: &str, employment_store: &str) -> anyhow::Result<()> {
+    let tables = |url: String| async move {
+        let (pool, _) = eventstore::backend::connect(&url, 1).await?;
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+        )
+        .fetch_one(&pool)
+        .await?
+        .try_get(0)?;
+        pool.close().await;
+        Ok::<_, sqlx::Error>(n)
+    };
+    let n = tables(url.to_string())
+        .await
+        .with_context(|| format!("connecting to --database-url {}", redacted(url)))?;
+    anyhow::ensure!(
+        n == 0,
+        "--database-url {} is not empty ({n} tables): the bench needs a fresh, empty throw-away \
+         database",
+        redacted(url)
+    );
+    // A missing sibling is fine (the stack creates it); one with tables is a leftover.
+    if let Ok(n) = tables(employment_store.to_string()).await {
+        anyhow::ensure!(
+            n == 0,
+            "{} (the employment store the bench creates beside --database-url) is not empty \
+             ({n} tables): drop it or use another database",
+            redacted(employment_store)
+        );
+    }
+    Ok(())
+}
+
+/// `url` without its password.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 async fn drop_database(existing: &str, url: &str) -> anyhow::Result<()> {
     let base = url.split_once('?').map_or(url, |(base, _)| base);
     let name = base.rsplit_once('/').map_or("", |(_, name)| name);
@@ -272,6 +326,10 @@ pub async fn run(
     } else {
         "embedded"
     };
+    let employment_store = config.employment_store_url();
+    if let Some(url) = &stack.database_url {
+        ensure_fresh(url, &employment_store).await?;
+    }
     let app = Arc::new(App::build(config).await.context("starting the stack")?);
     let channel = super::super::connect(&app.endpoint()).await?;
     let read_models = [
@@ -419,6 +477,7 @@ pub async fn run(
     let (relay, projectors) = throughput.split_at(relays);
     let report = SuiteReport {
         mode,
+        seed,
         registrations,
         employment,
         lag,
@@ -436,6 +495,10 @@ pub async fn run(
         Ok(app) => app.stop().await,
         Err(_) => anyhow::bail!("the stack is still in use"),
     }
+    // The employment store is the bench's own creation: leave only the database it was given.
+    if let Some(url) = &stack.database_url {
+        drop_database(url, &employment_store).await?;
+    }
     Ok(report)
 }
 
@@ -450,21 +513,26 @@ impl std::fmt::Display for SuiteReport {
         let r = &self.registrations;
         writeln!(
             f,
-            "mode {}, {} clients, {} households",
-            self.mode, r.clients, r.households
+            "mode {}, {} clients, {} households, seed {}",
+            self.mode, r.clients, r.households, self.seed
         )?;
         writeln!(
             f,
-            "registrations      {:>8} in {:>6.2} s  {:>8.0}/s   latency ms {}",
+            "registrations      {:>8} in {:>7.3} s  {:>8.0}/s   latency ms {}",
             r.commands,
             r.seconds,
             r.commands_per_second,
             pct(&r.latency_ms)
         )?;
+        writeln!(
+            f,
+            "  refused {} (not counted); MARA behind by p99 {:.0} events while loading, caught up {:.0} ms after the last command",
+            r.refused, r.lag_events.p99, r.catch_up_ms
+        )?;
         let e = &self.employment;
         writeln!(
             f,
-            "employment         {:>8} in {:>6.2} s  {:>8.0}/s   latency ms {}",
+            "employment         {:>8} in {:>7.3} s  {:>8.0}/s   latency ms {}",
             e.commands,
             e.seconds,
             e.commands_per_second,
@@ -482,29 +550,29 @@ impl std::fmt::Display for SuiteReport {
         for (name, t) in &self.relay {
             writeln!(
                 f,
-                "relay {:<16} {:>8} events in {:>6.2} s busy  {:>8.0}/s",
-                name, t.events, t.busy_seconds, t.events_per_second
+                "relay {:<16} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
+                name, t.events, t.seconds, t.events_per_second
             )?;
         }
         for (name, t) in &self.projectors {
             writeln!(
                 f,
-                "projector {:<12} {:>8} events in {:>6.2} s busy  {:>8.0}/s",
-                name, t.events, t.busy_seconds, t.events_per_second
+                "projector {:<12} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
+                name, t.events, t.seconds, t.events_per_second
             )?;
         }
         if let Some(t) = &self.relay_replay {
             writeln!(
                 f,
-                "relay capacity     {:>8} events in {:>6.2} s       {:>8.0}/s (registry store replayed)",
-                t.events, t.busy_seconds, t.events_per_second
+                "relay capacity     {:>8} events in {:>7.3} s    {:>8.0}/s (registry store replayed)",
+                t.events, t.seconds, t.events_per_second
             )?;
         }
         let t = &self.projector_replay;
         writeln!(
             f,
-            "projector capacity {:>8} events in {:>6.2} s       {:>8.0}/s (MARA rebuilt from scratch)",
-            t.events, t.busy_seconds, t.events_per_second
+            "projector capacity {:>8} events in {:>7.3} s    {:>8.0}/s (MARA rebuilt from scratch)",
+            t.events, t.seconds, t.events_per_second
         )?;
         writeln!(
             f,
@@ -514,18 +582,18 @@ impl std::fmt::Display for SuiteReport {
         let b = &self.insert_baseline;
         writeln!(
             f,
-            "baseline inserts   {:>8} rows in {:>6.2} s   {:>8.0}/s (batches of {})",
+            "baseline inserts   {:>8} rows in {:>7.3} s   {:>8.0}/s (batches of {})",
             b.rows, b.seconds, b.rows_per_second, b.batch
         )?;
         if let Some(k) = &self.kafka_baseline {
             writeln!(
                 f,
-                "baseline producer  {:>8} msgs in {:>6.2} s   {:>8.0}/s ({} bytes)",
+                "baseline producer  {:>8} msgs in {:>7.3} s   {:>8.0}/s ({} bytes)",
                 k.messages, k.produce_seconds, k.produce_per_second, k.payload_bytes
             )?;
             writeln!(
                 f,
-                "baseline consumer  {:>8} msgs in {:>6.2} s   {:>8.0}/s",
+                "baseline consumer  {:>8} msgs in {:>7.3} s   {:>8.0}/s",
                 k.messages, k.consume_seconds, k.consume_per_second
             )?;
         }

@@ -233,7 +233,7 @@ struct BenchArgs {
     seed: Option<u64>,
     /// PostgreSQL URL of a throw-away database for the stack under test (embedded SQLite in a
     /// temporary directory when absent). Needs --kafka-brokers too.
-    #[arg(long, requires = "kafka_brokers")]
+    #[arg(long, requires = "kafka_brokers", value_parser = postgres_url)]
     database_url: Option<String>,
     /// Kafka brokers for the stack under test (embedded bus when absent).
     #[arg(long, requires = "database_url")]
@@ -440,4 +440,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A `postgres://` or `postgresql://` URL (the bench's PostgreSQL + Kafka stack).
+fn postgres_url(s: &str) -> Result<String, String> {
+    if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        Ok(s.to_string())
+    } else {
+        Err("must be a PostgreSQL URL (postgres://user@host:port/database); without it the bench runs embedded on SQLite".into())
+    }
 }

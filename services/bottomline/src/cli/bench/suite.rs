@@ -47,6 +47,16 @@ pub struct Throughput {
     pub events_per_second: f64,
 }
 
+/// Throughput of one named relay or projector.
+#[derive(Debug, Clone, Serialize)]
+pub struct Component {
+    /// Context (relay) or read model (projector).
+    pub name: &'static str,
+    /// What it did.
+    #[serde(flatten)]
+    pub throughput: Throughput,
+}
+
 /// End-to-end lag of one read model: event recorded in its store → read-model batch committed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Lag {
@@ -72,9 +82,9 @@ pub struct SuiteReport {
     /// End-to-end lag per read model.
     pub lag: Vec<Lag>,
     /// Relay throughput per context (Kafka mode only).
-    pub relay: Vec<(&'static str, Throughput)>,
+    pub relay: Vec<Component>,
     /// Projector throughput per read model.
-    pub projectors: Vec<(&'static str, Throughput)>,
+    pub projectors: Vec<Component>,
     /// Relay capacity: the registry store replayed to a fresh topic (Kafka mode only).
     pub relay_replay: Option<Throughput>,
     /// Projector capacity: the registry store replayed into a fresh MARA read model.
@@ -474,15 +484,20 @@ pub async fn run(
             }
         })
         .collect();
-    let (relay, projectors) = throughput.split_at(relays);
+    let mut components: Vec<Component> = throughput
+        .into_iter()
+        .map(|(name, throughput)| Component { name, throughput })
+        .collect();
+    let projectors = components.split_off(relays);
+    let relay = components;
     let report = SuiteReport {
         mode,
         seed,
         registrations,
         employment,
         lag,
-        relay: relay.to_vec(),
-        projectors: projectors.to_vec(),
+        relay,
+        projectors,
         relay_replay,
         projector_replay,
         average_payload_bytes,
@@ -547,14 +562,22 @@ impl std::fmt::Display for SuiteReport {
                 pct(&l.ms)
             )?;
         }
-        for (name, t) in &self.relay {
+        for Component {
+            name,
+            throughput: t,
+        } in &self.relay
+        {
             writeln!(
                 f,
                 "relay {:<16} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
                 name, t.events, t.seconds, t.events_per_second
             )?;
         }
-        for (name, t) in &self.projectors {
+        for Component {
+            name,
+            throughput: t,
+        } in &self.projectors
+        {
             writeln!(
                 f,
                 "projector {:<12} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",

@@ -70,6 +70,10 @@ struct UpArgs {
     /// Kafka bootstrap servers, e.g. 127.0.0.1:9092 (embedded bus when absent).
     #[arg(long, env = "BOTTOMLINE_KAFKA_BROKERS")]
     kafka_brokers: Option<String>,
+    /// Suffix of every topic and consumer group name (e.g. `.staging`), so that several
+    /// deployments can share one broker; none by default. Letters, digits, `.`, `_`, `-`.
+    #[arg(long, env = "BOTTOMLINE_KAFKA_NAMESPACE", default_value = "", value_parser = kafka_namespace)]
+    kafka_namespace: String,
     /// gRPC listen address.
     #[arg(long, env = "BOTTOMLINE_LISTEN", default_value = "127.0.0.1:50051")]
     listen: SocketAddr,
@@ -310,7 +314,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 read_model_url: a.read_model_url,
                 employment_database_url: a.employment_database_url,
                 kafka_brokers: a.kafka_brokers,
-                kafka_namespace: String::new(),
+                kafka_namespace: a.kafka_namespace,
                 listen: a.listen,
                 divisions: a.reference.divisions,
                 key_counties: a.reference.key_counties,
@@ -448,5 +452,20 @@ fn postgres_url(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err("must be a PostgreSQL URL (postgres://user@host:port/database); without it the bench runs embedded on SQLite".into())
+    }
+}
+
+/// A suffix for Kafka topic and group names: at most 100 of `[A-Za-z0-9._-]`.
+fn kafka_namespace(s: &str) -> Result<String, String> {
+    let valid = s.len() <= 100
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if valid {
+        Ok(s.to_string())
+    } else {
+        Err(
+            "must be at most 100 letters, digits, '.', '_' or '-' (Kafka topic name characters)"
+                .into(),
+        )
     }
 }

@@ -106,6 +106,31 @@ async fn submit_household(
         .as_ref()
         .map(|h| h.command_id.clone())
         .unwrap_or_default();
+    if let Some(refusals) = refusals_if_none_lands(registry, &item, today).await {
+        // None of its members can be registered: registering the household would leave it
+        // empty. It is refused, and each member with its own reason.
+        let household = registry_domain::DomainError::rule(
+            "household_with_members",
+            format!(
+                "none of its {} members can be registered (the first: {}); the household was \
+                 not registered",
+                refusals.len(),
+                refusals.first().map_or("", |status| status.message())
+            ),
+        );
+        let refused = std::iter::once((-1, domain_status(household))).chain((0..).zip(refusals));
+        for (member_index, status) in refused {
+            pending
+                .send(Pending {
+                    household_index,
+                    household_command_id: household_command_id.clone(),
+                    member_index,
+                    outcome: Err(status),
+                })
+                .await?;
+        }
+        return Ok(());
+    }
     // The household's id, derived from its command id as RegisterHousehold derives it.
     let mut household_id = None;
     if let Some(household) = &item.household {
@@ -165,6 +190,56 @@ async fn submit_household(
             .await?;
     }
     Ok(())
+}
+
+/// Each member's refusal when a new household comes with members none of which can be
+/// registered (invalid fields, citizen IDs registered before), judged on the write model now;
+/// `None` when one can (or the household or a member was sent before: replays go through).
+async fn refusals_if_none_lands(
+    registry: &Registry,
+    item: &pb::BulkHousehold,
+    today: chrono::NaiveDate,
+) -> Option<Vec<Status>> {
+    let household = item.household.as_ref()?;
+    if item.members.is_empty() {
+        return None;
+    }
+    let ids: Vec<&str> = std::iter::once(household.command_id.as_str())
+        .chain(item.members.iter().map(|m| m.command_id.as_str()))
+        .collect();
+    // A lookup failure is not a refusal: the commands go on and meet the failure themselves.
+    if registry
+        .store()
+        .recorded_commands(&ids)
+        .await
+        .map_or(true, |r| !r.is_empty())
+    {
+        return None;
+    }
+    let household_id = grpc::command_id(&household.command_id)
+        .and_then(|id| convert::register_household(household, id))
+        .ok()
+        .and_then(|command| match command {
+            RegistryCommand::RegisterHousehold { household_id, .. } => Some(household_id.0),
+            _ => None,
+        })?;
+    let mut refusals = Vec::with_capacity(item.members.len());
+    for member in &item.members {
+        let mut member = member.clone();
+        if member.household_id.is_empty() {
+            member.household_id = household_id.to_string();
+        }
+        let command = grpc::command_id(&member.command_id)
+            .and_then(|_| convert::register_person(&member, registry.key(), today));
+        match command {
+            Err(e) => refusals.push(domain_status(e)),
+            Ok(command) => match registry.refusal_of_new_person(&command).await {
+                Some(e) => refusals.push(domain_status(e)),
+                None => return None,
+            },
+        }
+    }
+    Some(refusals)
 }
 
 /// Converts and queues one member, as the RegisterPerson RPC would for `request`.

@@ -166,6 +166,14 @@ impl Registry {
         self.writer.execute(command, meta, today).await
     }
 
+    /// The refusal a `RegisterPerson` would get whatever its household (see
+    /// [`RegistryState::refusal_of_new_person`]), as of the write model now.
+    pub async fn refusal_of_new_person(&self, command: &RegistryCommand) -> Option<DomainError> {
+        self.writer
+            .read(|model| model.0.refusal_of_new_person(command))
+            .await
+    }
+
     /// Queues `command` without waiting for its outcome (pipelining, for bulk registration); see
     /// [`CommandWriter::submit`].
     pub async fn submit(

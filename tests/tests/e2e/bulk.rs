@@ -118,9 +118,11 @@ async fn bulk_and_unary_write_the_same_reject_file() {
         .await
         .unwrap();
     assert_eq!(dup.rejected, 1, "{dup:?}");
-    assert_eq!(dup.households_registered, 1, "{dup:?}");
+    // Its household, left with no member that can be registered, is not registered either.
+    assert_eq!(dup.households_registered, 0, "{dup:?}");
     assert!(
-        dup_rejects[0].reason.contains("person already exists: "),
+        dup_rejects[0].reason.contains("household_with_members")
+            && dup_rejects[0].reason.contains("person already exists: "),
         "{dup_rejects:#?}"
     );
 }
@@ -265,6 +267,105 @@ async fn a_stream_rejects_exactly_its_bad_items_and_lands_the_rest() {
         households: 2,
         persons: 2,
         labour_capable: 2,
+        poverty_alleviated: 2,
+    };
+    wait_for_tally(&mut mara, expected).await;
+}
+
+/// A new household whose members are all refused (here: citizen IDs registered before, under
+/// another household) is not registered: it would stay empty. One member that can land is
+/// enough for it to be registered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_household_none_of_whose_members_lands_is_not_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(embedded_config(dir.path())).await;
+    let client = registry_client(&app.endpoint()).await;
+    let id = |seq| citizen_id("110101", "19800101", seq);
+    let h = |n: u128| uuid::Uuid::from_u128(n).to_string();
+    let first = BulkRegisterRequest {
+        households: vec![BulkHousehold {
+            household: household(&h(0xb0), "110101001001"),
+            members: vec![
+                person(0x11, &id(101), "甲", Relation::Head),
+                person(0x12, &id(102), "乙", Relation::Spouse),
+            ],
+        }],
+    };
+    let second = BulkRegisterRequest {
+        households: vec![
+            BulkHousehold {
+                household: household(&h(0xb1), "110101001001"),
+                members: vec![
+                    person(0x21, &id(101), "甲", Relation::Head),
+                    person(0x22, &id(102), "乙", Relation::Spouse),
+                ],
+            },
+            BulkHousehold {
+                household: household(&h(0xb2), "110101001001"),
+                members: vec![
+                    person(0x31, &id(101), "甲", Relation::Head),
+                    person(0x32, &id(103), "丙", Relation::Head),
+                ],
+            },
+        ],
+    };
+    let send = |messages: Vec<BulkRegisterRequest>| {
+        let mut client = client.clone();
+        async move {
+            client
+                .bulk_register(futures_iter(messages))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let landed = send(vec![first.clone()]).await;
+    assert_eq!(
+        (landed.households_registered, landed.persons_registered),
+        (1, 2)
+    );
+    for round in 0..2 {
+        let response = send(vec![second.clone()]).await;
+        let found: Vec<(i64, i32, Code, &str)> = response
+            .rejections
+            .iter()
+            .map(|r| {
+                (
+                    r.household_index,
+                    r.member_index,
+                    Code::from(r.code),
+                    r.rule.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (0, -1, Code::FailedPrecondition, "household_with_members"),
+                (0, 0, Code::AlreadyExists, ""),
+                (0, 1, Code::AlreadyExists, ""),
+                (1, 0, Code::AlreadyExists, ""),
+            ],
+            "round {round}: {response:#?}"
+        );
+        let registered = (response.households_registered, response.persons_registered);
+        let replayed = (response.households_replayed, response.persons_replayed);
+        let expected = if round == 0 {
+            ((1, 1), (0, 0))
+        } else {
+            ((0, 0), (1, 1))
+        };
+        assert_eq!(
+            (registered, replayed),
+            expected,
+            "round {round}: {response:#?}"
+        );
+    }
+    let mut mara = mara_client(&app.endpoint()).await;
+    let expected = Tally {
+        households: 2,
+        persons: 3,
+        labour_capable: 3,
         poverty_alleviated: 2,
     };
     wait_for_tally(&mut mara, expected).await;

@@ -20,6 +20,18 @@ mod household;
 pub type Decision = decision::Decision<RegistryEvent>;
 
 impl RegistryState {
+    /// For a `RegisterPerson`, the refusal its decision would give whatever its household (an
+    /// invalid name, a citizen ID registered before), if any; `None` for other commands. Lets a
+    /// bulk registration leave out a household none of whose members can be registered.
+    pub fn refusal_of_new_person(&self, cmd: &RegistryCommand) -> Option<DomainError> {
+        match cmd {
+            RegistryCommand::RegisterPerson { id_hash, name, .. } => {
+                self.new_person(id_hash, name).err()
+            }
+            _ => None,
+        }
+    }
+
     /// Decides a command against the current state. `today` is the current civil date in China
     /// Standard Time; no date in a command may be after it.
     pub fn decide(&self, cmd: &RegistryCommand, today: NaiveDate) -> Result<Decision, DomainError> {

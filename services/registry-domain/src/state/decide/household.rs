@@ -76,17 +76,13 @@ impl RegistryState {
         Ok(self.decision(stream_id, vec![event]))
     }
 
-    #[allow(clippy::too_many_arguments)] // mirrors the command's fields one to one
-    pub(super) fn register_person(
+    /// What registering a person checks whatever its household: a valid name (returned
+    /// trimmed) and a citizen ID not registered before.
+    pub(super) fn new_person<'n>(
         &self,
-        household_id: HouseholdId,
-        citizen_id: &CitizenId,
         id_hash: &str,
-        name: &str,
-        relation: Relation,
-        labour_capacity: LabourCapacity,
-        disabled: bool,
-    ) -> Result<Decision, DomainError> {
+        name: &'n str,
+    ) -> Result<&'n str, DomainError> {
         let name = name.trim();
         let length = name.chars().count();
         if length == 0 || length > NAME_MAX_CHARS {
@@ -101,6 +97,33 @@ impl RegistryState {
                 "must not contain control characters",
             ));
         }
+        let person_id = PersonId::from_id_hash(id_hash);
+        let existing = self.person_by_id_hash(id_hash).or_else(|| {
+            (self.persons.contains_key(&person_id)
+                || self.stream_version(&person_id.stream_id()) > 0)
+                .then_some(person_id)
+        });
+        match existing {
+            Some(existing) => Err(DomainError::AlreadyExists {
+                what: "person",
+                existing_id: existing.to_string(),
+            }),
+            None => Ok(name),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // mirrors the command's fields one to one
+    pub(super) fn register_person(
+        &self,
+        household_id: HouseholdId,
+        citizen_id: &CitizenId,
+        id_hash: &str,
+        name: &str,
+        relation: Relation,
+        labour_capacity: LabourCapacity,
+        disabled: bool,
+    ) -> Result<Decision, DomainError> {
+        let name = self.new_person(id_hash, name)?;
         let Some(household) = self.households.get(&household_id) else {
             return Err(not_found_household(household_id));
         };
@@ -120,16 +143,6 @@ impl RegistryState {
         }
         let person_id = PersonId::from_id_hash(id_hash);
         let stream_id = person_id.stream_id();
-        let existing = self.person_by_id_hash(id_hash).or_else(|| {
-            (self.persons.contains_key(&person_id) || self.stream_version(&stream_id) > 0)
-                .then_some(person_id)
-        });
-        if let Some(existing) = existing {
-            return Err(DomainError::AlreadyExists {
-                what: "person",
-                existing_id: existing.to_string(),
-            });
-        }
         let event = RegistryEvent::PersonRegistered {
             person_id,
             household_id,

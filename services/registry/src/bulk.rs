@@ -195,6 +195,7 @@ async fn submit_household(
 /// Each member's refusal when a new household comes with members none of which can be
 /// registered (invalid fields, citizen IDs registered before), judged on the write model now;
 /// `None` when one can (or the household or a member was sent before: replays go through).
+/// The common case — a member that can land — costs one read of the write model, no query.
 async fn refusals_if_none_lands(
     registry: &Registry,
     item: &pb::BulkHousehold,
@@ -204,6 +205,33 @@ async fn refusals_if_none_lands(
     if item.members.is_empty() {
         return None;
     }
+    let household_id = grpc::command_id(&household.command_id)
+        .and_then(|id| convert::register_household(household, id))
+        .ok()
+        .and_then(|command| match command {
+            RegistryCommand::RegisterHousehold { household_id, .. } => Some(household_id.0),
+            _ => None,
+        })?;
+    let commands: Vec<Result<RegistryCommand, Status>> = item
+        .members
+        .iter()
+        .map(|member| {
+            let mut member = member.clone();
+            if member.household_id.is_empty() {
+                member.household_id = household_id.to_string();
+            }
+            grpc::command_id(&member.command_id)
+                .and_then(|_| convert::register_person(&member, registry.key(), today))
+                .map_err(domain_status)
+        })
+        .collect();
+    let judged = registry
+        .refusals_of_new_persons(commands.iter().filter_map(|c| c.as_ref().ok()))
+        .await;
+    if judged.iter().any(Option::is_none) {
+        return None;
+    }
+    // Replays go through: the first attempt registered them.
     let ids: Vec<&str> = std::iter::once(household.command_id.as_str())
         .chain(item.members.iter().map(|m| m.command_id.as_str()))
         .collect();
@@ -216,29 +244,14 @@ async fn refusals_if_none_lands(
     {
         return None;
     }
-    let household_id = grpc::command_id(&household.command_id)
-        .and_then(|id| convert::register_household(household, id))
-        .ok()
-        .and_then(|command| match command {
-            RegistryCommand::RegisterHousehold { household_id, .. } => Some(household_id.0),
-            _ => None,
-        })?;
-    let mut refusals = Vec::with_capacity(item.members.len());
-    for member in &item.members {
-        let mut member = member.clone();
-        if member.household_id.is_empty() {
-            member.household_id = household_id.to_string();
-        }
-        let command = grpc::command_id(&member.command_id)
-            .and_then(|_| convert::register_person(&member, registry.key(), today));
-        match command {
-            Err(e) => refusals.push(domain_status(e)),
-            Ok(command) => match registry.refusal_of_new_person(&command).await {
-                Some(e) => refusals.push(domain_status(e)),
-                None => return None,
-            },
-        }
-    }
+    let mut judged = judged.into_iter().flatten();
+    let refusals = commands
+        .into_iter()
+        .map(|c| match c {
+            Err(status) => status,
+            Ok(_) => domain_status(judged.next().expect("one judgement per converted member")),
+        })
+        .collect();
     Some(refusals)
 }
 

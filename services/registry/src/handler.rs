@@ -166,11 +166,18 @@ impl Registry {
         self.writer.execute(command, meta, today).await
     }
 
-    /// The refusal a `RegisterPerson` would get whatever its household (see
-    /// [`RegistryState::refusal_of_new_person`]), as of the write model now.
-    pub async fn refusal_of_new_person(&self, command: &RegistryCommand) -> Option<DomainError> {
+    /// For each command, the refusal a `RegisterPerson` would get whatever its household (see
+    /// [`RegistryState::refusal_of_new_person`]), as of the write model now (one read).
+    pub async fn refusals_of_new_persons<'c>(
+        &self,
+        commands: impl Iterator<Item = &'c RegistryCommand>,
+    ) -> Vec<Option<DomainError>> {
         self.writer
-            .read(|model| model.0.refusal_of_new_person(command))
+            .read(|model| {
+                commands
+                    .map(|command| model.0.refusal_of_new_person(command))
+                    .collect()
+            })
             .await
     }
 

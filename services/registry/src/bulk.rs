@@ -66,10 +66,16 @@ pub(crate) async fn bulk_register(
             )));
         }
         let today = today_in_china();
-        for household in message.households {
+        let verdicts = left_out(&registry, &message.households, today).await;
+        for (household, refusals) in message.households.into_iter().zip(verdicts) {
             let index = next_index;
             next_index += 1;
-            if submit_household(&registry, &pending, index, household, &traceparent, today)
+            let item = Item {
+                household_index: index,
+                item: household,
+                refusals,
+            };
+            if submit_household(&registry, &pending, item, &traceparent, today)
                 .await
                 .is_err()
             {
@@ -92,12 +98,22 @@ pub(crate) async fn bulk_register(
     Ok(Response::new(response))
 }
 
+/// One household item of a message, with its members' refusals when it is left out.
+struct Item {
+    household_index: i64,
+    item: pb::BulkHousehold,
+    refusals: Option<Vec<Status>>,
+}
+
 /// Converts and queues one household item and its members. Fails only when the collector is gone.
 async fn submit_household(
     registry: &Registry,
     pending: &mpsc::Sender<Pending>,
-    household_index: i64,
-    item: pb::BulkHousehold,
+    Item {
+        household_index,
+        item,
+        refusals,
+    }: Item,
     traceparent: &str,
     today: chrono::NaiveDate,
 ) -> Result<(), mpsc::error::SendError<Pending>> {
@@ -106,7 +122,7 @@ async fn submit_household(
         .as_ref()
         .map(|h| h.command_id.clone())
         .unwrap_or_default();
-    if let Some(refusals) = refusals_if_none_lands(registry, &item, today).await {
+    if let Some(refusals) = refusals {
         // None of its members can be registered: registering the household would leave it
         // empty. It is refused, and each member with its own reason.
         let household = registry_domain::DomainError::rule(
@@ -192,27 +208,74 @@ async fn submit_household(
     Ok(())
 }
 
-/// Each member's refusal when a new household comes with members none of which can be
-/// registered (invalid fields, citizen IDs registered before), judged on the write model now;
-/// `None` when one can (or the household or a member was sent before: replays go through).
-/// The common case — a member that can land — costs one read of the write model, no query.
-async fn refusals_if_none_lands(
+/// For each household item of a message: its members' refusals when it is new and none of its
+/// members can be registered (invalid fields, citizen IDs registered before), so that it is left
+/// out; `None` when one can, or when it or a member was sent before (replays go through). All
+/// members of the message are judged with one read of the write model; the store is asked only
+/// about items none of whose members can land.
+async fn left_out(
+    registry: &Registry,
+    items: &[pb::BulkHousehold],
+    today: chrono::NaiveDate,
+) -> Vec<Option<Vec<Status>>> {
+    let converted: Vec<Option<Vec<Result<RegistryCommand, Status>>>> = items
+        .iter()
+        .map(|item| convert_members(registry, item, today))
+        .collect();
+    let judged = registry
+        .refusals_of_new_persons(
+            converted
+                .iter()
+                .flatten()
+                .flatten()
+                .filter_map(|c| c.as_ref().ok()),
+        )
+        .await;
+    let mut judged = judged.into_iter();
+    let mut verdicts = Vec::with_capacity(items.len());
+    for (item, commands) in items.iter().zip(converted) {
+        let Some(commands) = commands else {
+            verdicts.push(None);
+            continue;
+        };
+        let converted = commands.iter().filter(|c| c.is_ok()).count();
+        let mine: Vec<Option<registry_domain::DomainError>> =
+            judged.by_ref().take(converted).collect();
+        if mine.iter().any(Option::is_none) || sent_before(registry, item).await {
+            verdicts.push(None);
+            continue;
+        }
+        let mut mine = mine.into_iter().flatten();
+        let refusals = commands
+            .into_iter()
+            .map(|c| match c {
+                Err(status) => status,
+                Ok(_) => domain_status(mine.next().expect("one judgement per converted member")),
+            })
+            .collect();
+        verdicts.push(Some(refusals));
+    }
+    verdicts
+}
+
+/// The item's members as `RegisterPerson` commands (or why each cannot be one), when the item
+/// has a valid household and members.
+fn convert_members(
     registry: &Registry,
     item: &pb::BulkHousehold,
     today: chrono::NaiveDate,
-) -> Option<Vec<Status>> {
+) -> Option<Vec<Result<RegistryCommand, Status>>> {
     let household = item.household.as_ref()?;
     if item.members.is_empty() {
         return None;
     }
-    let household_id = grpc::command_id(&household.command_id)
+    let household_id = match grpc::command_id(&household.command_id)
         .and_then(|id| convert::register_household(household, id))
-        .ok()
-        .and_then(|command| match command {
-            RegistryCommand::RegisterHousehold { household_id, .. } => Some(household_id.0),
-            _ => None,
-        })?;
-    let commands: Vec<Result<RegistryCommand, Status>> = item
+    {
+        Ok(RegistryCommand::RegisterHousehold { household_id, .. }) => household_id.0,
+        _ => return None,
+    };
+    let commands = item
         .members
         .iter()
         .map(|member| {
@@ -225,34 +288,23 @@ async fn refusals_if_none_lands(
                 .map_err(domain_status)
         })
         .collect();
-    let judged = registry
-        .refusals_of_new_persons(commands.iter().filter_map(|c| c.as_ref().ok()))
-        .await;
-    if judged.iter().any(Option::is_none) {
-        return None;
-    }
-    // Replays go through: the first attempt registered them.
-    let ids: Vec<&str> = std::iter::once(household.command_id.as_str())
+    Some(commands)
+}
+
+/// Whether the item's household or one of its members was recorded before (a replay). A lookup
+/// failure counts as yes: the commands go on and meet the failure themselves.
+async fn sent_before(registry: &Registry, item: &pb::BulkHousehold) -> bool {
+    let ids: Vec<&str> = item
+        .household
+        .iter()
+        .map(|h| h.command_id.as_str())
         .chain(item.members.iter().map(|m| m.command_id.as_str()))
         .collect();
-    // A lookup failure is not a refusal: the commands go on and meet the failure themselves.
-    if registry
+    registry
         .store()
         .recorded_commands(&ids)
         .await
-        .map_or(true, |r| !r.is_empty())
-    {
-        return None;
-    }
-    let mut judged = judged.into_iter().flatten();
-    let refusals = commands
-        .into_iter()
-        .map(|c| match c {
-            Err(status) => status,
-            Ok(_) => domain_status(judged.next().expect("one judgement per converted member")),
-        })
-        .collect();
-    Some(refusals)
+        .map_or(true, |recorded| !recorded.is_empty())
 }
 
 /// Converts and queues one member, as the RegisterPerson RPC would for `request`.

@@ -448,7 +448,7 @@ pub(crate) async fn ensure_postgres_database(existing: &str, url: &str) -> anyho
 }
 
 /// A database URL without its password.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &url[scheme + 3..at];

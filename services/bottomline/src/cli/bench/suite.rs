@@ -268,12 +268,12 @@ async fn ensure_fresh(url: &str, employment_store: &str) -> anyhow::Result<()> {
     };
     let n = tables(url.to_string())
         .await
-        .with_context(|| format!("connecting to --database-url {}", redacted(url)))?;
+        .with_context(|| format!("connecting to --database-url {}", crate::app::redact(url)))?;
     anyhow::ensure!(
         n == 0,
         "--database-url {} is not empty ({n} tables): the bench needs a fresh, empty throw-away \
          database",
-        redacted(url)
+        crate::app::redact(url)
     );
     // A missing sibling is fine (the stack creates it); one with tables is a leftover.
     if let Ok(n) = tables(employment_store.to_string()).await {
@@ -281,24 +281,10 @@ async fn ensure_fresh(url: &str, employment_store: &str) -> anyhow::Result<()> {
             n == 0,
             "{} (the employment store the bench creates beside --database-url) is not empty \
              ({n} tables): drop it or use another database",
-            redacted(employment_store)
+            crate::app::redact(employment_store)
         );
     }
     Ok(())
-}
-
-/// `url` without its password.
-fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 async fn drop_database(existing: &str, url: &str) -> anyhow::Result<()> {

@@ -17,33 +17,43 @@ use crate::model::RecordedEvent;
 use crate::sql::{placeholders, value_rows, CHUNK};
 use crate::store::AppendRequest;
 
+/// The rows of `sql` — a query with one `{ids}` where a list of parameters goes, as in
+/// `… WHERE x IN ({ids})` — for all of `ids`, in chunks.
+async fn select_in(
+    conn: &mut AnyConnection,
+    sql: &str,
+    ids: &[&str],
+    what: &'static str,
+) -> Result<Vec<AnyRow>, StoreError> {
+    let backend = Backend::of_connection(conn);
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let text = sql.replace("{ids}", &placeholders(backend, 1, chunk.len()));
+        let mut q = sqlx::query(&text).persistent(false);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        rows.extend(
+            q.fetch_all(&mut *conn)
+                .await
+                .map_err(StoreError::of(what))?,
+        );
+    }
+    Ok(rows)
+}
+
 /// Stored fingerprints of those of `command_ids` that were recorded before.
 pub(crate) async fn fingerprints(
     conn: &mut AnyConnection,
     command_ids: &[&str],
 ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-    let backend = Backend::of_connection(conn);
-    let mut seen = HashMap::new();
-    for chunk in command_ids.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT command_id, fingerprint FROM commands WHERE command_id IN ({})",
-            placeholders(backend, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for row in q
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(StoreError::of("look up commands"))?
-        {
-            let pair = (|| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))()
-                .map_err(StoreError::of("decode command"))?;
-            seen.insert(pair.0, pair.1);
-        }
-    }
-    Ok(seen)
+    let sql = "SELECT command_id, fingerprint FROM commands WHERE command_id IN ({ids})";
+    select_in(conn, sql, command_ids, "look up commands")
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::of("decode command"))
 }
 
 /// Current version and last hash of each of `stream_ids` that exists (absent: a new stream).
@@ -51,37 +61,19 @@ pub(crate) async fn heads(
     conn: &mut AnyConnection,
     stream_ids: &[&str],
 ) -> Result<HashMap<String, (u64, Vec<u8>)>, StoreError> {
-    let backend = Backend::of_connection(conn);
-    let mut heads = HashMap::with_capacity(stream_ids.len());
-    for chunk in stream_ids.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT e.stream_id, e.stream_version, e.hash FROM events e \
-             JOIN (SELECT stream_id, MAX(stream_version) AS v FROM events \
-                   WHERE stream_id IN ({}) GROUP BY stream_id) h \
-             ON e.stream_id = h.stream_id AND e.stream_version = h.v",
-            placeholders(backend, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for row in q
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(StoreError::of("read stream heads"))?
-        {
-            let (stream_id, version, hash) = (|| {
-                Ok::<_, sqlx::Error>((
-                    row.try_get::<String, _>(0)?,
-                    row.try_get::<i64, _>(1)?,
-                    row.try_get::<Vec<u8>, _>(2)?,
-                ))
-            })()
-            .map_err(StoreError::of("decode stream head"))?;
-            heads.insert(stream_id, (version as u64, hash));
-        }
-    }
-    Ok(heads)
+    let sql = "SELECT e.stream_id, e.stream_version, e.hash FROM events e \
+        JOIN (SELECT stream_id, MAX(stream_version) AS v FROM events \
+              WHERE stream_id IN ({ids}) GROUP BY stream_id) h \
+        ON e.stream_id = h.stream_id AND e.stream_version = h.v";
+    select_in(conn, sql, stream_ids, "read stream heads")
+        .await?
+        .iter()
+        .map(|row| {
+            let version: i64 = row.try_get(1)?;
+            Ok((row.try_get(0)?, (version as u64, row.try_get(2)?)))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::of("decode stream head"))
 }
 
 /// Inserts the planned `rows`; returns each one's `(position, tx_id)` by event id. `tx_id` is

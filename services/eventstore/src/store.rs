@@ -328,23 +328,14 @@ impl EventStore {
         if command_ids.is_empty() {
             return Ok(Default::default());
         }
-        let sql = format!(
-            "SELECT command_id FROM commands WHERE command_id IN ({})",
-            crate::sql::placeholders(self.inner.backend, 1, command_ids.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in command_ids {
-            q = q.bind(*id);
-        }
-        q.fetch_all(&self.inner.pool)
+        let mut conn = self
+            .inner
+            .pool
+            .acquire()
             .await
-            .map_err(StoreError::of("look up commands"))?
-            .iter()
-            .map(|r| {
-                r.try_get::<String, _>(0)
-                    .map_err(StoreError::of("decode command"))
-            })
-            .collect()
+            .map_err(StoreError::of("acquire"))?;
+        let recorded = batch::fingerprints(&mut conn, command_ids).await?;
+        Ok(recorded.into_keys().collect())
     }
 
     /// Current version of a stream (0 when it does not exist).

@@ -38,13 +38,7 @@ impl Projection for MaraProjection {
         conn: &'a mut AnyConnection,
         event: &'a RecordedEvent,
     ) -> BoxFuture<'a, Result<Applied, ProjectionError>> {
-        Box::pin(async move {
-            match self.apply_run(conn, &[event]).await {
-                Ok(applied) => Ok(applied[0]),
-                Err(RunError::Poisoned { reason, .. }) => Err(ProjectionError::Poison(reason)),
-                Err(RunError::Store(e)) => Err(ProjectionError::Store(e)),
-            }
-        })
+        Box::pin(projector::apply_one(self, conn, event))
     }
 
     /// Registrations (households, persons, case openings) are written set-based

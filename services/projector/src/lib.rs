@@ -11,14 +11,15 @@
 //!   [`Projector`].
 //!
 //! Layout: `projection` (the trait), `runtime` (batches, checkpoints, dedupe, parking),
-//! `metrics`, `embedded` (event-store source).
+//! `metrics`, `embedded` (event-store source), `testing` (helpers for projections' tests).
 
 pub mod embedded;
 mod metrics;
 mod projection;
 pub mod query;
 mod runtime;
+pub mod testing;
 
 pub use metrics::{MetricsSnapshot, ProjectorMetrics};
-pub use projection::{Applied, Projection, ProjectionError, RunError};
+pub use projection::{apply_one, Applied, Projection, ProjectionError, RunError};
 pub use runtime::{BatchReport, Checkpoint, Delivery, ParkedEvent, Projector};

@@ -93,3 +93,17 @@ pub trait Projection: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 }
+
+/// [`Projection::apply`] for a projection that writes runs ([`Projection::apply_run`]): the run
+/// of one event, so both paths share one implementation.
+pub async fn apply_one<P: Projection + ?Sized>(
+    projection: &P,
+    conn: &mut AnyConnection,
+    event: &RecordedEvent,
+) -> Result<Applied, ProjectionError> {
+    match projection.apply_run(conn, &[event]).await {
+        Ok(applied) => Ok(applied[0]),
+        Err(RunError::Poisoned { reason, .. }) => Err(ProjectionError::Poison(reason)),
+        Err(RunError::Store(e)) => Err(ProjectionError::Store(e)),
+    }
+}

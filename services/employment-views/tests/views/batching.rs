@@ -94,19 +94,9 @@ async fn one_batch_equals_one_event_at_a_time(backend: Backend) {
     else {
         return;
     };
-    let deliveries = log().take();
-    let report = whole
-        .projector
-        .apply_batch(deliveries.clone(), &[])
-        .await
-        .unwrap();
-    let (mut applied, mut parked) = (0, 0);
-    for d in deliveries {
-        let r = single.projector.apply_batch(vec![d], &[]).await.unwrap();
-        applied += r.applied;
-        parked += r.parked.len();
-    }
-    assert_eq!((report.applied, report.parked.len()), (applied, parked));
+    let parked =
+        projector::testing::apply_both_ways(&whole.projector, &single.projector, log().take())
+            .await;
     assert_eq!(parked, 1, "the undecodable event is parked");
     for table in TABLES {
         let (a, b) = (

@@ -70,8 +70,9 @@ struct UpArgs {
     /// Kafka bootstrap servers, e.g. 127.0.0.1:9092 (embedded bus when absent).
     #[arg(long, env = "BOTTOMLINE_KAFKA_BROKERS")]
     kafka_brokers: Option<String>,
-    /// Suffix of every topic and consumer group name (e.g. `.staging`), so that several
-    /// deployments can share one broker; none by default. Letters, digits, `.`, `_`, `-`.
+    /// Suffix of every topic and consumer group name, starting with `.` (e.g. `.staging`), so
+    /// that several deployments can share one broker; none by default. Then letters, digits,
+    /// `.`, `_`, `-`.
     #[arg(long, env = "BOTTOMLINE_KAFKA_NAMESPACE", default_value = "", value_parser = kafka_namespace)]
     kafka_namespace: String,
     /// gRPC listen address.
@@ -263,7 +264,11 @@ impl Place {
 
 fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        // PostgreSQL's notices ("relation … already exists, skipping" from the idempotent DDL
+        // run at every start) are not the operator's business.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("{default},sqlx::postgres::notice=warn"))
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -455,16 +460,20 @@ fn postgres_url(s: &str) -> Result<String, String> {
     }
 }
 
-/// A suffix for Kafka topic and group names: at most 100 of `[A-Za-z0-9._-]`.
+/// A suffix for Kafka topic and group names: empty, or `.` then at most 99 of `[A-Za-z0-9._-]`.
 fn kafka_namespace(s: &str) -> Result<String, String> {
-    let valid = s.len() <= 100
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let valid = s.is_empty()
+        || (s.starts_with('.')
+            && s.len() <= 100
+            && s[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')));
     if valid {
         Ok(s.to_string())
     } else {
         Err(
-            "must be at most 100 letters, digits, '.', '_' or '-' (Kafka topic name characters)"
+            "must start with '.' and go on with at most 99 letters, digits, '.', '_' or '-' \
+             (it ends topic names: bottomline.registry.events.v1.staging)"
                 .into(),
         )
     }

@@ -32,6 +32,49 @@ pub struct AppConfig {
     pub minimum_wages: Option<PathBuf>,
     /// Default N of the follow-up queue: days after a job loss within which a follow-up is due.
     pub follow_up_days: u32,
+    /// The services this process runs (default: all of them, [`Service::ALL`]).
+    pub services: Vec<Service>,
+}
+
+/// A service `up` can run. Production runs each in its own process (`--services registry`, …)
+/// over PostgreSQL and Kafka; the embedded default runs all of them in one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    /// The registry command API over the registry event store, and its relay to Kafka.
+    Registry,
+    /// The employment command API over its own event store, its registry intake and its relay.
+    Employment,
+    /// MARA's read models (projector of registry events) and their query API.
+    Mara,
+    /// The employment read models (projector of employment events) and their query API.
+    EmploymentViews,
+}
+
+impl Service {
+    /// Every service, in start order.
+    pub const ALL: [Service; 4] = [
+        Service::Registry,
+        Service::Employment,
+        Service::Mara,
+        Service::EmploymentViews,
+    ];
+
+    /// The name used by `--services` and in lock files: `registry`, `employment`, `mara`,
+    /// `employment-views`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Registry => "registry",
+            Service::Employment => "employment",
+            Service::Mara => "mara",
+            Service::EmploymentViews => "employment-views",
+        }
+    }
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl AppConfig {
@@ -49,7 +92,13 @@ impl AppConfig {
             key_counties: None,
             minimum_wages: None,
             follow_up_days: 7,
+            services: Service::ALL.to_vec(),
         }
+    }
+
+    /// Whether this process runs `service`.
+    pub fn runs(&self, service: Service) -> bool {
+        self.services.contains(&service)
     }
 
     /// The event store URL in use.

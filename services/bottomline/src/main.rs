@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use bottomline::app::App;
 use bottomline::cli::{self, EndpointArg};
-use bottomline::config::AppConfig;
+use bottomline::config::{AppConfig, Service};
 use bottomline::reference::ReferenceData;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start every service in this process and serve gRPC until Ctrl-C.
+    /// Start the services (all of them, or those of --services) and serve gRPC until Ctrl-C.
     Up(UpArgs),
     /// Load a households/persons CSV through the registry's gRPC API.
     Import(ImportArgs),
@@ -78,6 +78,12 @@ struct UpArgs {
     /// gRPC listen address.
     #[arg(long, env = "BOTTOMLINE_LISTEN", default_value = "127.0.0.1:50051")]
     listen: SocketAddr,
+    /// The services this process runs, comma-separated (default: all). Production runs each in
+    /// its own process with PostgreSQL and Kafka; embedded, a projector in another process than
+    /// its service reads that service's event store (files in the same --data-dir).
+    #[arg(long, env = "BOTTOMLINE_SERVICES", value_delimiter = ',', num_args = 1..,
+          default_values_t = Service::ALL.to_vec(), hide_default_value = true)]
+    services: Vec<Service>,
     #[command(flatten)]
     reference: ReferenceArgs,
 }
@@ -291,6 +297,17 @@ async fn stop_signal() {
     let _ = ctrl_c.await;
 }
 
+/// `services` in their order of first mention, each once.
+fn dedup(services: Vec<Service>) -> Vec<Service> {
+    let mut once = Vec::with_capacity(services.len());
+    for s in services {
+        if !once.contains(&s) {
+            once.push(s);
+        }
+    }
+    once
+}
+
 fn civil(d: NaiveDate) -> proto::common::v1::CivilDate {
     registry_import::convert::civil_date(d)
 }
@@ -325,6 +342,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 key_counties: a.reference.key_counties,
                 minimum_wages: a.reference.minimum_wages,
                 follow_up_days: a.follow_up_days,
+                services: dedup(a.services),
             };
             let app = App::build(config).await?;
             println!("bottomline is up");

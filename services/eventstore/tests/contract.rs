@@ -45,6 +45,7 @@ eventstore::on_every_backend!(
     a_group_commits_together_and_chains_within_itself,
     a_group_with_one_conflict_writes_nothing,
     a_group_spanning_several_statements_keeps_every_chain,
+    processes_opening_one_new_database_at_once_all_start,
 );
 
 async fn appends_and_reads_a_stream(backend: Backend) {
@@ -674,4 +675,31 @@ async fn a_group_spanning_several_statements_keeps_every_chain(backend: Backend)
     let group_events: Vec<_> = all[6..].iter().map(|e| e.command_id.clone()).collect();
     let requested: Vec<_> = group.iter().map(|r| r.meta.command_id.clone()).collect();
     assert_eq!(group_events, requested);
+}
+
+/// Services started at once against one new database (`up --services …` in several processes)
+/// each create the schema: all of them start, and the store works.
+async fn processes_opening_one_new_database_at_once_all_start(backend: Backend) {
+    let Some(db) = TestDatabase::new(backend).await else {
+        return;
+    };
+    let opens = (0..8).map(|_| {
+        let url = db.url.clone();
+        tokio::spawn(async move { EventStore::open(&url).await })
+    });
+    let mut stores = Vec::new();
+    for open in opens {
+        stores.push(open.await.unwrap().expect("every concurrent open succeeds"));
+    }
+    let store = &stores[7];
+    store
+        .append(
+            "s-1",
+            ExpectedVersion::NoStream,
+            events(1, "a"),
+            &meta("c-1", b"f"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stores[0].head().await.unwrap().0, 1);
 }

@@ -53,7 +53,7 @@ async fn restart_and_finish(
 ) {
     let app = start(embedded_config(dir)).await;
     let endpoint = app.endpoint();
-    let (households, persons, cases) = app.registry().counts().await;
+    let (households, persons, cases) = app.registry().unwrap().counts().await;
     if let Some(first) = &first {
         // The store holds everything the first process acknowledged. It may hold a few more
         // events: requests cancelled by the abort can commit without the old in-memory model
@@ -114,7 +114,7 @@ async fn restart_and_finish(
         converged.checkpoint, events,
         "every event applied exactly once across both runs"
     );
-    let counts = app.registry().counts().await;
+    let counts = app.registry().unwrap().counts().await;
     assert_eq!(
         counts,
         (
@@ -126,7 +126,7 @@ async fn restart_and_finish(
 
     // The read model's checkpoint is committed with its changes, so the new projector resumes
     // exactly after the last committed batch: no redelivery, nothing parked.
-    let metrics = app.projector().metrics().snapshot();
+    let metrics = app.projector().unwrap().metrics().snapshot();
     assert_eq!(
         (metrics.duplicates, metrics.parked, metrics.unknown),
         (0, 0, 0),
@@ -143,7 +143,7 @@ async fn restart_and_finish(
             "{metrics:?}"
         );
     }
-    assert!(app.projector().parked().await.unwrap().is_empty());
+    assert!(app.projector().unwrap().parked().await.unwrap().is_empty());
     // Still exact a moment later: nothing arrives late and doubles a figure.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let later = e2e_tests::summary(&mut mara).await.unwrap();
@@ -162,7 +162,10 @@ async fn stopped_mid_import_then_rerun_is_exact() {
     let task = import_until_partly_landed(&app.endpoint(), csv.clone()).await;
     task.abort();
     let _ = task.await;
-    let (registry, projector) = (app.registry().clone(), app.projector().clone());
+    let (registry, projector) = (
+        app.registry().unwrap().clone(),
+        app.projector().unwrap().clone(),
+    );
     app.stop().await;
     // After `stop` nothing is in flight: this is what the store holds.
     let landed = registry.counts().await;
@@ -273,12 +276,12 @@ async fn cancelled_requests_leave_the_write_model_equal_to_the_store() {
         };
         *outcomes.entry(format!("{code:?}")).or_insert(0) += 1;
     }
-    let registry = app.registry().clone();
+    let registry = app.registry().unwrap().clone();
     app.stop().await;
     let in_memory = registry.counts().await;
     drop(registry);
     let app = start(embedded_config(dir.path())).await;
-    let rebuilt = app.registry().counts().await;
+    let rebuilt = app.registry().unwrap().counts().await;
     app.stop().await;
     assert_eq!(
         outcomes

@@ -40,10 +40,10 @@ fn new_id() -> String {
     Uuid::new_v4().to_string()
 }
 
-struct Clients {
-    registry: RegistryServiceClient<Channel>,
-    employment: EmploymentServiceClient<Channel>,
-    views: EmploymentQueryServiceClient<Channel>,
+pub(crate) struct Clients {
+    pub(crate) registry: RegistryServiceClient<Channel>,
+    pub(crate) employment: EmploymentServiceClient<Channel>,
+    pub(crate) views: EmploymentQueryServiceClient<Channel>,
 }
 
 async fn clients(endpoint: &str) -> Clients {
@@ -55,7 +55,7 @@ async fn clients(endpoint: &str) -> Clients {
 }
 
 /// A household with one member per `(birth date, sequence)`; returns (household, persons).
-async fn household(
+pub(crate) async fn household(
     c: &mut Clients,
     poverty_alleviated: bool,
     members: &[(&str, u16)],
@@ -149,7 +149,7 @@ fn terms(start: (i32, i32, i32), class: LocationClass) -> Option<SpellTerms> {
     })
 }
 
-fn start_spell(spell: &str, person: &str, start: (i32, i32, i32)) -> StartSpellRequest {
+pub(crate) fn start_spell(spell: &str, person: &str, start: (i32, i32, i32)) -> StartSpellRequest {
     StartSpellRequest {
         command_id: new_id(),
         spell_id: spell.into(),
@@ -159,7 +159,7 @@ fn start_spell(spell: &str, person: &str, start: (i32, i32, i32)) -> StartSpellR
 }
 
 /// Starts a spell, retrying while the employment intake has not learnt the person yet.
-async fn start_when_known(c: &mut Clients, request: StartSpellRequest) {
+pub(crate) async fn start_when_known(c: &mut Clients, request: StartSpellRequest) {
     eventually("the employment service to know the person", || {
         let (mut employment, request) = (c.employment.clone(), request.clone());
         async move {
@@ -221,6 +221,7 @@ fn field_of(status: &Status) -> String {
 /// Events in one stream of the employment store.
 async fn stream_len(app: &App, stream: &str) -> usize {
     app.employment()
+        .unwrap()
         .store()
         .read_stream(stream, 1)
         .await
@@ -468,7 +469,7 @@ async fn scenario(app: &App) {
         .unwrap();
     let stream = format!("employment-{a}");
     let person_events = eventually("the exit reaction in the employment store", || {
-        let (store, stream) = (app.employment().store().clone(), stream.clone());
+        let (store, stream) = (app.employment().unwrap().store().clone(), stream.clone());
         async move {
             let events = store.read_stream(&stream, 1).await.unwrap();
             events
@@ -481,6 +482,7 @@ async fn scenario(app: &App) {
     // Deliver the registry's exit event a second time, straight to the intake.
     let exit = app
         .registry()
+        .unwrap()
         .store()
         .read_stream(&format!("person-{a}"), 1)
         .await
@@ -488,12 +490,13 @@ async fn scenario(app: &App) {
         .into_iter()
         .find(|e| e.event_type == "bottomline.registry.v1.PersonExited")
         .expect("the registry recorded the exit");
-    let intake = RegistryIntake::new(app.employment().clone());
+    let intake = RegistryIntake::new(app.employment().unwrap().clone());
     let mut scratch = scratch_connection().await;
     intake.apply(&mut scratch, &exit).await.unwrap();
     intake.before_commit().await.unwrap();
     let after = app
         .employment()
+        .unwrap()
         .store()
         .read_stream(&stream, 1)
         .await

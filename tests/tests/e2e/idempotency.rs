@@ -216,7 +216,7 @@ async fn commands_replay_and_refusals_carry_details() {
     )
     .await;
     assert_eq!(settled.checkpoint, 3);
-    assert_eq!(app.registry().counts().await, (2, 1, 0));
+    assert_eq!(app.registry().unwrap().counts().await, (2, 1, 0));
     app.stop().await;
 }
 

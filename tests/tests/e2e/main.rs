@@ -9,4 +9,5 @@ mod idempotency;
 mod monitoring_cases;
 mod postgres_kafka;
 mod privacy;
+mod split_processes;
 mod up_import_query;

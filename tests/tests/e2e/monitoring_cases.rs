@@ -401,6 +401,6 @@ async fn case_rules_hold_and_late_registration_is_overdue() {
     assert_eq!(row(&b).stage, CaseStage::Assisted as i32);
     assert_eq!(row(&e).stage, CaseStage::Lead as i32);
     assert_eq!(all.cases.len(), 5);
-    assert_eq!(app.registry().counts().await, (5, 5, 5));
+    assert_eq!(app.registry().unwrap().counts().await, (5, 5, 5));
     app.stop().await;
 }

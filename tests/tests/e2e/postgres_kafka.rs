@@ -67,9 +67,9 @@ async fn postgres_and_kafka_import_then_query() {
             "generated households are in key counties: {row:?}"
         );
     }
-    let metrics = app.projector().metrics().snapshot();
+    let metrics = app.projector().unwrap().metrics().snapshot();
     assert_eq!((metrics.parked, metrics.unknown), (0, 0), "{metrics:?}");
-    assert!(app.projector().parked().await.unwrap().is_empty());
+    assert!(app.projector().unwrap().parked().await.unwrap().is_empty());
     app.stop().await;
 }
 
@@ -91,19 +91,19 @@ async fn postgres_and_kafka_stopped_mid_import_then_rerun_is_exact() {
     };
     // Cut on what the registry holds: MARA's lag behind Kafka does not matter here.
     eventually("part of the import to be registered", || async {
-        (app.registry().counts().await.1 > 100).then_some(())
+        (app.registry().unwrap().counts().await.1 > 100).then_some(())
     })
     .await;
     task.abort();
     let _ = task.await;
-    let registry = app.registry().clone();
+    let registry = app.registry().unwrap().clone();
     app.stop().await;
     let acknowledged = registry.counts().await;
     drop(registry);
 
     // Same database, same topic (same namespace): the relay and the consumer resume.
     let app = start(config).await;
-    let landed = app.registry().counts().await;
+    let landed = app.registry().unwrap().counts().await;
     // At least what was acknowledged (a cancelled request may have committed unseen, see
     // `crash_recovery::cancelled_requests_leave_the_write_model_equal_to_the_store`).
     assert!(
@@ -141,14 +141,14 @@ async fn postgres_and_kafka_stopped_mid_import_then_rerun_is_exact() {
         "redelivered events are skipped, none applied twice"
     );
     assert_eq!(
-        app.registry().counts().await,
+        app.registry().unwrap().counts().await,
         (
             population.expected.households as usize,
             population.expected.persons as usize,
             0
         )
     );
-    let metrics = app.projector().metrics().snapshot();
+    let metrics = app.projector().unwrap().metrics().snapshot();
     assert_eq!((metrics.parked, metrics.unknown), (0, 0), "{metrics:?}");
     assert!(metrics.applied as i64 <= events, "{metrics:?}");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;

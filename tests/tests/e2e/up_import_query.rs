@@ -128,7 +128,7 @@ async fn import_then_query_matches_generated_counts() {
             .sum::<i64>()
     );
 
-    let metrics = app.projector().metrics().snapshot();
+    let metrics = app.projector().unwrap().metrics().snapshot();
     assert_eq!(
         metrics.applied as i64,
         expected.households + expected.persons,

@@ -233,15 +233,23 @@ async fn wait_for(what: &str, target: u64, handled: impl Fn() -> u64) -> anyhow:
     Ok(())
 }
 
-/// Drops the database of `url` through `existing`, a database on the same server.
+/// The event stores of the stack under measure.
+struct Stores {
+    registry: EventStore,
+    employment: EventStore,
+}
+
 /// Waits until every read model has handled every event in the registry's and the employment
 /// service's stores.
-async fn caught_up(app: &App, read_models: &[(&str, Arc<ProjectorMetrics>)]) -> anyhow::Result<()> {
-    let (registry, _) = store_events(app.registry().store()).await?;
+async fn caught_up(
+    stores: &Stores,
+    read_models: &[(&str, Arc<ProjectorMetrics>)],
+) -> anyhow::Result<()> {
+    let (registry, _) = store_events(&stores.registry).await?;
     for (name, m) in &read_models[..2] {
         wait_for(name, registry, || handled(m)).await?;
     }
-    let (employment, _) = store_events(app.employment().store()).await?;
+    let (employment, _) = store_events(&stores.employment).await?;
     let (name, m) = &read_models[2];
     wait_for(name, employment, || handled(m)).await
 }
@@ -328,10 +336,21 @@ pub async fn run(
     }
     let app = Arc::new(App::build(config).await.context("starting the stack")?);
     let channel = super::super::connect(&app.endpoint()).await?;
+    let every_service = "the bench runs every service";
+    let stores = Stores {
+        registry: app.registry().context(every_service)?.store().clone(),
+        employment: app.employment().context(every_service)?.store().clone(),
+    };
     let read_models = [
-        ("mara", app.projector().metrics()),
-        ("employment-intake", app.intake().metrics()),
-        ("employment-views", app.employment_views().metrics()),
+        ("mara", app.projector().context(every_service)?.metrics()),
+        (
+            "employment-intake",
+            app.intake().context(every_service)?.metrics(),
+        ),
+        (
+            "employment-views",
+            app.employment_views().context(every_service)?.metrics(),
+        ),
     ];
     // Warm-up: one more household through the whole stack before anything is measured, so the
     // figures do not include the Kafka consumer groups joining (about a second at start) or
@@ -339,7 +358,7 @@ pub async fn run(
     let mut population = super::population(reference, households + 1, seed, today);
     let warm_up = population.pop().context("an empty population")?;
     super::run(channel.clone(), vec![warm_up], 1).await?;
-    caught_up(&app, &read_models).await?;
+    caught_up(&stores, &read_models).await?;
     for (_, m) in &read_models {
         m.sample_lags(true);
     }
@@ -358,15 +377,15 @@ pub async fn run(
 
     let registrations = super::run(channel.clone(), population, clients).await?;
     // The employment service learns persons from the registry's events: start once it has.
-    let (registry_events, _) = store_events(app.registry().store()).await?;
-    let intake = app.intake().metrics();
+    let (registry_events, _) = store_events(&stores.registry).await?;
+    let intake = read_models[1].1.clone();
     wait_for("the employment intake", registry_events, || {
         handled(&intake)
     })
     .await?;
     let employment = employment::run(channel, &registrations.workers, clients, today).await?;
-    let (employment_events, average_payload_bytes) = store_events(app.employment().store()).await?;
-    let views = app.employment_views().metrics();
+    let (employment_events, average_payload_bytes) = store_events(&stores.employment).await?;
+    let views = read_models[2].1.clone();
     wait_for("the employment read models", employment_events, || {
         handled(&views)
     })
@@ -395,7 +414,7 @@ pub async fn run(
         None => format!("sqlite:{}", dir.path().join("replay.db").display()),
     };
     let (relay_replay, projector_replay) = super::replay::run(
-        app.registry().store(),
+        &stores.registry,
         registry_events,
         kafka_config.as_ref().map(|c| (c, replay_topic)),
         &replay_url,

@@ -1,0 +1,490 @@
+//! Composition of the services a process runs (registry, employment with its registry intake,
+//! MARA and employment read models, relays; all of them by default): `App::build(config)` then
+//! `App::run_until_stopped(signal)` (or `App::stop`).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use employment::{Employment, EmploymentGrpc, RegistryIntake};
+use employment_views::{EmploymentQuery, EmploymentViewsProjection};
+use eventstore::EventStore;
+use kafka::config::KafkaConfig;
+use mara::{MaraProjection, MaraQuery};
+use projector::{Projection, Projector};
+use registry::{IdHashKey, Registry, RegistryGrpc};
+use registry_domain::MonitoringRules;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::StreamExt as _;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{AppConfig, Service};
+use crate::reference::ReferenceData;
+
+mod storage;
+
+pub(crate) use storage::{ensure_postgres_database, redact};
+
+/// A running bottomline process: the services of [`AppConfig::services`].
+pub struct App {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    registry: Option<Arc<Registry>>,
+    employment: Option<Arc<Employment>>,
+    projector: Option<Arc<Projector<MaraProjection>>>,
+    views: Option<Arc<Projector<EmploymentViewsProjection>>>,
+    intake: Option<Arc<Projector<RegistryIntake>>>,
+    /// Event stores opened by this process (its own, and in embedded mode the ones its
+    /// projectors follow), closed at stop.
+    stores: Vec<EventStore>,
+    relays: Vec<(&'static str, Arc<AtomicU64>)>,
+    description: Vec<String>,
+    /// Held for the life of the process: one process per service and data directory.
+    _locks: Vec<std::fs::File>,
+}
+
+impl App {
+    /// Opens the storage of the configured services, rebuilds their write models, starts their
+    /// relays (with Kafka), projectors and the gRPC server. Returns once the server is listening.
+    ///
+    /// Errors: no service named; a service's lock held by another process; storage, broker or
+    /// reference data unusable; an id hash key other than the registry store's.
+    pub async fn build(config: AppConfig) -> anyhow::Result<App> {
+        anyhow::ensure!(
+            !config.services.is_empty(),
+            "no service to run (--services)"
+        );
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let locks = config
+            .services
+            .iter()
+            .map(|s| storage::lock_service(&config.data_dir, *s))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let reference = ReferenceData::load(
+            config.divisions.as_deref(),
+            config.key_counties.as_deref(),
+            config.minimum_wages.as_deref(),
+        )?;
+        let rules = MonitoringRules::default();
+        let embedded_bus = config.kafka_brokers.is_none();
+        let runs = |s| config.runs(s);
+
+        let store_url = config.event_store_url();
+        let employment_url = config.employment_store_url();
+        let mut description = Vec::new();
+        // Embedded, projectors follow the store they read, in this process or not.
+        let store = if runs(Service::Registry)
+            || embedded_bus && (runs(Service::Mara) || runs(Service::Employment))
+        {
+            description.push(format!("event store   {}", redact(&store_url)));
+            Some(
+                EventStore::open(&store_url)
+                    .await
+                    .context("opening the event store")?,
+            )
+        } else {
+            None
+        };
+        let registry = match &store {
+            Some(store) if runs(Service::Registry) => {
+                let key_path = config.data_dir.join("id-hash.key");
+                let key = IdHashKey::load_or_create(&key_path)
+                    .with_context(|| format!("id hash key {}", key_path.display()))?;
+                Some(Arc::new(
+                    Registry::open(store.clone(), reference.catalog.clone(), rules, key)
+                        .await
+                        .context("rebuilding the registry")?,
+                ))
+            }
+            _ => None,
+        };
+        let employment_store =
+            if runs(Service::Employment) || embedded_bus && runs(Service::EmploymentViews) {
+                if employment_url.starts_with("postgres") {
+                    storage::ensure_postgres_database(&store_url, &employment_url).await?;
+                }
+                description.push(format!("employment    {}", redact(&employment_url)));
+                Some(
+                    EventStore::open(&employment_url)
+                        .await
+                        .context("opening the employment event store")?,
+                )
+            } else {
+                None
+            };
+        let employment = match &employment_store {
+            Some(store) if runs(Service::Employment) => Some(Arc::new(
+                Employment::open(store.clone(), reference.policy.clone())
+                    .await
+                    .context("rebuilding the employment write model")?,
+            )),
+            _ => None,
+        };
+        let intake = match &employment {
+            Some(employment) => Some(Arc::new(
+                Projector::open(
+                    RegistryIntake::new(employment.clone()),
+                    &config.intake_url(),
+                )
+                .await
+                .context("opening the registry intake of the employment service")?,
+            )),
+            None => None,
+        };
+        let views = if runs(Service::EmploymentViews) {
+            Some(Arc::new(
+                Projector::open(
+                    EmploymentViewsProjection::new(),
+                    &config.employment_views_url(),
+                )
+                .await
+                .context("opening the employment read models")?,
+            ))
+        } else {
+            None
+        };
+        let read_url = config.read_model_url();
+        let projector = if runs(Service::Mara) {
+            Some(Arc::new(
+                Projector::open(MaraProjection::new(), &read_url)
+                    .await
+                    .context("opening the MARA read model")?,
+            ))
+        } else {
+            None
+        };
+        if projector.is_some() || views.is_some() || intake.is_some() {
+            description.push(format!("read models   {}", redact(&read_url)));
+        }
+
+        let shutdown = CancellationToken::new();
+        let mut tasks = Tasks::default();
+        let mut relays: Vec<(&'static str, Arc<AtomicU64>)> = Vec::new();
+        match &config.kafka_brokers {
+            None => {
+                description.push("bus           embedded (projectors read the event store)".into());
+                if let Some(store) = &store {
+                    if let Some(p) = &projector {
+                        tasks.feed("mara-projector", p, store, "registry", &shutdown);
+                    }
+                    if let Some(p) = &intake {
+                        tasks.feed("employment-intake", p, store, "registry", &shutdown);
+                    }
+                }
+                if let (Some(p), Some(store)) = (&views, &employment_store) {
+                    tasks.feed("employment-views", p, store, "employment", &shutdown);
+                }
+            }
+            Some(brokers) => {
+                let kafka = KafkaConfig::new(brokers.clone());
+                let ns = &config.kafka_namespace;
+                let topic = format!("{}{ns}", kafka::admin::events_topic("registry"));
+                let employment_topic = format!("{}{ns}", kafka::admin::events_topic("employment"));
+                // Each process makes sure the topics it publishes to or reads exist.
+                let mut topics: Vec<String> = Vec::new();
+                let consumers = [
+                    (projector.as_ref().map(|p| p.name()), &topic),
+                    (intake.as_ref().map(|p| p.name()), &topic),
+                    (views.as_ref().map(|p| p.name()), &employment_topic),
+                ];
+                for (group, source) in consumers {
+                    if let Some(group) = group {
+                        topics.push(source.clone());
+                        topics.push(kafka::admin::dead_letter_topic(source, group));
+                    }
+                }
+                if runs(Service::Registry) {
+                    topics.push(topic.clone());
+                }
+                if runs(Service::Employment) {
+                    topics.push(employment_topic.clone());
+                }
+                topics.sort();
+                topics.dedup();
+                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                kafka::admin::ensure_topics(&kafka, &names, 3)
+                    .await
+                    .context("creating Kafka topics")?;
+                description.push(format!(
+                    "kafka         {brokers} topics {}",
+                    names.join(", ")
+                ));
+                if let Some(employment) = &employment {
+                    let relay = kafka::relay::Relay::new(
+                        &kafka,
+                        employment.store().clone(),
+                        &employment_topic,
+                        employment::SOURCE,
+                    )
+                    .context("creating the employment relay producer")?;
+                    relays.push(("employment", relay.published()));
+                    tasks.push("employment-relay", relay.run(shutdown.clone()));
+                }
+                if let Some(p) = &intake {
+                    tasks.consume("employment-intake", &kafka, p, ns, &topic, &shutdown);
+                }
+                if let Some(p) = &views {
+                    tasks.consume(
+                        "employment-views",
+                        &kafka,
+                        p,
+                        ns,
+                        &employment_topic,
+                        &shutdown,
+                    );
+                }
+                if let Some(registry) = &registry {
+                    let relay = kafka::relay::Relay::new(
+                        &kafka,
+                        registry.store().clone(),
+                        &topic,
+                        registry::SOURCE,
+                    )
+                    .context("creating the relay producer")?;
+                    relays.push(("registry", relay.published()));
+                    tasks.push("registry-relay", relay.run(shutdown.clone()));
+                }
+                if let Some(p) = &projector {
+                    tasks.consume("mara", &kafka, p, ns, &topic, &shutdown);
+                }
+            }
+        }
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .context("reflection service")?;
+        let router =
+            tonic::transport::Server::builder()
+                .timeout(Duration::from_secs(30))
+                .concurrency_limit_per_connection(256)
+                .add_service(health_service)
+                .add_service(reflection)
+                .add_optional_service(
+                    registry
+                        .as_ref()
+                        .map(|r| RegistryGrpc::new(r.clone()).into_server()),
+                )
+                .add_optional_service(employment.as_ref().map(|e| {
+                    EmploymentGrpc::new(e.clone(), reference.catalog.clone()).into_server()
+                }))
+                .add_optional_service(views.as_ref().map(|v| {
+                    EmploymentQuery::new(
+                        v.pool().clone(),
+                        reference.catalog.clone(),
+                        reference.policy.clone(),
+                        config.follow_up_days,
+                        v.subscribe(),
+                    )
+                    .with_shutdown(shutdown.clone())
+                    .into_server()
+                }))
+                .add_optional_service(projector.as_ref().map(|p| {
+                    MaraQuery::new(
+                        p.pool().clone(),
+                        reference.catalog.clone(),
+                        reference.key_counties.clone(),
+                        rules,
+                    )
+                    .into_server()
+                }));
+        if registry.is_some() {
+            health
+                .set_serving::<proto::registry::v1::registry_service_server::RegistryServiceServer<RegistryGrpc>>()
+                .await;
+        }
+        if employment.is_some() {
+            health
+                .set_serving::<proto::employment::v1::employment_service_server::EmploymentServiceServer<EmploymentGrpc>>()
+                .await;
+        }
+        if projector.is_some() {
+            health
+                .set_serving::<proto::mara::v1::mara_query_service_server::MaraQueryServiceServer<MaraQuery>>()
+                .await;
+        }
+        if views.is_some() {
+            health
+                .set_serving::<proto::employment::v1::employment_query_service_server::EmploymentQueryServiceServer<EmploymentQuery>>()
+                .await;
+        }
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let stop = shutdown.clone();
+        let serve = async move {
+            // No Nagle delay: replies are small and a client waits for each one.
+            let incoming = TcpListenerStream::new(listener).map(|conn| {
+                conn.inspect(|c| {
+                    if let Err(e) = c.set_nodelay(true) {
+                        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                    }
+                })
+            });
+            if let Err(e) = router
+                .serve_with_incoming_shutdown(incoming, stop.cancelled())
+                .await
+            {
+                tracing::error!(error = %e, "grpc server failed");
+            }
+        };
+        tasks.push("grpc-server", serve);
+        let names: Vec<&str> = config.services.iter().map(|s| s.name()).collect();
+        description.insert(
+            0,
+            format!(
+                "grpc          http://{addr}  ({}, health, reflection)",
+                names.join(", ")
+            ),
+        );
+        let stores = store.into_iter().chain(employment_store).collect();
+        Ok(App {
+            addr,
+            shutdown,
+            tasks: tasks.0,
+            registry,
+            employment,
+            projector,
+            views,
+            intake,
+            stores,
+            relays,
+            description,
+            _locks: locks,
+        })
+    }
+
+    /// The address the gRPC server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://host:port` for clients.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Human-readable lines: endpoints and storage.
+    pub fn describe(&self) -> &[String] {
+        &self.description
+    }
+
+    /// The registry, when this process runs it (for tests and benchmarks in the same process).
+    pub fn registry(&self) -> Option<&Arc<Registry>> {
+        self.registry.as_ref()
+    }
+
+    /// The employment command side, when this process runs it (for tests and benchmarks).
+    pub fn employment(&self) -> Option<&Arc<Employment>> {
+        self.employment.as_ref()
+    }
+
+    /// The MARA projector, when this process runs it (for its metrics).
+    pub fn projector(&self) -> Option<&Arc<Projector<MaraProjection>>> {
+        self.projector.as_ref()
+    }
+
+    /// The employment read-model projector, when this process runs it (for its metrics).
+    pub fn employment_views(&self) -> Option<&Arc<Projector<EmploymentViewsProjection>>> {
+        self.views.as_ref()
+    }
+
+    /// The registry intake of the employment service, when this process runs it (for its
+    /// metrics).
+    pub fn intake(&self) -> Option<&Arc<Projector<RegistryIntake>>> {
+        self.intake.as_ref()
+    }
+
+    /// Events each relay had the broker acknowledge since start, by context (empty without
+    /// Kafka).
+    pub fn relay_counters(&self) -> &[(&'static str, Arc<AtomicU64>)] {
+        &self.relays
+    }
+
+    /// Waits for `signal`, then stops cleanly.
+    pub async fn run_until_stopped(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        self.stop().await;
+    }
+
+    /// Stops accepting requests, lets in-flight ones and the current projector batch finish,
+    /// drains the relay, and joins every task.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for (name, task) in self.tasks {
+            match tokio::time::timeout(Duration::from_secs(20), task).await {
+                Ok(Ok(())) => tracing::debug!(task = name, "stopped"),
+                Ok(Err(e)) => tracing::error!(task = name, error = %e, "task panicked"),
+                Err(_) => tracing::warn!(task = name, "did not stop within 20 s"),
+            }
+        }
+        for store in &self.stores {
+            store.close().await;
+        }
+        if let Some(p) = &self.projector {
+            p.pool().close().await;
+        }
+        if let Some(p) = &self.views {
+            p.pool().close().await;
+        }
+        if let Some(p) = &self.intake {
+            p.pool().close().await;
+        }
+    }
+}
+
+/// The background tasks of a process, by name.
+#[derive(Default)]
+struct Tasks(Vec<(&'static str, JoinHandle<()>)>);
+
+impl Tasks {
+    fn push(&mut self, name: &'static str, task: impl Future<Output = ()> + Send + 'static) {
+        self.0.push((name, tokio::spawn(task)));
+    }
+
+    /// Feeds `projector` from `store`'s global order (embedded bus).
+    fn feed<P: Projection>(
+        &mut self,
+        name: &'static str,
+        projector: &Arc<Projector<P>>,
+        store: &EventStore,
+        store_name: &'static str,
+        shutdown: &CancellationToken,
+    ) {
+        let (p, s, stop) = (projector.clone(), store.clone(), shutdown.clone());
+        self.push(name, projector::embedded::run(p, s, store_name, stop));
+    }
+
+    /// Feeds `projector` from `topic` as consumer group `<projection name><namespace>`, parking
+    /// what it cannot apply on the topic's dead-letter topic for that projection.
+    fn consume<P: Projection>(
+        &mut self,
+        name: &'static str,
+        kafka: &KafkaConfig,
+        projector: &Arc<Projector<P>>,
+        namespace: &str,
+        topic: &str,
+        shutdown: &CancellationToken,
+    ) {
+        let (p, k, stop) = (projector.clone(), kafka.clone(), shutdown.clone());
+        let group = format!("{}{namespace}", projector.name());
+        let dead_letter = kafka::admin::dead_letter_topic(topic, projector.name());
+        let topic = topic.to_string();
+        self.push(name, async move {
+            if let Err(e) =
+                kafka::consumer::run(&k, p, &group, &topic, Some(&dead_letter), stop).await
+            {
+                tracing::error!(consumer = name, error = %e, "consumer stopped");
+            }
+        });
+    }
+}

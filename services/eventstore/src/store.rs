@@ -57,6 +57,7 @@ struct Inner {
     writer: Option<Mutex<()>>,
     /// Global position of the last event this process appended; readers wait on it.
     head: watch::Sender<i64>,
+    _checkpointer: Option<backend::WalCheckpointer>,
 }
 
 enum Attempt {
@@ -79,6 +80,7 @@ impl EventStore {
                 .map_err(StoreError::of("create schema"))?;
         }
         let writer = (backend == Backend::Sqlite).then(|| Mutex::new(()));
+        let checkpointer = backend::WalCheckpointer::start(&pool, backend);
         let (head, _) = watch::channel(0);
         Ok(EventStore {
             inner: Arc::new(Inner {
@@ -86,6 +88,7 @@ impl EventStore {
                 backend,
                 writer,
                 head,
+                _checkpointer: checkpointer,
             }),
         })
     }

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use eventstore::backend::WalCheckpointer;
 use eventstore::sql::{value_rows, CHUNK};
 use eventstore::{Backend, RecordedEvent};
 use sqlx::{AnyPool, Row};
@@ -131,6 +132,7 @@ pub struct Projector<P> {
     metrics: Arc<ProjectorMetrics>,
     /// Batches committed that applied at least one event (see [`Projector::subscribe`]).
     changes: watch::Sender<u64>,
+    _checkpointer: Option<WalCheckpointer>,
 }
 
 impl<P: Projection> Projector<P> {
@@ -177,6 +179,7 @@ impl<P: Projection> Projector<P> {
                 .map(|r| r.try_get(0))
                 .collect::<Result<_, _>>()?;
         Ok(Projector {
+            _checkpointer: WalCheckpointer::start(&pool, backend),
             projection,
             pool,
             backend,

@@ -45,6 +45,17 @@ impl Backend {
         }
     }
 
+    /// The verb of a multi-row insert inside a transaction that is rolled back whole on any
+    /// error: `INSERT OR FAIL` on SQLite, whose failing statement keeps the rows it inserted
+    /// before the failure, so that SQLite keeps no statement journal to undo them (a tenth of the
+    /// writer's time in a bulk import); plain `INSERT` on PostgreSQL.
+    pub fn insert_in_doomed_tx(self) -> &'static str {
+        match self {
+            Backend::Postgres => "INSERT",
+            Backend::Sqlite => "INSERT OR FAIL",
+        }
+    }
+
     /// Type of a binary column.
     pub fn bytes(self) -> &'static str {
         match self {

@@ -91,8 +91,9 @@ pub(crate) async fn insert_events(
     let mut placed = HashMap::with_capacity(rows.len());
     for chunk in rows.chunks(CHUNK) {
         let sql = format!(
-            "INSERT INTO events ({COLUMNS}{tx_column}) VALUES {} \
+            "{} INTO events ({COLUMNS}{tx_column}) VALUES {} \
              RETURNING event_id, position, tx_id",
+            backend.insert_in_doomed_tx(),
             value_rows(backend, chunk.len(), width)
         );
         let mut q = sqlx::query(&sql).persistent(false);
@@ -138,7 +139,8 @@ pub(crate) async fn insert_commands(
     let backend = Backend::of_connection(conn);
     for chunk in requests.chunks(CHUNK) {
         let sql = format!(
-            "INSERT INTO commands (command_id, fingerprint, stream_id, recorded_at) VALUES {}",
+            "{} INTO commands (command_id, fingerprint, stream_id, recorded_at) VALUES {}",
+            backend.insert_in_doomed_tx(),
             value_rows(backend, chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql).persistent(false);

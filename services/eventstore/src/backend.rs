@@ -70,6 +70,27 @@ impl Backend {
 /// auto-checkpoint at 64 MiB only (see [`WalCheckpointer`]; docs/performance.md, third pass);
 /// `max_connections` bounds the pool.
 pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backend), sqlx::Error> {
+    connect_pool(url, AnyPoolOptions::new().max_connections(max_connections)).await
+}
+
+/// A pool of one connection to `url` that is never closed while the pool lives, for the writes
+/// of one process to a SQLite database: SQLite's page cache is per connection and thrown away
+/// when another connection of the process changed the file, so writes spread over a pool's
+/// connections read their index pages from the file again and again (a third of a bulk
+/// import's time); one connection keeps them cached.
+pub async fn connect_writer(url: &str) -> Result<(AnyPool, Backend), sqlx::Error> {
+    let options = AnyPoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None);
+    connect_pool(url, options).await
+}
+
+async fn connect_pool(
+    url: &str,
+    pool_options: AnyPoolOptions,
+) -> Result<(AnyPool, Backend), sqlx::Error> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of_url(url).ok_or_else(|| {
         sqlx::Error::Configuration(format!("unsupported database url {url:?}").into())
@@ -82,8 +103,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backen
         _ => url.to_string(),
     };
     let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
-    let pool = AnyPoolOptions::new()
-        .max_connections(max_connections)
+    let pool = pool_options
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(move |conn, _| {
             Box::pin(async move {

@@ -17,18 +17,25 @@ use crate::model::RecordedEvent;
 use crate::sql::{placeholders, value_rows, CHUNK};
 use crate::store::AppendRequest;
 
-/// The rows of `sql` — a query with one `{ids}` where a list of parameters goes, as in
-/// `… WHERE x IN ({ids})` — for all of `ids`, in chunks.
+/// The rows of `sql` for all of `ids`, in chunks. `sql` is the query for SQLite and for
+/// PostgreSQL in that order; in it `{ids}` stands for the list of parameters (`… WHERE x IN
+/// ({ids})`) and `{rows}` for one row per parameter (`FROM (VALUES {rows}) AS ids(id)`).
 async fn select_in(
     conn: &mut AnyConnection,
-    sql: &str,
+    sql: [&str; 2],
     ids: &[&str],
     what: &'static str,
 ) -> Result<Vec<AnyRow>, StoreError> {
     let backend = Backend::of_connection(conn);
+    let sql = match backend {
+        Backend::Sqlite => sql[0],
+        Backend::Postgres => sql[1],
+    };
     let mut rows = Vec::new();
     for chunk in ids.chunks(CHUNK) {
-        let text = sql.replace("{ids}", &placeholders(backend, 1, chunk.len()));
+        let text = sql
+            .replace("{ids}", &placeholders(backend, 1, chunk.len()))
+            .replace("{rows}", &value_rows(backend, chunk.len(), 1));
         let mut q = sqlx::query(&text).persistent(false);
         for id in chunk {
             q = q.bind(*id);
@@ -47,8 +54,13 @@ pub(crate) async fn fingerprints(
     conn: &mut AnyConnection,
     command_ids: &[&str],
 ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-    let sql = "SELECT command_id, fingerprint FROM commands WHERE command_id IN ({ids})";
-    select_in(conn, sql, command_ids, "look up commands")
+    let sqlite = "SELECT command_id, fingerprint FROM commands WHERE command_id IN ({ids})";
+    // One primary-key look-up per id whatever PostgreSQL's statistics say: planned from stale
+    // ones (a growing table between two auto-analyzes) the IN list was a sequential scan.
+    let postgres = "SELECT c.command_id, c.fingerprint FROM (VALUES {rows}) AS ids(id) \
+        CROSS JOIN LATERAL (SELECT command_id, fingerprint FROM commands \
+                            WHERE command_id = ids.id LIMIT 1) c";
+    select_in(conn, [sqlite, postgres], command_ids, "look up commands")
         .await?
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
@@ -61,11 +73,17 @@ pub(crate) async fn heads(
     conn: &mut AnyConnection,
     stream_ids: &[&str],
 ) -> Result<HashMap<String, (u64, Vec<u8>)>, StoreError> {
-    let sql = "SELECT e.stream_id, e.stream_version, e.hash FROM events e \
+    let sqlite = "SELECT e.stream_id, e.stream_version, e.hash FROM events e \
         JOIN (SELECT stream_id, MAX(stream_version) AS v FROM events \
               WHERE stream_id IN ({ids}) GROUP BY stream_id) h \
         ON e.stream_id = h.stream_id AND e.stream_version = h.v";
-    select_in(conn, sql, stream_ids, "read stream heads")
+    // The last row of each stream by a backward scan of its (stream_id, stream_version) index:
+    // PostgreSQL planned the grouped form above as a parallel sequential scan of every event,
+    // once per group append (a bulk import slowed down as the store grew).
+    let postgres = "SELECT h.stream_id, h.stream_version, h.hash FROM (VALUES {rows}) AS ids(id) \
+        CROSS JOIN LATERAL (SELECT stream_id, stream_version, hash FROM events \
+                            WHERE stream_id = ids.id ORDER BY stream_version DESC LIMIT 1) h";
+    select_in(conn, [sqlite, postgres], stream_ids, "read stream heads")
         .await?
         .iter()
         .map(|row| {

@@ -51,6 +51,9 @@ pub struct EventStore {
 
 struct Inner {
     pool: AnyPool,
+    /// Where this process writes: on SQLite one connection of its own, whose page cache stays
+    /// warm ([`backend::connect_writer`]); on PostgreSQL the pool.
+    writes: AnyPool,
     backend: Backend,
     /// SQLite allows one writer: every write in this process takes this lock so that no
     /// transaction ever has to upgrade a read lock (which SQLite refuses without waiting).
@@ -79,12 +82,22 @@ impl EventStore {
                 .await
                 .map_err(StoreError::of("create schema"))?;
         }
+        let writes = match backend {
+            Backend::Sqlite => {
+                backend::connect_writer(url)
+                    .await
+                    .map_err(StoreError::of("connect"))?
+                    .0
+            }
+            Backend::Postgres => pool.clone(),
+        };
         let writer = (backend == Backend::Sqlite).then(|| Mutex::new(()));
         let checkpointer = backend::WalCheckpointer::start(&pool, backend);
         let (head, _) = watch::channel(0);
         Ok(EventStore {
             inner: Arc::new(Inner {
                 pool,
+                writes,
                 backend,
                 writer,
                 head,
@@ -184,7 +197,7 @@ impl EventStore {
     async fn try_append_all(&self, requests: &[AppendRequest]) -> Result<Attempt, AppendError> {
         let mut tx = self
             .inner
-            .pool
+            .writes
             .begin()
             .await
             .map_err(StoreError::of("begin"))?;
@@ -331,9 +344,10 @@ impl EventStore {
         if command_ids.is_empty() {
             return Ok(Default::default());
         }
+        // On the writer's connection: the writer looks its group up right before appending it.
         let mut conn = self
             .inner
-            .pool
+            .writes
             .acquire()
             .await
             .map_err(StoreError::of("acquire"))?;
@@ -478,7 +492,7 @@ impl EventStore {
         .bind(name)
         .bind(cursor.tx_id)
         .bind(cursor.position)
-        .execute(&self.inner.pool)
+        .execute(&self.inner.writes)
         .await
         .map_err(StoreError::of("save checkpoint"))?;
         Ok(())
@@ -496,7 +510,7 @@ impl EventStore {
         )
         .bind(name)
         .bind(value)
-        .execute(&self.inner.pool)
+        .execute(&self.inner.writes)
         .await
         .map_err(StoreError::of("save setting"))?;
         sqlx::query("SELECT value FROM settings WHERE name = $1")
@@ -509,6 +523,7 @@ impl EventStore {
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
+        self.inner.writes.close().await;
         self.inner.pool.close().await;
     }
 }

@@ -135,6 +135,15 @@ async fn scenario(config: AppConfig) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_and_read_side_in_separate_processes_embedded() {
     let dir = tempfile::tempdir().unwrap();
+    // Embedded, the read side follows the registry's store file: before the registry ever ran
+    // on this data directory (or on another one), it is refused instead of showing nothing.
+    let Err(e) = App::build(with_services(&embedded_config(dir.path()), &READ_SIDE)).await else {
+        panic!("the read side started without a registry store to follow")
+    };
+    assert!(
+        format!("{e:#}").contains("no registry event store"),
+        "{e:#}"
+    );
     scenario(embedded_config(dir.path())).await;
 }
 

@@ -83,6 +83,9 @@ impl App {
             || embedded_bus && (runs(Service::Mara) || runs(Service::Employment))
         {
             description.push(format!("event store   {}", redact(&store_url)));
+            if !runs(Service::Registry) {
+                storage::ensure_followed_store_exists(&store_url, Service::Registry)?;
+            }
             Some(
                 EventStore::open(&store_url)
                     .await
@@ -110,6 +113,9 @@ impl App {
                     storage::ensure_postgres_database(&store_url, &employment_url).await?;
                 }
                 description.push(format!("employment    {}", redact(&employment_url)));
+                if !runs(Service::Employment) {
+                    storage::ensure_followed_store_exists(&employment_url, Service::Employment)?;
+                }
                 Some(
                     EventStore::open(&employment_url)
                         .await
@@ -168,7 +174,10 @@ impl App {
         let mut relays: Vec<(&'static str, Arc<AtomicU64>)> = Vec::new();
         match &config.kafka_brokers {
             None => {
-                description.push("bus           embedded (projectors read the event store)".into());
+                if projector.is_some() || intake.is_some() || views.is_some() {
+                    description
+                        .push("bus           embedded (projectors read the event store)".into());
+                }
                 if let Some(store) = &store {
                     if let Some(p) = &projector {
                         tasks.feed("mara-projector", p, store, "registry", &shutdown);

@@ -33,6 +33,24 @@ pub(crate) fn lock_service(
     }
 }
 
+/// A projector following the event store of `service`, which another process runs, must find
+/// that store: an embedded (SQLite) one missing from the data directory means the two processes
+/// were given different `--data-dir`s, or the service has never started — a new empty file would
+/// silently give read models with nothing in them.
+pub(crate) fn ensure_followed_store_exists(url: &str, service: Service) -> anyhow::Result<()> {
+    let Some(path) = url.strip_prefix("sqlite:") else {
+        return Ok(());
+    };
+    let path = path.split_once('?').map_or(path, |(path, _)| path);
+    anyhow::ensure!(
+        std::path::Path::new(path).exists(),
+        "no {service} event store at {path}: without --kafka-brokers, this process reads the \
+         {service} service's store, so start `up --services {service}` (or all services) on the \
+         same --data-dir first"
+    );
+    Ok(())
+}
+
 /// Creates the PostgreSQL database of `url` when it does not exist, connecting through `existing`
 /// (a database on the same server that does). Needs the CREATEDB privilege the first time only.
 pub(crate) async fn ensure_postgres_database(existing: &str, url: &str) -> anyhow::Result<()> {

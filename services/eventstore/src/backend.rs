@@ -208,7 +208,9 @@ pub(crate) fn schema(backend: Backend) -> Vec<String> {
             )"
         ),
         "CREATE INDEX IF NOT EXISTS events_commit_order ON events (tx_id, position)".into(),
-        "CREATE INDEX IF NOT EXISTS events_command ON events (command_id)".into(),
+        // Replays find a command's events through the commands table (`outcome_of`); stores
+        // created before that had an index on events (command_id), dropped here.
+        "DROP INDEX IF EXISTS events_command".into(),
         format!(
             "CREATE TABLE IF NOT EXISTS commands (
                 command_id TEXT PRIMARY KEY,

@@ -34,6 +34,7 @@ enum Command {
     /// Generate a synthetic population over the key counties, import it, play monitoring cases
     /// and an employment scenario (spells, job losses, follow-ups, workshops, posts), and wait
     /// until MARA's summary and the employed scale equal the figures computed from the seed.
+    /// Needs every service behind one endpoint (an `up` without --services).
     Demo(DemoArgs),
     /// Query MARA's read model.
     Mara(MaraArgs),
@@ -81,7 +82,7 @@ struct UpArgs {
     /// The services this process runs, comma-separated (default: all). Production runs each in
     /// its own process with PostgreSQL and Kafka; embedded, a projector in another process than
     /// its service reads that service's event store (files in the same --data-dir).
-    #[arg(long, env = "BOTTOMLINE_SERVICES", value_delimiter = ',', num_args = 1..,
+    #[arg(long, env = "BOTTOMLINE_SERVICES", value_delimiter = ',', value_name = "SERVICE,...",
           default_values_t = Service::ALL.to_vec(), hide_default_value = true)]
     services: Vec<Service>,
     #[command(flatten)]

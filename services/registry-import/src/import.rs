@@ -129,6 +129,16 @@ struct Plan {
     rejects: Vec<Reject>,
 }
 
+/// What to tell the user when a call failed part-way: running the import again resumes it,
+/// unless the endpoint is no registry at all.
+fn aborted(err: anyhow::Error) -> anyhow::Error {
+    if err.downcast_ref::<crate::rpc::NotARegistry>().is_some() {
+        err
+    } else {
+        err.context("import aborted; running it again resumes where it stopped")
+    }
+}
+
 /// Imports a CSV file of persons (format: see the crate docs or `FORMAT.md`) through the
 /// registry's gRPC API.
 ///
@@ -159,9 +169,7 @@ pub async fn import_csv(
             } => {
                 write_rejects(rejects, &mut found)?;
                 if let Some(err) = failure {
-                    return Err(
-                        err.context("import aborted; running it again resumes where it stopped")
-                    );
+                    return Err(aborted(err));
                 }
                 debug_assert!(summary.is_consistent(), "{summary:?}");
                 return Ok(summary);
@@ -233,7 +241,7 @@ pub(crate) async fn import_with_ids(
     bar.finish_and_clear();
     write_rejects(rejects, &mut all_rejects)?;
     if let Some(err) = failure {
-        return Err(err.context("import aborted; running it again resumes where it stopped"));
+        return Err(aborted(err));
     }
     debug_assert!(summary.is_consistent(), "{summary:?}");
     tracing::info!(

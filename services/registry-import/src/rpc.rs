@@ -28,6 +28,22 @@ pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(1);
 /// Client-side limit of one call, so a stuck connection becomes a retriable failure.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The endpoint answered UNIMPLEMENTED to a registry call: it runs other services (a process of
+/// `up --services`), and no retry or re-run of the import can help.
+#[derive(Debug)]
+pub(crate) struct NotARegistry;
+
+impl std::fmt::Display for NotARegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the endpoint does not run the registry service (a process started with \
+             `up --services` serves only its own): point --endpoint at the registry's process",
+        )
+    }
+}
+
+impl std::error::Error for NotARegistry {}
+
 /// How a call ended when it did not succeed.
 #[derive(Debug)]
 pub(crate) enum CallError {
@@ -42,6 +58,9 @@ impl CallError {
     pub(crate) fn into_anyhow(self, what: &str) -> anyhow::Error {
         match self {
             CallError::Refused(reason) => anyhow::anyhow!("{what} refused: {reason}"),
+            CallError::Failed(status) if status.code() == Code::Unimplemented => {
+                anyhow::Error::new(NotARegistry)
+            }
             CallError::Failed(status) => {
                 anyhow::anyhow!("{what} failed: {:?}: {}", status.code(), status.message())
             }

@@ -85,6 +85,14 @@ async fn scenario(config: AppConfig) {
     );
     let expected = Tally::from(&population.expected);
     wait_for_tally(&mut mara_client(&queries).await, expected).await;
+    // An import sent to the read side says where it should have gone, and changes nothing.
+    let wrong = import(&queries, &population.to_csv(), "wrong.csv")
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{wrong:#}").contains("does not run the registry service"),
+        "{wrong:#}"
+    );
 
     // The employment service learns a person registered in the other process, and its views
     // count the spell started for them.

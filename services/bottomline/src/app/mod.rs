@@ -165,8 +165,17 @@ impl App {
         } else {
             None
         };
-        if projector.is_some() || views.is_some() || intake.is_some() {
-            description.push(format!("read models   {}", redact(&read_url)));
+        let read_models = [
+            (projector.is_some(), "mara", read_url.clone()),
+            (
+                views.is_some(),
+                "employment views",
+                config.employment_views_url(),
+            ),
+            (intake.is_some(), "registry intake", config.intake_url()),
+        ];
+        for (_, name, url) in read_models.iter().filter(|(runs, _, _)| *runs) {
+            description.push(format!("read model    {name}: {}", redact(url)));
         }
 
         let shutdown = CancellationToken::new();
@@ -266,11 +275,27 @@ impl App {
         }
 
         let (health, health_service) = tonic_health::server::health_reporter();
-        let reflection = tonic_reflection::server::Builder::configure()
+        // Reflection lists only what this process serves.
+        let mut reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .context("reflection service")?;
+            .with_service_name("grpc.health.v1.Health");
+        let served = [
+            (registry.is_some(), "bottomline.registry.v1.RegistryService"),
+            (
+                employment.is_some(),
+                "bottomline.employment.v1.EmploymentService",
+            ),
+            (projector.is_some(), "bottomline.mara.v1.MaraQueryService"),
+            (
+                views.is_some(),
+                "bottomline.employment.v1.EmploymentQueryService",
+            ),
+        ];
+        for (_, name) in served.iter().filter(|(runs, _)| *runs) {
+            reflection = reflection.with_service_name(*name);
+        }
+        let reflection = reflection.build_v1().context("reflection service")?;
         let router =
             tonic::transport::Server::builder()
                 .timeout(Duration::from_secs(30))

@@ -58,6 +58,12 @@ pub async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
 pub fn describe_error(e: &anyhow::Error) -> String {
     use tonic_types::StatusExt as _;
     if let Some(status) = e.chain().find_map(|c| c.downcast_ref::<tonic::Status>()) {
+        if status.code() == tonic::Code::Unimplemented && status.message().is_empty() {
+            return "the endpoint does not serve this API (Unimplemented): a process started \
+                    with `up --services` serves only its own services; point --endpoint at the \
+                    one that runs it"
+                .into();
+        }
         let mut line = format!("{} ({:?})", status.message(), status.code());
         let details = status.get_error_details();
         if let Some(bad) = details.bad_request() {

@@ -250,6 +250,11 @@ struct BenchArgs {
     /// Kafka brokers for the stack under test (embedded bus when absent).
     #[arg(long, requires = "database_url")]
     kafka_brokers: Option<String>,
+    /// Run the registry service alone (`up --services registry`, as production deploys it):
+    /// registrations, latency, its relay and the baselines; no read models, employment scenario
+    /// or end-to-end lag.
+    #[arg(long)]
+    registry_only: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -450,6 +455,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let stack = cli::bench::suite::Stack {
                 database_url: a.database_url,
                 kafka_brokers: a.kafka_brokers,
+                registry_only: a.registry_only,
             };
             let report = cli::bench::suite::run(
                 &stack,

@@ -47,10 +47,12 @@ pub struct BenchReport {
     pub commands_per_second: f64,
     /// Command latency percentiles, milliseconds.
     pub latency_ms: Percentiles,
-    /// Read-model lag in events while loading (acknowledged minus applied), sampled every 20 ms.
-    pub lag_events: Percentiles,
-    /// Time from the last acknowledged command until the read model had applied everything, ms.
-    pub catch_up_ms: f64,
+    /// MARA's lag in events while loading (acknowledged minus applied), sampled every 20 ms;
+    /// `None` when MARA does not run (`--registry-only`).
+    pub lag_events: Option<Percentiles>,
+    /// Time from the last acknowledged command until MARA had applied everything, ms; `None`
+    /// when MARA does not run.
+    pub catch_up_ms: Option<f64>,
     /// The labour-capable persons registered (for the employment scenario).
     #[serde(skip)]
     pub workers: Vec<employment::Worker>,
@@ -103,20 +105,25 @@ pub fn population(
     .households
 }
 
-/// Registers `households` against `channel` with `clients` concurrent clients. Command ids are
-/// fresh each run so nothing is replayed.
+/// Registers `households` against `channel` with `clients` concurrent clients, following MARA's
+/// progress through its query API when `follow_mara`. Command ids are fresh each run so nothing
+/// is replayed.
 pub async fn run(
     channel: Channel,
     households: Vec<SyntheticHousehold>,
     clients: usize,
+    follow_mara: bool,
 ) -> anyhow::Result<BenchReport> {
     let run_id = uuid::Uuid::new_v4();
     let mut mara = MaraQueryServiceClient::new(channel.clone());
-    let base = mara
-        .summary(SummaryRequest::default())
-        .await?
-        .into_inner()
-        .checkpoint;
+    let base = if follow_mara {
+        mara.summary(SummaryRequest::default())
+            .await?
+            .into_inner()
+            .checkpoint
+    } else {
+        0
+    };
     let household_count = households.len();
     let queue = Arc::new(Mutex::new(households));
     let acked = Arc::new(AtomicI64::new(0));
@@ -129,7 +136,7 @@ pub async fn run(
         let (acked, done, mut mara) = (acked.clone(), done.clone(), mara.clone());
         tokio::spawn(async move {
             let mut lags = Vec::new();
-            while !done.is_cancelled() {
+            while follow_mara && !done.is_cancelled() {
                 let sent = acked.load(Ordering::Relaxed);
                 if let Ok(r) = mara.summary(SummaryRequest::default()).await {
                     lags.push((sent - (r.into_inner().checkpoint - base)).max(0) as f64);
@@ -175,7 +182,7 @@ pub async fn run(
     let seconds = started.elapsed().as_secs_f64();
     let last_ack = Instant::now();
     let total = acked.load(Ordering::Relaxed);
-    loop {
+    while follow_mara {
         let applied = mara
             .summary(SummaryRequest::default())
             .await?
@@ -204,8 +211,8 @@ pub async fn run(
         seconds,
         commands_per_second: commands as f64 / seconds,
         latency_ms: Percentiles::of(latencies),
-        lag_events: Percentiles::of(lags),
-        catch_up_ms,
+        lag_events: follow_mara.then(|| Percentiles::of(lags)),
+        catch_up_ms: follow_mara.then_some(catch_up_ms),
         workers,
     })
 }

@@ -33,6 +33,9 @@ pub struct Stack {
     pub database_url: Option<String>,
     /// Kafka brokers; `None` = embedded bus.
     pub kafka_brokers: Option<String>,
+    /// Only the registry service (`up --services registry`): registrations, its relay and the
+    /// baselines; no read models, no employment scenario.
+    pub registry_only: bool,
 }
 
 /// Throughput of one component while it was busy.
@@ -77,8 +80,8 @@ pub struct SuiteReport {
     pub seed: u64,
     /// Registration scenario.
     pub registrations: BenchReport,
-    /// Employment scenario.
-    pub employment: EmploymentLoad,
+    /// Employment scenario (`None` with the registry alone).
+    pub employment: Option<EmploymentLoad>,
     /// End-to-end lag per read model.
     pub lag: Vec<Lag>,
     /// Relay throughput per context (Kafka mode only).
@@ -233,25 +236,30 @@ async fn wait_for(what: &str, target: u64, handled: impl Fn() -> u64) -> anyhow:
     Ok(())
 }
 
-/// The event stores of the stack under measure.
-struct Stores {
-    registry: EventStore,
-    employment: EventStore,
+/// The employment side of the stack under measure (absent with the registry alone).
+struct EmploymentSide {
+    store: EventStore,
+    intake: Arc<ProjectorMetrics>,
+    views: Arc<ProjectorMetrics>,
 }
 
 /// Waits until every read model has handled every event in the registry's and the employment
 /// service's stores.
 async fn caught_up(
-    stores: &Stores,
-    read_models: &[(&str, Arc<ProjectorMetrics>)],
+    registry_store: &EventStore,
+    mara: Option<&Arc<ProjectorMetrics>>,
+    employment: Option<&EmploymentSide>,
 ) -> anyhow::Result<()> {
-    let (registry, _) = store_events(&stores.registry).await?;
-    for (name, m) in &read_models[..2] {
-        wait_for(name, registry, || handled(m)).await?;
+    let (registry, _) = store_events(registry_store).await?;
+    if let Some(m) = mara {
+        wait_for("mara", registry, || handled(m)).await?;
     }
-    let (employment, _) = store_events(&stores.employment).await?;
-    let (name, m) = &read_models[2];
-    wait_for(name, employment, || handled(m)).await
+    if let Some(e) = employment {
+        wait_for("employment-intake", registry, || handled(&e.intake)).await?;
+        let (events, _) = store_events(&e.store).await?;
+        wait_for("employment-views", events, || handled(&e.views)).await?;
+    }
+    Ok(())
 }
 
 fn handled(m: &ProjectorMetrics) -> u64 {
@@ -325,6 +333,9 @@ pub async fn run(
     config.kafka_brokers = stack.kafka_brokers.clone();
     let config_namespace = format!(".bench-{}", uuid::Uuid::new_v4().simple());
     config.kafka_namespace = config_namespace.clone();
+    if stack.registry_only {
+        config.services = vec![crate::config::Service::Registry];
+    }
     let mode = if stack.kafka_brokers.is_some() {
         "postgres+kafka"
     } else {
@@ -336,29 +347,35 @@ pub async fn run(
     }
     let app = Arc::new(App::build(config).await.context("starting the stack")?);
     let channel = super::super::connect(&app.endpoint()).await?;
-    let every_service = "the bench runs every service";
-    let stores = Stores {
-        registry: app.registry().context(every_service)?.store().clone(),
-        employment: app.employment().context(every_service)?.store().clone(),
+    let registry_store = app
+        .registry()
+        .context("the bench runs the registry")?
+        .store()
+        .clone();
+    let mara = app.projector().map(|p| p.metrics());
+    let employment_side = match (app.employment(), app.intake(), app.employment_views()) {
+        (Some(e), Some(intake), Some(views)) => Some(EmploymentSide {
+            store: e.store().clone(),
+            intake: intake.metrics(),
+            views: views.metrics(),
+        }),
+        _ => None,
     };
-    let read_models = [
-        ("mara", app.projector().context(every_service)?.metrics()),
-        (
-            "employment-intake",
-            app.intake().context(every_service)?.metrics(),
-        ),
-        (
-            "employment-views",
-            app.employment_views().context(every_service)?.metrics(),
-        ),
-    ];
+    let mut read_models: Vec<(&'static str, Arc<ProjectorMetrics>)> = Vec::new();
+    if let Some(m) = &mara {
+        read_models.push(("mara", m.clone()));
+    }
+    if let Some(e) = &employment_side {
+        read_models.push(("employment-intake", e.intake.clone()));
+        read_models.push(("employment-views", e.views.clone()));
+    }
     // Warm-up: one more household through the whole stack before anything is measured, so the
     // figures do not include the Kafka consumer groups joining (about a second at start) or
     // first connections.
     let mut population = super::population(reference, households + 1, seed, today);
     let warm_up = population.pop().context("an empty population")?;
-    super::run(channel.clone(), vec![warm_up], 1).await?;
-    caught_up(&stores, &read_models).await?;
+    super::run(channel.clone(), vec![warm_up], 1, mara.is_some()).await?;
+    caught_up(&registry_store, mara.as_ref(), employment_side.as_ref()).await?;
     for (_, m) in &read_models {
         m.sample_lags(true);
     }
@@ -375,21 +392,26 @@ pub async fn run(
     let stop = tokio_util::sync::CancellationToken::new();
     let sampler = sample(probes, stop.clone());
 
-    let registrations = super::run(channel.clone(), population, clients).await?;
-    // The employment service learns persons from the registry's events: start once it has.
-    let (registry_events, _) = store_events(&stores.registry).await?;
-    let intake = read_models[1].1.clone();
-    wait_for("the employment intake", registry_events, || {
-        handled(&intake)
-    })
-    .await?;
-    let employment = employment::run(channel, &registrations.workers, clients, today).await?;
-    let (employment_events, average_payload_bytes) = store_events(&stores.employment).await?;
-    let views = read_models[2].1.clone();
-    wait_for("the employment read models", employment_events, || {
-        handled(&views)
-    })
-    .await?;
+    let registrations = super::run(channel.clone(), population, clients, mara.is_some()).await?;
+    let (registry_events, registry_payload_bytes) = store_events(&registry_store).await?;
+    let (employment, average_payload_bytes) = match &employment_side {
+        Some(side) => {
+            // The employment service learns persons from the registry's events: start once it
+            // has.
+            wait_for("the employment intake", registry_events, || {
+                handled(&side.intake)
+            })
+            .await?;
+            let load = employment::run(channel, &registrations.workers, clients, today).await?;
+            let (events, payload_bytes) = store_events(&side.store).await?;
+            wait_for("the employment read models", events, || {
+                handled(&side.views)
+            })
+            .await?;
+            (Some(load), payload_bytes)
+        }
+        None => (None, registry_payload_bytes),
+    };
     stop.cancel();
     let throughput = sampler.await?;
     let kafka_config = stack
@@ -414,7 +436,7 @@ pub async fn run(
         None => format!("sqlite:{}", dir.path().join("replay.db").display()),
     };
     let (relay_replay, projector_replay) = super::replay::run(
-        &stores.registry,
+        &registry_store,
         registry_events,
         kafka_config.as_ref().map(|c| (c, replay_topic)),
         &replay_url,
@@ -544,20 +566,28 @@ impl std::fmt::Display for SuiteReport {
             r.commands_per_second,
             pct(&r.latency_ms)
         )?;
-        writeln!(
-            f,
-            "  refused {} (not counted); MARA behind by p99 {:.0} events while loading, caught up {:.0} ms after the last command",
-            r.refused, r.lag_events.p99, r.catch_up_ms
-        )?;
-        let e = &self.employment;
-        writeln!(
-            f,
-            "employment         {:>8} in {:>7.3} s  {:>8.0}/s   latency ms {}",
-            e.commands,
-            e.seconds,
-            e.commands_per_second,
-            pct(&e.latency_ms)
-        )?;
+        match (&r.lag_events, r.catch_up_ms) {
+            (Some(lag), Some(catch_up)) => writeln!(
+                f,
+                "  refused {} (not counted); MARA behind by p99 {:.0} events while loading, caught up {:.0} ms after the last command",
+                r.refused, lag.p99, catch_up
+            )?,
+            _ => writeln!(
+                f,
+                "  refused {} (not counted); the registry service alone (no read models)",
+                r.refused
+            )?,
+        }
+        if let Some(e) = &self.employment {
+            writeln!(
+                f,
+                "employment         {:>8} in {:>7.3} s  {:>8.0}/s   latency ms {}",
+                e.commands,
+                e.seconds,
+                e.commands_per_second,
+                pct(&e.latency_ms)
+            )?;
+        }
         for l in &self.lag {
             writeln!(
                 f,

@@ -182,20 +182,24 @@ pub async fn run(
     let seconds = started.elapsed().as_secs_f64();
     let last_ack = Instant::now();
     let total = acked.load(Ordering::Relaxed);
-    while follow_mara {
-        let applied = mara
-            .summary(SummaryRequest::default())
-            .await?
-            .into_inner()
-            .checkpoint
-            - base;
-        if applied >= total {
-            break;
+    if follow_mara {
+        loop {
+            let applied = mara
+                .summary(SummaryRequest::default())
+                .await?
+                .into_inner()
+                .checkpoint
+                - base;
+            if applied >= total {
+                break;
+            }
+            if last_ack.elapsed() > Duration::from_secs(120) {
+                anyhow::bail!(
+                    "read model did not catch up within 120 s ({applied} of {total} events)"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        if last_ack.elapsed() > Duration::from_secs(120) {
-            anyhow::bail!("read model did not catch up within 120 s ({applied} of {total} events)");
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let catch_up_ms = last_ack.elapsed().as_secs_f64() * 1000.0;
     done.cancel();

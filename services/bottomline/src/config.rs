@@ -1,5 +1,5 @@
-//! Typed configuration of `bottomline up`: defaults < command-line flags < environment
-//! (`BOTTOMLINE_*`, read by clap so each flag names its variable in `--help`).
+//! Typed configuration of `bottomline up`: defaults < environment (`BOTTOMLINE_*`) < command-line
+//! flags (clap reads both, so each flag names its variable in `--help`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

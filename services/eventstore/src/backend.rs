@@ -176,6 +176,29 @@ impl WalCheckpointer {
     }
 }
 
+/// Runs `ddl` — idempotent `CREATE … IF NOT EXISTS` (or `DROP … IF EXISTS`) statements — in one
+/// transaction. On PostgreSQL the transaction first takes an exclusive advisory lock: two
+/// processes creating the same table at the same moment (services started together against one
+/// new database) otherwise fail with a unique violation in PostgreSQL's catalog
+/// (`pg_type_typname_nsp_index`), which `IF NOT EXISTS` does not prevent.
+pub async fn create_schema(
+    pool: &AnyPool,
+    backend: Backend,
+    ddl: &[String],
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if backend == Backend::Postgres {
+        // The key is the bytes of "bl-ddl\0\0" read as a big-endian integer.
+        sqlx::query("SELECT pg_advisory_xact_lock(7092093422406467584)")
+            .execute(&mut *tx)
+            .await?;
+    }
+    for statement in ddl {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}
+
 /// DDL of the event store.
 pub(crate) fn schema(backend: Backend) -> Vec<String> {
     let serial = backend.serial_key();

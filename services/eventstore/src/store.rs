@@ -76,12 +76,9 @@ impl EventStore {
         let (pool, backend) = backend::connect(url, 8)
             .await
             .map_err(StoreError::of("connect"))?;
-        for ddl in backend::schema(backend) {
-            sqlx::query(&ddl)
-                .execute(&pool)
-                .await
-                .map_err(StoreError::of("create schema"))?;
-        }
+        backend::create_schema(&pool, backend, &backend::schema(backend))
+            .await
+            .map_err(StoreError::of("create schema"))?;
         let writes = match backend {
             Backend::Sqlite => {
                 backend::connect_writer(url)

@@ -167,9 +167,7 @@ impl<P: Projection> Projector<P> {
             ),
         ];
         ddl.extend(projection.schema(backend));
-        for statement in ddl {
-            sqlx::query(&statement).execute(&pool).await?;
-        }
+        eventstore::backend::create_schema(&pool, backend, &ddl).await?;
         let keys: Vec<String> =
             sqlx::query("SELECT DISTINCT stream_id FROM projector_parked WHERE projector = $1")
                 .bind(projection.name())

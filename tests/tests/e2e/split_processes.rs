@@ -171,3 +171,36 @@ async fn registry_and_read_side_in_separate_processes_on_postgres_and_kafka() {
     config.kafka_namespace = random_namespace();
     scenario(config).await;
 }
+
+/// Processes started at the same moment against one new PostgreSQL database (every service in
+/// its own process, as deployed) all start: each creates the tables it needs, some of them the
+/// same ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_started_at_once_on_a_new_database_all_start() {
+    let Some(brokers) = kafka_brokers() else {
+        return;
+    };
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let _kafka = kafka_lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = embedded_config(dir.path());
+    config.database_url = Some(database.url.clone());
+    config.kafka_brokers = Some(brokers);
+    config.kafka_namespace = random_namespace();
+    let builds = Service::ALL.map(|s| {
+        let config = with_services(&config, &[s]);
+        tokio::spawn(async move { App::build(config).await })
+    });
+    let mut apps = Vec::new();
+    for (service, build) in Service::ALL.iter().zip(builds) {
+        match build.await.unwrap() {
+            Ok(app) => apps.push(app),
+            Err(e) => panic!("{service} did not start: {e:#}"),
+        }
+    }
+    for app in apps {
+        app.stop().await;
+    }
+}

@@ -110,7 +110,7 @@ impl App {
         let employment_store =
             if runs(Service::Employment) || embedded_bus && runs(Service::EmploymentViews) {
                 if employment_url.starts_with("postgres") {
-                    storage::ensure_postgres_database(&store_url, &employment_url).await?;
+                    storage::ensure_postgres_database(&employment_url).await?;
                 }
                 description.push(format!("employment    {}", redact(&employment_url)));
                 if !runs(Service::Employment) {

@@ -51,9 +51,10 @@ pub(crate) fn ensure_followed_store_exists(url: &str, service: Service) -> anyho
     Ok(())
 }
 
-/// Creates the PostgreSQL database of `url` when it does not exist, connecting through `existing`
-/// (a database on the same server that does). Needs the CREATEDB privilege the first time only.
-pub(crate) async fn ensure_postgres_database(existing: &str, url: &str) -> anyhow::Result<()> {
+/// Creates the PostgreSQL database of `url` when it does not exist, through the same server's
+/// `postgres` database (needs the CREATEDB privilege the first time only). Several processes may
+/// do it at once: a database created meanwhile by another is fine.
+pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
     let base = url.split_once('?').map_or(url, |(base, _)| base);
     let name = base.rsplit_once('/').map_or("", |(_, name)| name);
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -62,32 +63,48 @@ pub(crate) async fn ensure_postgres_database(existing: &str, url: &str) -> anyho
             redact(url)
         );
     }
-    let (pool, _) = eventstore::backend::connect(existing, 1)
-        .await
-        .with_context(|| format!("connecting to {}", redact(existing)))?;
-    let found: Option<(i64,)> =
-        sqlx::query_as("SELECT CAST(1 AS BIGINT) FROM pg_database WHERE datname = $1")
-            .bind(name.to_string())
-            .fetch_optional(&pool)
-            .await?;
-    if found.is_none() {
-        if let Err(e) = sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&pool)
-            .await
-        {
-            // Another process may have created it in the meantime.
-            let again: Option<(i64,)> =
-                sqlx::query_as("SELECT CAST(1 AS BIGINT) FROM pg_database WHERE datname = $1")
-                    .bind(name.to_string())
-                    .fetch_optional(&pool)
-                    .await?;
-            if again.is_none() {
-                return Err(e).with_context(|| format!("creating database {name}"));
-            }
+    match eventstore::backend::connect(url, 1).await {
+        Ok((pool, _)) => {
+            pool.close().await;
+            return Ok(());
         }
+        Err(e) if database_error_code(&e).as_deref() == Some(UNDEFINED_DATABASE) => {}
+        Err(e) => return Err(e).with_context(|| format!("connecting to {}", redact(url))),
     }
+    let maintenance = format!(
+        "{}/postgres{}",
+        &base[..base.len() - name.len() - 1],
+        &url[base.len()..]
+    );
+    let (pool, _) = eventstore::backend::connect(&maintenance, 1)
+        .await
+        .with_context(|| {
+            format!(
+                "database {name} does not exist, and creating it needs a connection to {}",
+                redact(&maintenance)
+            )
+        })?;
+    let created = sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await;
     pool.close().await;
-    Ok(())
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if database_error_code(&e).as_deref() == Some(DUPLICATE_DATABASE) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("creating database {name}")),
+    }
+}
+
+/// SQLSTATE of a missing database (`invalid_catalog_name`).
+const UNDEFINED_DATABASE: &str = "3D000";
+/// SQLSTATE of `CREATE DATABASE` for one that exists (`duplicate_database`).
+const DUPLICATE_DATABASE: &str = "42P04";
+
+fn database_error_code(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
 }
 
 /// A database URL without its password.

@@ -430,7 +430,7 @@ pub async fn run(
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             );
             let sibling = crate::config::sibling_database(url, &suffix);
-            crate::app::ensure_postgres_database(url, &sibling).await?;
+            crate::app::ensure_postgres_database(&sibling).await?;
             sibling
         }
         None => format!("sqlite:{}", dir.path().join("replay.db").display()),

@@ -73,7 +73,7 @@ enum Attempt {
 impl EventStore {
     /// Connects to `url` (`postgres://…` or `sqlite:PATH`) and creates the schema when missing.
     pub async fn open(url: &str) -> Result<EventStore, StoreError> {
-        let (pool, backend) = backend::connect(url, 8)
+        let (pool, backend) = backend::connect_readers(url, 8)
             .await
             .map_err(StoreError::of("connect"))?;
         backend::create_schema(&pool, backend, &backend::schema(backend))

@@ -20,6 +20,7 @@ use bottomline::app::App;
 use bottomline::config::AppConfig;
 use bottomline::reference::ReferenceData;
 use chrono::NaiveDate;
+use eventstore::testing::TestDatabase;
 use proto::common::v1::CivilDate;
 use proto::mara::v1::mara_query_service_client::MaraQueryServiceClient;
 use proto::mara::v1::{Counts, SummaryRequest, SummaryResponse};
@@ -71,6 +72,20 @@ pub fn population(seed: u64, households: usize) -> Population {
 /// Embedded configuration (SQLite files under `data_dir`, embedded bus) listening on port 0.
 pub fn embedded_config(data_dir: &Path) -> AppConfig {
     AppConfig::embedded(data_dir, "127.0.0.1:0".parse().expect("socket address"))
+}
+
+/// The distributed configuration on port 0: a fresh PostgreSQL database, the test brokers and a
+/// Kafka namespace of its own, with the data directory it needs; `None` to skip (neither
+/// configured). Keep the database and directory until the test ends.
+pub async fn distributed_config() -> Option<(AppConfig, TestDatabase, tempfile::TempDir)> {
+    let brokers = kafka_brokers()?;
+    let database = TestDatabase::postgres().await?;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut config = embedded_config(dir.path());
+    config.database_url = Some(database.url.clone());
+    config.kafka_brokers = Some(brokers);
+    config.kafka_namespace = random_namespace();
+    Some((config, database, dir))
 }
 
 /// Builds and starts an app, failing the test with the whole error chain if it cannot. A data

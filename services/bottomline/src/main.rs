@@ -54,7 +54,8 @@ struct UpArgs {
     /// Directory for SQLite files and the id hash key.
     #[arg(long, env = "BOTTOMLINE_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
-    /// PostgreSQL URL for the event store (embedded SQLite when absent).
+    /// PostgreSQL URL for the event store (embedded SQLite when absent); the database is created
+    /// when missing (needs the CREATEDB privilege then).
     #[arg(long, env = "BOTTOMLINE_DATABASE_URL")]
     database_url: Option<String>,
     /// URL for read models (default: the event store's PostgreSQL database, or SQLite).

@@ -28,17 +28,22 @@ fn expected_registrations(reference: &ReferenceData) -> usize {
         .sum()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_registry_alone_is_measured_without_read_models() {
-    let reference = ReferenceData::load(None, None, None).unwrap();
+/// The bench on an embedded stack of `HOUSEHOLDS` households and 4 clients.
+async fn embedded_bench(reference: &ReferenceData, registry_only: bool) -> suite::SuiteReport {
     let stack = Stack {
         database_url: None,
         kafka_brokers: None,
-        registry_only: true,
+        registry_only,
     };
-    let report = suite::run(&stack, &reference, HOUSEHOLDS, 4, SEED, today())
+    suite::run(&stack, reference, HOUSEHOLDS, 4, SEED, today())
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_alone_is_measured_without_read_models() {
+    let reference = ReferenceData::load(None, None, None).unwrap();
+    let report = embedded_bench(&reference, true).await;
     assert_eq!(
         report.registrations.commands,
         expected_registrations(&reference)
@@ -55,14 +60,7 @@ async fn the_registry_alone_is_measured_without_read_models() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_stack_is_measured_with_every_read_model() {
     let reference = ReferenceData::load(None, None, None).unwrap();
-    let stack = Stack {
-        database_url: None,
-        kafka_brokers: None,
-        registry_only: false,
-    };
-    let report = suite::run(&stack, &reference, HOUSEHOLDS, 4, SEED, today())
-        .await
-        .unwrap();
+    let report = embedded_bench(&reference, false).await;
     let registrations = expected_registrations(&reference);
     assert_eq!(report.registrations.commands, registrations);
     assert!(report.employment.is_some_and(|e| e.commands > 0));

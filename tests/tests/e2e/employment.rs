@@ -7,11 +7,10 @@ use std::time::Instant;
 
 use bottomline::app::App;
 use e2e_tests::{
-    channel, citizen_id, civil, embedded_config, eventually, kafka_brokers, kafka_lock,
-    random_namespace, registry_client, start, uscc,
+    channel, citizen_id, civil, distributed_config, embedded_config, eventually, kafka_lock,
+    registry_client, start, uscc,
 };
 use employment::RegistryIntake;
-use eventstore::testing::TestDatabase;
 use projector::Projection;
 use proto::employment::v1::employment_query_service_client::EmploymentQueryServiceClient;
 use proto::employment::v1::employment_service_client::EmploymentServiceClient;
@@ -585,18 +584,10 @@ async fn employment_rules_reactions_and_views_embedded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn employment_rules_reactions_and_views_on_postgres_and_kafka() {
-    let Some(brokers) = kafka_brokers() else {
-        return;
-    };
-    let Some(database) = TestDatabase::postgres().await else {
+    let Some((config, _database, _dir)) = distributed_config().await else {
         return;
     };
     let _kafka = kafka_lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = embedded_config(dir.path());
-    config.database_url = Some(database.url.clone());
-    config.kafka_brokers = Some(brokers);
-    config.kafka_namespace = random_namespace();
     let app = start(config).await;
     scenario(&app).await;
     app.stop().await;

@@ -4,26 +4,11 @@
 
 use std::sync::Arc;
 
-use bottomline::config::AppConfig;
 use e2e_tests::{
-    embedded_config, eventually, households_by_county, import, kafka_brokers, kafka_lock,
-    mara_client, population, random_namespace, start, wait_for_tally, Tally,
+    distributed_config, eventually, households_by_county, import, kafka_lock, mara_client,
+    population, start, wait_for_tally, Tally,
 };
-use eventstore::testing::TestDatabase;
 use proto::mara::v1::ListCountiesRequest;
-use tempfile::TempDir;
-
-/// A fresh PostgreSQL database, the test brokers and a namespace of its own; `None` to skip.
-async fn distributed_config() -> Option<(AppConfig, TestDatabase, TempDir)> {
-    let brokers = kafka_brokers()?;
-    let database = TestDatabase::postgres().await?;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = embedded_config(dir.path());
-    config.database_url = Some(database.url.clone());
-    config.kafka_brokers = Some(brokers);
-    config.kafka_namespace = random_namespace();
-    Some((config, database, dir))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_and_kafka_import_then_query() {

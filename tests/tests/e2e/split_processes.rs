@@ -6,10 +6,9 @@
 use bottomline::app::App;
 use bottomline::config::{AppConfig, Service};
 use e2e_tests::{
-    channel, embedded_config, eventually, import, kafka_brokers, kafka_lock, mara_client,
-    population, random_namespace, registry_client, start, wait_for_tally, Tally,
+    channel, distributed_config, embedded_config, eventually, import, kafka_lock, mara_client,
+    population, registry_client, start, wait_for_tally, Tally,
 };
-use eventstore::testing::TestDatabase;
 use proto::employment::v1::employment_query_service_client::EmploymentQueryServiceClient;
 use proto::employment::v1::employment_service_client::EmploymentServiceClient;
 use proto::employment::v1::EmployedScaleRequest;
@@ -157,18 +156,10 @@ async fn registry_and_read_side_in_separate_processes_embedded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_and_read_side_in_separate_processes_on_postgres_and_kafka() {
-    let Some(brokers) = kafka_brokers() else {
-        return;
-    };
-    let Some(database) = TestDatabase::postgres().await else {
+    let Some((config, _database, _dir)) = distributed_config().await else {
         return;
     };
     let _kafka = kafka_lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = embedded_config(dir.path());
-    config.database_url = Some(database.url.clone());
-    config.kafka_brokers = Some(brokers);
-    config.kafka_namespace = random_namespace();
     scenario(config).await;
 }
 
@@ -177,18 +168,10 @@ async fn registry_and_read_side_in_separate_processes_on_postgres_and_kafka() {
 /// same ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_started_at_once_on_a_new_database_all_start() {
-    let Some(brokers) = kafka_brokers() else {
-        return;
-    };
-    let Some(database) = TestDatabase::postgres().await else {
+    let Some((config, _database, _dir)) = distributed_config().await else {
         return;
     };
     let _kafka = kafka_lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = embedded_config(dir.path());
-    config.database_url = Some(database.url.clone());
-    config.kafka_brokers = Some(brokers);
-    config.kafka_namespace = random_namespace();
     let builds = Service::ALL.map(|s| {
         let config = with_services(&config, &[s]);
         tokio::spawn(async move { App::build(config).await })

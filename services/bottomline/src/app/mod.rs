@@ -83,14 +83,7 @@ impl App {
             || embedded_bus && (runs(Service::Mara) || runs(Service::Employment))
         {
             description.push(format!("event store   {}", redact(&store_url)));
-            if !runs(Service::Registry) {
-                storage::ensure_followed_store_exists(&store_url, Service::Registry)?;
-            }
-            Some(
-                EventStore::open(&store_url)
-                    .await
-                    .context("opening the event store")?,
-            )
+            Some(open_store(&store_url, Service::Registry, runs(Service::Registry)).await?)
         } else {
             None
         };
@@ -109,18 +102,9 @@ impl App {
         };
         let employment_store =
             if runs(Service::Employment) || embedded_bus && runs(Service::EmploymentViews) {
-                if employment_url.starts_with("postgres") {
-                    storage::ensure_postgres_database(&employment_url).await?;
-                }
                 description.push(format!("employment    {}", redact(&employment_url)));
-                if !runs(Service::Employment) {
-                    storage::ensure_followed_store_exists(&employment_url, Service::Employment)?;
-                }
-                Some(
-                    EventStore::open(&employment_url)
-                        .await
-                        .context("opening the employment event store")?,
-                )
+                let owned = runs(Service::Employment);
+                Some(open_store(&employment_url, Service::Employment, owned).await?)
             } else {
                 None
             };
@@ -474,6 +458,20 @@ impl App {
             p.pool().close().await;
         }
     }
+}
+
+/// Opens the event store of `service` at `url`: its own when this process runs the service
+/// (`owned`; a PostgreSQL database is created when missing), or, embedded, the one its
+/// projectors follow, which must exist already.
+async fn open_store(url: &str, service: Service, owned: bool) -> anyhow::Result<EventStore> {
+    if !owned {
+        storage::ensure_followed_store_exists(url, service)?;
+    } else if url.starts_with("postgres") {
+        storage::ensure_postgres_database(url).await?;
+    }
+    EventStore::open(url)
+        .await
+        .with_context(|| format!("opening the {service} event store"))
 }
 
 /// The background tasks of a process, by name.

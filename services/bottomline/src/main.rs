@@ -236,7 +236,7 @@ struct BenchMemoryArgs {
 struct BenchArgs {
     /// Households to register (each with its members); their labour-capable members then start
     /// a spell and one in five loses it.
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(long, default_value_t = 2_000, value_parser = at_least_one)]
     households: usize,
     /// Concurrent gRPC clients (at least 1).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
@@ -304,6 +304,15 @@ async fn stop_signal() {
     let _ = ctrl_c.await;
 }
 
+/// A count of at least 1.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// `services` in their order of first mention, each once.
 fn dedup(services: Vec<Service>) -> Vec<Service> {
     let mut once = Vec::with_capacity(services.len());
@@ -369,8 +378,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             });
             let input = std::fs::File::open(&a.file)
                 .with_context(|| format!("opening {}", a.file.display()))?;
-            let rejects = std::fs::File::create(&rejects_path)
-                .with_context(|| format!("creating {}", rejects_path.display()))?;
+            let rejects = cli::CreateOnWrite::new(&rejects_path);
             let channel = cli::connect(&a.endpoint.endpoint).await?;
             let options = registry_import::ImportOptions {
                 concurrency: a.concurrency,

@@ -129,13 +129,25 @@ struct Plan {
     rejects: Vec<Reject>,
 }
 
-/// What to tell the user when a call failed part-way: running the import again resumes it,
-/// unless the endpoint is no registry at all.
-fn aborted(err: anyhow::Error) -> anyhow::Error {
-    if err.downcast_ref::<crate::rpc::NotARegistry>().is_some() {
-        err
-    } else {
-        err.context("import aborted; running it again resumes where it stopped")
+/// Ends an import: writes the rejects found, then returns the failure that stopped it, if any
+/// (running the import again resumes it). An endpoint that is no registry imported nothing, so
+/// nothing is written: an earlier run's reject file stays as it was.
+fn finish(
+    out: impl Write,
+    rejects: &mut [Reject],
+    failure: Option<anyhow::Error>,
+) -> anyhow::Result<()> {
+    match failure {
+        Some(err) if err.downcast_ref::<crate::rpc::NotARegistry>().is_some() => Err(err),
+        failure => {
+            write_rejects(out, rejects)?;
+            match failure {
+                Some(err) => {
+                    Err(err.context("import aborted; running it again resumes where it stopped"))
+                }
+                None => Ok(()),
+            }
+        }
     }
 }
 
@@ -160,17 +172,16 @@ pub async fn import_csv(
     if options.bulk {
         match bulk::import_bulk(client.clone(), &data, options).await? {
             bulk::BulkImport::Unsupported => {
-                tracing::warn!("the registry does not offer BulkRegister; importing row by row");
+                tracing::warn!(
+                    "the endpoint does not offer BulkRegister (an older registry?); importing row by row"
+                );
             }
             bulk::BulkImport::Done {
                 summary,
                 rejects: mut found,
                 failure,
             } => {
-                write_rejects(rejects, &mut found)?;
-                if let Some(err) = failure {
-                    return Err(aborted(err));
-                }
+                finish(rejects, &mut found, failure)?;
                 debug_assert!(summary.is_consistent(), "{summary:?}");
                 return Ok(summary);
             }
@@ -239,10 +250,7 @@ pub(crate) async fn import_with_ids(
     }
     drop(results);
     bar.finish_and_clear();
-    write_rejects(rejects, &mut all_rejects)?;
-    if let Some(err) = failure {
-        return Err(aborted(err));
-    }
+    finish(rejects, &mut all_rejects, failure)?;
     debug_assert!(summary.is_consistent(), "{summary:?}");
     tracing::info!(
         rows = summary.rows,

@@ -78,3 +78,63 @@ pub fn describe_error(e: &anyhow::Error) -> String {
         .collect::<Vec<_>>()
         .join(": ")
 }
+
+/// A file created (truncated) at its first write only: a command that fails before writing
+/// anything leaves an existing file as it was (`import`'s reject file when the endpoint is no
+/// registry or the input has no valid header).
+pub struct CreateOnWrite {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl CreateOnWrite {
+    /// Nothing is created yet.
+    pub fn new(path: impl Into<std::path::PathBuf>) -> CreateOnWrite {
+        CreateOnWrite {
+            path: path.into(),
+            file: None,
+        }
+    }
+
+    fn file(&mut self) -> std::io::Result<&mut std::fs::File> {
+        match &mut self.file {
+            Some(file) => Ok(file),
+            none => Ok(none.insert(std::fs::File::create(&self.path)?)),
+        }
+    }
+}
+
+impl std::io::Write for CreateOnWrite {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file()?.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::CreateOnWrite;
+
+    #[test]
+    fn a_file_is_replaced_only_when_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejects.csv");
+        std::fs::write(&path, "earlier run\n").unwrap();
+        let mut untouched = CreateOnWrite::new(&path);
+        untouched.flush().unwrap();
+        drop(untouched);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "earlier run\n");
+        let mut written = CreateOnWrite::new(&path);
+        written.write_all(b"line,reason\n").unwrap();
+        drop(written);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "line,reason\n");
+    }
+}

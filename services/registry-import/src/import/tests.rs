@@ -671,3 +671,28 @@ fn summary_invariant_and_display() {
     assert!(text.contains("6 registered, 3 replayed"), "{text}");
     assert!(text.contains("see the reject file"), "{text}");
 }
+
+#[test]
+fn an_endpoint_that_is_no_registry_leaves_the_reject_file_untouched() {
+    let mut rejects = vec![Reject {
+        line: 3,
+        reason: "citizen_id: bad check character".into(),
+        raw: "x".into(),
+    }];
+    let mut out = Vec::new();
+    let e = finish(
+        &mut out,
+        &mut rejects,
+        Some(anyhow::Error::new(crate::rpc::NotARegistry)),
+    )
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("does not run the registry service"));
+    assert!(out.is_empty());
+    // Any other failure keeps the rejects found so far, and says the import can be resumed.
+    let e = finish(&mut out, &mut rejects, Some(anyhow::anyhow!("unavailable"))).unwrap_err();
+    assert!(format!("{e:#}").contains("running it again resumes"));
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "line,reason,raw_line\n3,citizen_id: bad check character,x\n"
+    );
+}

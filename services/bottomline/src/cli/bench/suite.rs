@@ -262,7 +262,8 @@ async fn caught_up(
     Ok(())
 }
 
-fn handled(m: &ProjectorMetrics) -> u64 {
+/// Events a projector has dealt with: applied, unknown to it, duplicates and parked.
+pub(super) fn handled(m: &ProjectorMetrics) -> u64 {
     let m = m.snapshot();
     m.applied + m.unknown + m.duplicates + m.parked
 }
@@ -374,7 +375,7 @@ pub async fn run(
     // first connections.
     let mut population = super::population(reference, households + 1, seed, today);
     let warm_up = population.pop().context("an empty population")?;
-    super::run(channel.clone(), vec![warm_up], 1, mara.is_some()).await?;
+    super::run(channel.clone(), vec![warm_up], 1, mara.clone()).await?;
     caught_up(&registry_store, mara.as_ref(), employment_side.as_ref()).await?;
     for (_, m) in &read_models {
         m.sample_lags(true);
@@ -392,7 +393,7 @@ pub async fn run(
     let stop = tokio_util::sync::CancellationToken::new();
     let sampler = sample(probes, stop.clone());
 
-    let registrations = super::run(channel.clone(), population, clients, mara.is_some()).await?;
+    let registrations = super::run(channel.clone(), population, clients, mara.clone()).await?;
     let (registry_events, registry_payload_bytes) = store_events(&registry_store).await?;
     let (employment, average_payload_bytes) = match &employment_side {
         Some(side) => {

@@ -17,6 +17,18 @@ const COLUMNS: &str = "position, tx_id, event_id, stream_id, stream_version, eve
     occurred_at, recorded_at, command_id, correlation_id, causation_id, actor, traceparent, \
     payload, hash";
 
+/// The read of [`EventStore::read_committed`]: events after the cursor `($1, $2)` in
+/// `(tx_id, position)` order, at most `$3`. The row comparison is an index condition on both
+/// backends, so the read starts at the cursor; PostgreSQL cannot bound the scan by the equivalent
+/// `tx_id > $1 OR (tx_id = $1 AND position > $2)` and walked the index from the first event,
+/// fetching every earlier event (an O(store) read on every relay batch).
+fn read_committed_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM events WHERE (tx_id, position) > ($1, $2) \
+         ORDER BY tx_id, position LIMIT $3"
+    )
+}
+
 /// Longest accepted command id, stream id or metadata string, in bytes.
 const MAX_ID_LEN: usize = 200;
 
@@ -392,17 +404,13 @@ impl EventStore {
         after: GlobalCursor,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM events \
-             WHERE (tx_id > $1 OR (tx_id = $1 AND position > $2)) \
-             ORDER BY tx_id, position LIMIT $3"
-        ))
-        .bind(after.tx_id)
-        .bind(after.position)
-        .bind(limit as i64)
-        .fetch_all(&self.inner.pool)
-        .await
-        .map_err(StoreError::of("read global order"))?;
+        let rows = sqlx::query(&read_committed_sql())
+            .bind(after.tx_id)
+            .bind(after.position)
+            .bind(limit as i64)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(StoreError::of("read global order"))?;
         rows.iter().map(decode).collect()
     }
 
@@ -691,4 +699,63 @@ fn decode(row: &AnyRow) -> Result<RecordedEvent, StoreError> {
         })
     })();
     r.map_err(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDatabase;
+
+    /// The commit-order read starts at the cursor: on PostgreSQL, with the planner kept to the
+    /// index, no event before the cursor is fetched and filtered out.
+    #[tokio::test]
+    async fn postgres_reads_the_global_order_from_the_cursor_on() {
+        let Some(db) = TestDatabase::postgres().await else {
+            return;
+        };
+        let store = EventStore::open(&db.url).await.expect("open");
+        let mut last = GlobalCursor::START;
+        for i in 0..40 {
+            let meta = CommandMeta {
+                command_id: format!("command-{i}"),
+                ..CommandMeta::default()
+            };
+            let event = NewEvent::now("test.Happened", vec![1, 2, 3]);
+            let outcome = store
+                .append(
+                    &format!("s-{i}"),
+                    ExpectedVersion::NoStream,
+                    vec![event],
+                    &meta,
+                )
+                .await
+                .expect("append");
+            if i == 29 {
+                last = outcome.events[0].cursor();
+            }
+        }
+        let mut conn = store.pool().acquire().await.expect("connection");
+        for setting in ["SET enable_seqscan = off", "SET enable_sort = off"] {
+            sqlx::query(setting)
+                .execute(&mut *conn)
+                .await
+                .expect(setting);
+        }
+        let plan: Vec<String> = sqlx::query(&format!("EXPLAIN ANALYZE {}", read_committed_sql()))
+            .bind(last.tx_id)
+            .bind(last.position)
+            .bind(100i64)
+            .fetch_all(&mut *conn)
+            .await
+            .expect("explain")
+            .iter()
+            .map(|r| r.try_get::<String, _>(0).expect("plan line"))
+            .collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("Index Cond"), "{plan}");
+        assert!(!plan.contains("Rows Removed by Filter"), "{plan}");
+        let events = store.read_committed(last, 100).await.expect("read");
+        assert_eq!(events.len(), 10);
+        assert_eq!(events[0].stream_id, "s-30");
+    }
 }

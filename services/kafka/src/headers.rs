@@ -20,25 +20,28 @@ pub fn encode(event: &RecordedEvent, source: &str) -> OwnedHeaders {
     let recorded = DateTime::<Utc>::from_timestamp_micros(event.recorded_at_micros)
         .unwrap_or_default()
         .to_rfc3339_opts(SecondsFormat::Micros, true);
-    let pairs: [(&str, String); 15] = [
-        ("ce_specversion", "1.0".into()),
-        ("ce_id", event.event_id.to_string()),
-        ("ce_source", source.into()),
-        ("ce_type", event.event_type.clone()),
-        ("ce_time", time),
-        ("ce_subject", event.stream_id.clone()),
-        ("content-type", "application/protobuf".into()),
-        ("ce_streamversion", event.stream_version.to_string()),
-        ("ce_position", event.position.to_string()),
-        ("ce_recordedat", recorded),
-        ("ce_commandid", event.command_id.clone()),
-        ("ce_correlationid", event.correlation_id.clone()),
-        ("ce_causationid", event.causation_id.clone()),
-        ("ce_actor", event.actor.clone()),
-        ("ce_hash", hex::encode(&event.hash)),
+    let (version, position) = (event.stream_version.to_string(), event.position.to_string());
+    let (id, hash) = (event.event_id.to_string(), hex::encode(&event.hash));
+    // Values borrowed from the event where it has them: this runs once per published event.
+    let pairs: [(&str, &str); 15] = [
+        ("ce_specversion", "1.0"),
+        ("ce_id", &id),
+        ("ce_source", source),
+        ("ce_type", &event.event_type),
+        ("ce_time", &time),
+        ("ce_subject", &event.stream_id),
+        ("content-type", "application/protobuf"),
+        ("ce_streamversion", &version),
+        ("ce_position", &position),
+        ("ce_recordedat", &recorded),
+        ("ce_commandid", &event.command_id),
+        ("ce_correlationid", &event.correlation_id),
+        ("ce_causationid", &event.causation_id),
+        ("ce_actor", &event.actor),
+        ("ce_hash", &hash),
     ];
     let mut headers = OwnedHeaders::new_with_capacity(pairs.len() + 1);
-    for (key, value) in &pairs {
+    for (key, value) in pairs {
         headers = headers.insert(Header {
             key,
             value: Some(value.as_bytes()),

@@ -3,8 +3,9 @@
 //!
 //! - [`kafka_baseline`]: an rdkafka producer with the relay's settings ([`KafkaConfig::producer`]:
 //!   idempotent, acks=all, linger 5 ms, no compression) writes `messages` records (45-byte key,
-//!   `payload_bytes` payload, no headers) into a fresh 3-partition topic, then a consumer with the
-//!   projectors' settings ([`KafkaConfig::consumer`]) in a fresh group reads them all back.
+//!   `payload_bytes` payload, and the headers the relay puts on a record: the same names and value
+//!   sizes) into a fresh 3-partition topic, then a consumer with the projectors' settings
+//!   ([`KafkaConfig::consumer`]) in a fresh group reads them all back.
 //! - [`insert_baseline`]: plain multi-row INSERTs of rows shaped like the event store's `events`
 //!   (same columns, constraints and indexes) into a scratch table, one transaction per batch, on
 //!   one connection opened like the event store's ([`eventstore::backend::connect`]).
@@ -22,6 +23,7 @@ use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Headers, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::{ClientContext, Message};
 use serde::Serialize;
@@ -43,8 +45,12 @@ const MAX_BINDS: usize = 32_766;
 pub struct KafkaBaseline {
     /// Records produced and consumed.
     pub messages: usize,
-    /// Payload size of each record, bytes (plus a 45-byte key; no headers).
+    /// Payload size of each record, bytes (plus a 45-byte key and the headers).
     pub payload_bytes: usize,
+    /// Headers on each record.
+    pub headers: usize,
+    /// Their names and values together, bytes per record.
+    pub header_bytes: usize,
     /// From the first send until the broker acknowledged the last record, seconds.
     pub produce_seconds: f64,
     /// Records acknowledged per second.
@@ -71,7 +77,8 @@ pub struct InsertBaseline {
 
 /// Raw Kafka throughput with the producer settings the relay uses (idempotent, acks=all, same
 /// batching/linger/compression config as `KafkaConfig`), `messages` records of `payload_bytes`
-/// bytes each with a 45-byte key, into a fresh topic `<topic_prefix>.<uuid>` (created with the
+/// bytes each with a 45-byte key and a copy of `headers` (the relay's headers of one event, so
+/// the records are the size the relay sends; empty for none), into a fresh topic `<topic_prefix>.<uuid>` (created with the
 /// admin API, 3 partitions, deleted at the end when possible); then a consumer in a fresh group
 /// reads them all back.
 ///
@@ -83,6 +90,7 @@ pub async fn kafka_baseline(
     topic_prefix: &str,
     messages: usize,
     payload_bytes: usize,
+    headers: &OwnedHeaders,
 ) -> anyhow::Result<KafkaBaseline> {
     anyhow::ensure!(
         messages > 0,
@@ -93,7 +101,7 @@ pub async fn kafka_baseline(
     kafka::admin::ensure_topics(&config, &[&topic], PARTITIONS)
         .await
         .with_context(|| format!("create topic {topic}"))?;
-    let result = produce_and_consume(&config, &topic, messages, payload_bytes).await;
+    let result = produce_and_consume(&config, &topic, messages, payload_bytes, headers).await;
     if let Err(e) = delete_topic(&config, &topic).await {
         tracing::warn!(topic, error = %e, "baseline topic not deleted");
     }
@@ -105,12 +113,18 @@ async fn produce_and_consume(
     topic: &str,
     messages: usize,
     payload_bytes: usize,
+    headers: &OwnedHeaders,
 ) -> anyhow::Result<KafkaBaseline> {
-    let produce_seconds = produce(config, topic, messages, payload_bytes).await?;
-    let consume_seconds = consume(config, topic, messages, payload_bytes).await?;
+    let produce_seconds = produce(config, topic, messages, payload_bytes, headers).await?;
+    let consume_seconds = consume(config, topic, messages, payload_bytes, headers.count()).await?;
     Ok(KafkaBaseline {
         messages,
         payload_bytes,
+        headers: headers.count(),
+        header_bytes: headers
+            .iter()
+            .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
+            .sum(),
         produce_seconds,
         produce_per_second: per_second(messages, produce_seconds),
         consume_seconds,
@@ -128,6 +142,7 @@ async fn produce(
     topic: &str,
     messages: usize,
     payload_bytes: usize,
+    headers: &OwnedHeaders,
 ) -> anyhow::Result<f64> {
     let producer: FutureProducer = config.producer().create().context("create producer")?;
     // Metadata look-ups are not timed as production (the relay's capacity is timed the same way).
@@ -139,15 +154,19 @@ async fn produce(
     )
     .await
     .with_context(|| format!("topic {topic} did not appear within 30 s"))?;
-    // Keys and payloads are made before the clock starts: only the client and broker are timed.
+    // Keys, payloads and headers are made before the clock starts: only the client and broker
+    // are timed.
     let mut bytes = Bytes::new(1);
-    let records: Vec<(String, Vec<u8>)> = (0..messages)
-        .map(|_| (stream_key(), bytes.take(payload_bytes)))
+    let records: Vec<(String, Vec<u8>, OwnedHeaders)> = (0..messages)
+        .map(|_| (stream_key(), bytes.take(payload_bytes), headers.clone()))
         .collect();
     let started = Instant::now();
     let mut pending: Vec<DeliveryFuture> = Vec::with_capacity(messages);
-    for (key, payload) in &records {
-        let mut record = FutureRecord::to(topic).key(key).payload(payload);
+    for (key, payload, headers) in records {
+        let mut record = FutureRecord::to(topic)
+            .key(&key)
+            .payload(&payload)
+            .headers(headers);
         loop {
             match producer.send_result(record) {
                 Ok(delivery) => {
@@ -203,6 +222,7 @@ async fn consume(
     topic: &str,
     messages: usize,
     payload_bytes: usize,
+    headers: usize,
 ) -> anyhow::Result<f64> {
     let group = format!("bench-baseline-{}", uuid::Uuid::new_v4().simple());
     let assigned = Arc::new(Mutex::new(None));
@@ -230,6 +250,11 @@ async fn consume(
                 anyhow::ensure!(
                     size == payload_bytes,
                     "record of {size} bytes where {payload_bytes} were produced"
+                );
+                let count = m.headers().map_or(0, |h| h.count());
+                anyhow::ensure!(
+                    count == headers,
+                    "record with {count} headers where {headers} were produced"
                 );
                 received += 1;
             }
@@ -338,7 +363,6 @@ impl ScratchTable {
                 )"
             ),
             format!("CREATE INDEX {name}_commit_order ON {name} (tx_id, position)"),
-            format!("CREATE INDEX {name}_command ON {name} (command_id)"),
         ];
         for sql in &ddl {
             sqlx::query(sql)
@@ -606,10 +630,20 @@ mod tests {
             eprintln!("skipped: set BOTTOMLINE_TEST_KAFKA_BROKERS to run Kafka tests");
             return;
         };
-        let report = kafka_baseline(&brokers, "test.baseline", 2_000, 300)
+        let headers = OwnedHeaders::new()
+            .insert(rdkafka::message::Header {
+                key: "ce_id",
+                value: Some(b"0123456789"),
+            })
+            .insert(rdkafka::message::Header {
+                key: "ce_type",
+                value: Some(b"t"),
+            });
+        let report = kafka_baseline(&brokers, "test.baseline", 2_000, 300, &headers)
             .await
             .expect("kafka baseline");
         assert_eq!((report.messages, report.payload_bytes), (2_000, 300));
+        assert_eq!((report.headers, report.header_bytes), (2, 5 + 10 + 7 + 1));
         assert!(report.produce_seconds > 0.0 && report.produce_per_second > 0.0);
         assert!(report.consume_seconds > 0.0 && report.consume_per_second > 0.0);
     }
@@ -621,9 +655,15 @@ mod tests {
     #[ignore = "manual measurement against a running broker and database"]
     async fn measure() {
         if let Ok(brokers) = std::env::var("BOTTOMLINE_BASELINE_BROKERS") {
-            let k = kafka_baseline(&brokers, "bench.baseline", 50_000, 300)
-                .await
-                .expect("kafka baseline");
+            let k = kafka_baseline(
+                &brokers,
+                "bench.baseline",
+                50_000,
+                300,
+                &OwnedHeaders::new(),
+            )
+            .await
+            .expect("kafka baseline");
             println!("{}", serde_json::to_string(&k).expect("json"));
         }
         if let Ok(url) = std::env::var("BOTTOMLINE_BASELINE_DATABASE_URL") {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use eventstore::{EventStore, GlobalCursor};
+use eventstore::{EventStore, GlobalCursor, RecordedEvent};
 use projector::ProjectorMetrics;
 use serde::Serialize;
 use sqlx::Row;
@@ -92,7 +92,8 @@ pub struct SuiteReport {
     pub relay_replay: Option<Throughput>,
     /// Projector capacity: the registry store replayed into a fresh MARA read model.
     pub projector_replay: Throughput,
-    /// Average event payload, bytes (what the baselines send).
+    /// Average payload of the registry's events, bytes (what the baselines send: the relay's and
+    /// the projector's capacity are measured on the registry's events).
     pub average_payload_bytes: usize,
     /// Raw batched inserts of event-shaped rows into the event store's database, same run.
     pub insert_baseline: InsertBaseline,
@@ -100,7 +101,8 @@ pub struct SuiteReport {
     pub kafka_baseline: Option<KafkaBaseline>,
     /// Each system figure divided by its baseline.
     pub ratios: Vec<Ratio>,
-    /// Peak resident memory of this process (VmHWM), MiB.
+    /// Peak resident memory of this process (VmHWM), MiB: the stack under test and the load
+    /// generator, read before the baselines run.
     pub peak_memory_mib: f64,
 }
 
@@ -209,19 +211,34 @@ pub fn peak_memory_mib() -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
-/// Events in `store` and their average payload size, bytes.
-async fn store_events(store: &EventStore) -> anyhow::Result<(u64, usize)> {
+/// What a store holds, for the baselines.
+struct StoreEvents {
+    events: u64,
+    /// Bytes.
+    average_payload_bytes: usize,
+    /// The last event in commit order, if any.
+    last: Option<RecordedEvent>,
+}
+
+/// Reads the whole of `store`.
+async fn store_events(store: &EventStore) -> anyhow::Result<StoreEvents> {
     let (mut cursor, mut events, mut bytes) = (GlobalCursor::START, 0u64, 0usize);
+    let mut last = None;
     loop {
-        let batch = store.read_committed(cursor, 5000).await?;
-        let Some(last) = batch.last() else {
+        let mut batch = store.read_committed(cursor, 5000).await?;
+        let Some(event) = batch.pop() else {
             break;
         };
-        cursor = last.cursor();
-        events += batch.len() as u64;
-        bytes += batch.iter().map(|e| e.payload.len()).sum::<usize>();
+        cursor = event.cursor();
+        events += batch.len() as u64 + 1;
+        bytes += batch.iter().map(|e| e.payload.len()).sum::<usize>() + event.payload.len();
+        last = Some(event);
     }
-    Ok((events, bytes / (events.max(1) as usize)))
+    Ok(StoreEvents {
+        events,
+        average_payload_bytes: bytes / (events.max(1) as usize),
+        last,
+    })
 }
 
 /// Waits until `handled()` reaches `target`, failing after two minutes.
@@ -250,13 +267,13 @@ async fn caught_up(
     mara: Option<&Arc<ProjectorMetrics>>,
     employment: Option<&EmploymentSide>,
 ) -> anyhow::Result<()> {
-    let (registry, _) = store_events(registry_store).await?;
+    let registry = store_events(registry_store).await?.events;
     if let Some(m) = mara {
         wait_for("mara", registry, || handled(m)).await?;
     }
     if let Some(e) = employment {
         wait_for("employment-intake", registry, || handled(&e.intake)).await?;
-        let (events, _) = store_events(&e.store).await?;
+        let events = store_events(&e.store).await?.events;
         wait_for("employment-views", events, || handled(&e.views)).await?;
     }
     Ok(())
@@ -394,8 +411,9 @@ pub async fn run(
     let sampler = sample(probes, stop.clone());
 
     let registrations = super::run(channel.clone(), population, clients, mara.clone()).await?;
-    let (registry_events, registry_payload_bytes) = store_events(&registry_store).await?;
-    let (employment, average_payload_bytes) = match &employment_side {
+    let registry = store_events(&registry_store).await?;
+    let registry_events = registry.events;
+    let employment = match &employment_side {
         Some(side) => {
             // The employment service learns persons from the registry's events: start once it
             // has.
@@ -404,15 +422,16 @@ pub async fn run(
             })
             .await?;
             let load = employment::run(channel, &registrations.workers, clients, today).await?;
-            let (events, payload_bytes) = store_events(&side.store).await?;
+            let events = store_events(&side.store).await?.events;
             wait_for("the employment read models", events, || {
                 handled(&side.views)
             })
             .await?;
-            (Some(load), payload_bytes)
+            Some(load)
         }
-        None => (None, registry_payload_bytes),
+        None => None,
     };
+    let average_payload_bytes = registry.average_payload_bytes;
     stop.cancel();
     let throughput = sampler.await?;
     let kafka_config = stack
@@ -446,6 +465,8 @@ pub async fn run(
     if let Some(url) = &stack.database_url {
         drop_database(url, &replay_url).await?;
     }
+    // The system's peak, before the baselines prepare their rows and records in this process.
+    let peak_memory_mib = peak_memory_mib();
     // Baselines: the same rows into the same database, the same message sizes on the same broker.
     let store_url = match &stack.database_url {
         Some(url) => url.clone(),
@@ -466,6 +487,11 @@ pub async fn run(
                 &format!("bottomline.bench{config_namespace}"),
                 (registry_events as usize).max(20_000),
                 average_payload_bytes,
+                &registry
+                    .last
+                    .as_ref()
+                    .map(|e| kafka::headers::encode(e, registry::SOURCE))
+                    .unwrap_or_default(),
             )
             .await
             .context("Kafka baseline")?,
@@ -532,7 +558,7 @@ pub async fn run(
         insert_baseline,
         kafka_baseline,
         ratios,
-        peak_memory_mib: peak_memory_mib(),
+        peak_memory_mib,
     };
     match Arc::try_unwrap(app) {
         Ok(app) => app.stop().await,
@@ -647,8 +673,8 @@ impl std::fmt::Display for SuiteReport {
         if let Some(k) = &self.kafka_baseline {
             writeln!(
                 f,
-                "baseline producer  {:>8} msgs in {:>7.3} s   {:>8.0}/s ({} bytes)",
-                k.messages, k.produce_seconds, k.produce_per_second, k.payload_bytes
+                "baseline producer  {:>8} msgs in {:>7.3} s   {:>8.0}/s ({} bytes, {} headers of {} bytes)",
+                k.messages, k.produce_seconds, k.produce_per_second, k.payload_bytes, k.headers, k.header_bytes
             )?;
             writeln!(
                 f,

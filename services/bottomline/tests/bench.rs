@@ -1,5 +1,6 @@
-//! `bottomline bench` end to end on a small embedded stack: every generated registration is
-//! counted, and `--registry-only` measures the registry service alone.
+//! `bottomline bench` end to end on a small stack: every generated registration is counted,
+//! `--registry-only` measures the registry service alone, and on PostgreSQL + Kafka the relay's
+//! capacity and the raw producer are measured alike.
 
 use bottomline::cli::bench::suite::{self, Stack};
 use bottomline::reference::ReferenceData;
@@ -68,4 +69,48 @@ async fn the_whole_stack_is_measured_with_every_read_model() {
     assert_eq!(lagged, ["mara", "employment-intake", "employment-views"]);
     // MARA sees every registration once: one lag sample per registry event of the load.
     assert_eq!(report.lag[0].events, registrations);
+}
+
+/// On PostgreSQL + Kafka (skipped unless both are configured, failing when they must be): the
+/// relay's capacity is the median of three replays, and the raw producer's records carry the
+/// relay's headers, so the two are compared at the same record size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_kafka_the_relay_and_the_raw_producer_are_compared_at_the_same_record_size() {
+    let Some(db) = eventstore::testing::TestDatabase::postgres().await else {
+        return;
+    };
+    let Ok(brokers) = std::env::var("BOTTOMLINE_TEST_KAFKA_BROKERS") else {
+        assert!(
+            !eventstore::testing::external_required(),
+            "BOTTOMLINE_TEST_KAFKA_BROKERS must be set when BOTTOMLINE_REQUIRE_EXTERNAL=1"
+        );
+        return;
+    };
+    let reference = ReferenceData::load(None, None, None).unwrap();
+    let stack = Stack {
+        database_url: Some(db.url.clone()),
+        kafka_brokers: Some(brokers),
+        registry_only: true,
+    };
+    let report = suite::run(&stack, &reference, HOUSEHOLDS, 4, SEED, today())
+        .await
+        .unwrap();
+    assert_eq!(
+        report.registrations.commands,
+        expected_registrations(&reference)
+    );
+    let relay = report.relay_replay.as_ref().expect("relay capacity");
+    assert!(relay.events >= report.registrations.commands as u64);
+    let runs = &report.relay_replay_runs_per_second;
+    assert_eq!(runs.len(), 3);
+    let mut sorted = runs.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert_eq!(relay.events_per_second, sorted[1]);
+    let k = report.kafka_baseline.as_ref().expect("Kafka baseline");
+    assert_eq!(k.produce_runs_per_second.len(), 3);
+    assert_eq!(k.consume_runs_per_second.len(), 3);
+    // The CloudEvents attributes of a registry event: at least the fifteen the relay always
+    // sends, several times the payload's size.
+    assert!(k.headers >= 15, "{} headers", k.headers);
+    assert!(k.header_bytes > k.payload_bytes, "{k:?}");
 }

@@ -60,6 +60,11 @@ pub struct KafkaBaseline {
     pub consume_seconds: f64,
     /// Records received per second.
     pub consume_per_second: f64,
+    /// Records acknowledged per second in each run, when the figures above are the median of
+    /// several ([`kafka_baseline_median`]).
+    pub produce_runs_per_second: Vec<f64>,
+    /// Records received per second in each run.
+    pub consume_runs_per_second: Vec<f64>,
 }
 
 /// Raw batched-insert throughput on the database the system uses.
@@ -108,6 +113,50 @@ pub async fn kafka_baseline(
     result
 }
 
+/// [`kafka_baseline`] `runs` times (each on its own topic), reporting the median producer and
+/// the median consumer throughput and every run's: on a broker whose throughput swings from run
+/// to run (tansu sometimes stalls for half a second at the start of a run), one run can be off by
+/// several times.
+pub async fn kafka_baseline_median(
+    brokers: &str,
+    topic_prefix: &str,
+    messages: usize,
+    payload_bytes: usize,
+    headers: &OwnedHeaders,
+    runs: usize,
+) -> anyhow::Result<KafkaBaseline> {
+    let mut all = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        all.push(kafka_baseline(brokers, topic_prefix, messages, payload_bytes, headers).await?);
+    }
+    let median = |f: fn(&KafkaBaseline) -> f64| {
+        let mut v: Vec<f64> = all.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (produce, consume) = (
+        median(|k| k.produce_per_second),
+        median(|k| k.consume_per_second),
+    );
+    let produce_seconds = all
+        .iter()
+        .find(|k| k.produce_per_second == produce)
+        .map_or(0.0, |k| k.produce_seconds);
+    let consume_seconds = all
+        .iter()
+        .find(|k| k.consume_per_second == consume)
+        .map_or(0.0, |k| k.consume_seconds);
+    Ok(KafkaBaseline {
+        produce_seconds,
+        produce_per_second: produce,
+        consume_seconds,
+        consume_per_second: consume,
+        produce_runs_per_second: all.iter().map(|k| k.produce_per_second).collect(),
+        consume_runs_per_second: all.iter().map(|k| k.consume_per_second).collect(),
+        ..all[0].clone()
+    })
+}
+
 async fn produce_and_consume(
     config: &KafkaConfig,
     topic: &str,
@@ -117,6 +166,10 @@ async fn produce_and_consume(
 ) -> anyhow::Result<KafkaBaseline> {
     let produce_seconds = produce(config, topic, messages, payload_bytes, headers).await?;
     let consume_seconds = consume(config, topic, messages, payload_bytes, headers.count()).await?;
+    let (produce_per_second, consume_per_second) = (
+        per_second(messages, produce_seconds),
+        per_second(messages, consume_seconds),
+    );
     Ok(KafkaBaseline {
         messages,
         payload_bytes,
@@ -126,9 +179,11 @@ async fn produce_and_consume(
             .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
             .sum(),
         produce_seconds,
-        produce_per_second: per_second(messages, produce_seconds),
+        produce_per_second,
         consume_seconds,
-        consume_per_second: per_second(messages, consume_seconds),
+        consume_per_second,
+        produce_runs_per_second: vec![produce_per_second],
+        consume_runs_per_second: vec![consume_per_second],
     })
 }
 
@@ -267,7 +322,8 @@ async fn consume(
     Ok(done.duration_since(started).as_secs_f64())
 }
 
-async fn delete_topic(config: &KafkaConfig, topic: &str) -> anyhow::Result<()> {
+/// Deletes `topic` (brokers that refuse deletions leave it).
+pub(super) async fn delete_topic(config: &KafkaConfig, topic: &str) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = config.base().create()?;
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     for result in admin.delete_topics(&[topic], &opts).await? {

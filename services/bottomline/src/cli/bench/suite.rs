@@ -88,8 +88,11 @@ pub struct SuiteReport {
     pub relay: Vec<Component>,
     /// Projector throughput per read model.
     pub projectors: Vec<Component>,
-    /// Relay capacity: the registry store replayed to a fresh topic (Kafka mode only).
+    /// Relay capacity: the registry store replayed to a fresh topic, the median of
+    /// [`super::replay::RUNS`] replays (Kafka mode only).
     pub relay_replay: Option<Throughput>,
+    /// Events per second of each relay replay.
+    pub relay_replay_runs_per_second: Vec<f64>,
     /// Projector capacity: the registry store replayed into a fresh MARA read model.
     pub projector_replay: Throughput,
     /// Average payload of the registry's events, bytes (what the baselines send: the relay's and
@@ -455,7 +458,7 @@ pub async fn run(
         }
         None => format!("sqlite:{}", dir.path().join("replay.db").display()),
     };
-    let (relay_replay, projector_replay) = super::replay::run(
+    let (relay_capacity, projector_replay) = super::replay::run(
         &registry_store,
         registry_events,
         kafka_config.as_ref().map(|c| (c, replay_topic)),
@@ -465,6 +468,10 @@ pub async fn run(
     if let Some(url) = &stack.database_url {
         drop_database(url, &replay_url).await?;
     }
+    let (relay_replay, relay_replay_runs_per_second) = match relay_capacity {
+        Some(c) => (Some(c.median), c.runs_per_second),
+        None => (None, Vec::new()),
+    };
     // The system's peak, before the baselines prepare their rows and records in this process.
     let peak_memory_mib = peak_memory_mib();
     // Baselines: the same rows into the same database, the same message sizes on the same broker.
@@ -482,7 +489,7 @@ pub async fn run(
     .context("insert baseline")?;
     let kafka_baseline = match &stack.kafka_brokers {
         Some(brokers) => Some(
-            super::baseline::kafka_baseline(
+            super::baseline::kafka_baseline_median(
                 brokers,
                 &format!("bottomline.bench{config_namespace}"),
                 (registry_events as usize).max(20_000),
@@ -492,6 +499,7 @@ pub async fn run(
                     .as_ref()
                     .map(|e| kafka::headers::encode(e, registry::SOURCE))
                     .unwrap_or_default(),
+                super::replay::RUNS,
             )
             .await
             .context("Kafka baseline")?,
@@ -553,6 +561,7 @@ pub async fn run(
         relay,
         projectors,
         relay_replay,
+        relay_replay_runs_per_second,
         projector_replay,
         average_payload_bytes,
         insert_baseline,
@@ -649,8 +658,8 @@ impl std::fmt::Display for SuiteReport {
         if let Some(t) = &self.relay_replay {
             writeln!(
                 f,
-                "relay capacity     {:>8} events in {:>7.3} s    {:>8.0}/s (registry store replayed)",
-                t.events, t.seconds, t.events_per_second
+                "relay capacity     {:>8} events in {:>7.3} s    {:>8.0}/s (registry store replayed; median of {})",
+                t.events, t.seconds, t.events_per_second, runs(&self.relay_replay_runs_per_second)
             )?;
         }
         let t = &self.projector_replay;
@@ -673,13 +682,17 @@ impl std::fmt::Display for SuiteReport {
         if let Some(k) = &self.kafka_baseline {
             writeln!(
                 f,
-                "baseline producer  {:>8} msgs in {:>7.3} s   {:>8.0}/s ({} bytes, {} headers of {} bytes)",
-                k.messages, k.produce_seconds, k.produce_per_second, k.payload_bytes, k.headers, k.header_bytes
+                "baseline producer  {:>8} msgs in {:>7.3} s   {:>8.0}/s ({} bytes, {} headers of {} bytes; median of {})",
+                k.messages, k.produce_seconds, k.produce_per_second, k.payload_bytes, k.headers, k.header_bytes,
+                runs(&k.produce_runs_per_second)
             )?;
             writeln!(
                 f,
-                "baseline consumer  {:>8} msgs in {:>7.3} s   {:>8.0}/s",
-                k.messages, k.consume_seconds, k.consume_per_second
+                "baseline consumer  {:>8} msgs in {:>7.3} s   {:>8.0}/s (median of {})",
+                k.messages,
+                k.consume_seconds,
+                k.consume_per_second,
+                runs(&k.consume_runs_per_second)
             )?;
         }
         for r in &self.ratios {
@@ -695,4 +708,10 @@ impl std::fmt::Display for SuiteReport {
             self.peak_memory_mib
         )
     }
+}
+
+/// `n runs: a / b / c` (events per second of each run, in run order).
+fn runs(per_second: &[f64]) -> String {
+    let each: Vec<String> = per_second.iter().map(|r| format!("{r:.0}")).collect();
+    format!("{} runs: {}", per_second.len(), each.join(" / "))
 }

@@ -706,7 +706,8 @@ mod tests {
 
     /// Manual measurement, printed: `BOTTOMLINE_BASELINE_BROKERS` and/or
     /// `BOTTOMLINE_BASELINE_DATABASE_URL` (each optional), 50,000 records of 300 bytes and 50,000
-    /// rows in batches of 500. Run with `--ignored --nocapture`.
+    /// rows in batches of `BOTTOMLINE_BASELINE_BATCH` rows (500 when unset). Run with
+    /// `--ignored --nocapture`.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "manual measurement against a running broker and database"]
     async fn measure() {
@@ -723,7 +724,11 @@ mod tests {
             println!("{}", serde_json::to_string(&k).expect("json"));
         }
         if let Ok(url) = std::env::var("BOTTOMLINE_BASELINE_DATABASE_URL") {
-            let i = insert_baseline(&url, 50_000, 300, 500)
+            let batch = std::env::var("BOTTOMLINE_BASELINE_BATCH").map_or(500, |b| {
+                b.parse()
+                    .expect("BOTTOMLINE_BASELINE_BATCH: a number of rows")
+            });
+            let i = insert_baseline(&url, 50_000, 300, batch)
                 .await
                 .expect("insert baseline");
             println!("{}", serde_json::to_string(&i).expect("json"));

@@ -18,10 +18,11 @@ const COLUMNS: &str = "position, tx_id, event_id, stream_id, stream_version, eve
     payload, hash";
 
 /// The read of [`EventStore::read_committed`]: events after the cursor `($1, $2)` in
-/// `(tx_id, position)` order, at most `$3`. The row comparison is an index condition on both
-/// backends, so the read starts at the cursor; PostgreSQL cannot bound the scan by the equivalent
-/// `tx_id > $1 OR (tx_id = $1 AND position > $2)` and walked the index from the first event,
-/// fetching every earlier event (an O(store) read on every relay batch).
+/// `(tx_id, position)` order, at most `$3`. The row comparison bounds the index search on both
+/// backends (SQLite by its leading column), so the read starts at the cursor. PostgreSQL cannot
+/// bound a scan by the equivalent `tx_id > $1 OR (tx_id = $1 AND position > $2)`: it walked the
+/// index from the first event, fetching every earlier event (an O(store) read on every relay
+/// batch).
 fn read_committed_sql() -> String {
     format!(
         "SELECT {COLUMNS} FROM events WHERE (tx_id, position) > ($1, $2) \
@@ -705,6 +706,30 @@ fn decode(row: &AnyRow) -> Result<RecordedEvent, StoreError> {
 mod tests {
     use super::*;
     use crate::testing::TestDatabase;
+
+    /// On SQLite the commit-order read is a search of its index from the cursor's transaction on.
+    #[tokio::test]
+    async fn sqlite_reads_the_global_order_from_the_cursor_on() {
+        let db = TestDatabase::sqlite();
+        let store = EventStore::open(&db.url).await.expect("open");
+        let plan: Vec<String> =
+            sqlx::query(&format!("EXPLAIN QUERY PLAN {}", read_committed_sql()))
+                .bind(0i64)
+                .bind(0i64)
+                .bind(100i64)
+                .fetch_all(store.pool())
+                .await
+                .expect("explain")
+                .iter()
+                .map(|r| r.try_get::<String, _>(3).expect("plan detail"))
+                .collect();
+        // SQLite shows the row comparison's leading bound: a range search from the cursor's
+        // transaction on, not a scan.
+        assert_eq!(
+            plan,
+            ["SEARCH events USING INDEX events_commit_order (tx_id>?)"]
+        );
+    }
 
     /// The commit-order read starts at the cursor: on PostgreSQL, with the planner kept to the
     /// index, no event before the cursor is fetched and filtered out.

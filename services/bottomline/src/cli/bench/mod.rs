@@ -49,11 +49,12 @@ pub struct BenchReport {
     pub commands_per_second: f64,
     /// Command latency percentiles, milliseconds.
     pub latency_ms: Percentiles,
-    /// MARA's lag in events while loading (acknowledged minus applied), sampled every 20 ms;
-    /// `None` when MARA does not run (`--registry-only`).
+    /// MARA's lag in events while loading (acknowledged minus handled by its projector: applied,
+    /// unknown, duplicate or parked), sampled every 20 ms; `None` when MARA does not run
+    /// (`--registry-only`).
     pub lag_events: Option<Percentiles>,
-    /// Time from the last acknowledged command until MARA had applied everything, ms; `None`
-    /// when MARA does not run.
+    /// Time from the last acknowledged command until MARA's projector had handled as many events
+    /// as were acknowledged, ms; `None` when MARA does not run.
     pub catch_up_ms: Option<f64>,
     /// The labour-capable persons registered (for the employment scenario).
     #[serde(skip)]

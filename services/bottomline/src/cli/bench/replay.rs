@@ -31,8 +31,9 @@ pub struct RelayCapacity {
 }
 
 /// Replays `store` (`events` events): [`RUNS`] times through a relay to `<topic>.<run>` when
-/// `kafka` is given (the topics after the first deleted), then into a fresh projector whose read
-/// model lives at `read_model_url` (from `<topic>.0`).
+/// `kafka` is given, then once into a fresh projector whose read model lives at
+/// `read_model_url` (from `<topic>.0`). Every replay topic is deleted afterwards (when the broker
+/// allows it).
 pub async fn run(
     store: &EventStore,
     events: u64,
@@ -51,15 +52,17 @@ pub async fn run(
                     }
                 }
             }
-            let runs_per_second = runs.iter().map(|t| t.events_per_second).collect();
-            runs.sort_by(|a, b| a.events_per_second.total_cmp(&b.events_per_second));
+            let runs_per_second: Vec<f64> = runs.iter().map(|t| t.events_per_second).collect();
             Some(RelayCapacity {
-                median: runs.swap_remove(RUNS / 2),
+                median: runs.swap_remove(super::suite::median_index(&runs_per_second)),
                 runs_per_second,
             })
         }
         None => None,
     };
+    let first_topic = kafka
+        .as_ref()
+        .map(|(config, topic)| ((*config).clone(), format!("{topic}.0")));
     let projector = Arc::new(
         Projector::open(MaraProjection::new(), read_model_url)
             .await
@@ -90,10 +93,7 @@ pub async fn run(
         }
     };
     let metrics = projector.metrics();
-    let handled = || {
-        let m = metrics.snapshot();
-        m.applied + m.unknown + m.duplicates + m.parked
-    };
+    let handled = || super::suite::handled(&metrics);
     while handled() < events {
         anyhow::ensure!(
             started.elapsed() < Duration::from_secs(300),
@@ -106,6 +106,11 @@ pub async fn run(
     stop.cancel();
     task.await?;
     projector.pool().close().await;
+    if let Some((config, topic)) = first_topic {
+        if let Err(e) = super::baseline::delete_topic(&config, &topic).await {
+            tracing::warn!(topic, error = %e, "replay topic not deleted");
+        }
+    }
     Ok((relay, applied))
 }
 

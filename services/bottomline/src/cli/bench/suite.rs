@@ -282,6 +282,14 @@ async fn caught_up(
     Ok(())
 }
 
+/// Index of the median of `values` (the upper of the two middle ones for an even count);
+/// `values` must not be empty.
+pub(super) fn median_index(values: &[f64]) -> usize {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    order[values.len() / 2]
+}
+
 /// Events a projector has dealt with: applied, unknown to it, duplicates and parked.
 pub(super) fn handled(m: &ProjectorMetrics) -> u64 {
     let m = m.snapshot();

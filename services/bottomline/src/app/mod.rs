@@ -43,6 +43,8 @@ pub struct App {
     /// projectors follow), closed at stop.
     stores: Vec<EventStore>,
     relays: Vec<(&'static str, Arc<AtomicU64>)>,
+    /// Kafka topics this process made sure exist (none in embedded mode).
+    topics: Vec<String>,
     description: Vec<String>,
     /// Held for the life of the process: one process per service and data directory.
     _locks: Vec<std::fs::File>,
@@ -165,6 +167,7 @@ impl App {
         let shutdown = CancellationToken::new();
         let mut tasks = Tasks::default();
         let mut relays: Vec<(&'static str, Arc<AtomicU64>)> = Vec::new();
+        let mut ensured_topics: Vec<String> = Vec::new();
         match &config.kafka_brokers {
             None => {
                 if projector.is_some() || intake.is_some() || views.is_some() {
@@ -212,11 +215,12 @@ impl App {
                 let names: Vec<&str> = topics.iter().map(String::as_str).collect();
                 kafka::admin::ensure_topics(&kafka, &names, 3)
                     .await
-                    .context("creating Kafka topics")?;
+                    .with_context(|| format!("creating Kafka topics on {brokers}"))?;
                 description.push(format!(
                     "kafka         {brokers} topics {}",
                     names.join(", ")
                 ));
+                ensured_topics.clone_from(&topics);
                 if let Some(employment) = &employment {
                     let relay = kafka::relay::Relay::new(
                         &kafka,
@@ -376,9 +380,16 @@ impl App {
             intake,
             stores,
             relays,
+            topics: ensured_topics,
             description,
             _locks: locks,
         })
+    }
+
+    /// The Kafka topics (event topics and dead-letter topics) this process made sure exist at
+    /// start; empty in embedded mode.
+    pub fn kafka_topics(&self) -> &[String] {
+        &self.topics
     }
 
     /// The address the gRPC server listens on.

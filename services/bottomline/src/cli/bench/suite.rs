@@ -340,7 +340,8 @@ async fn drop_database(existing: &str, url: &str) -> anyhow::Result<()> {
         "unexpected database name {name:?}"
     );
     let (pool, _) = eventstore::backend::connect(existing, 1).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+    // FORCE: after a failed run the stack's connections may still be open.
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&pool)
         .await?;
     pool.close().await;
@@ -374,218 +375,242 @@ pub async fn run(
     if let Some(url) = &stack.database_url {
         ensure_fresh(url, &employment_store).await?;
     }
-    let app = Arc::new(App::build(config).await.context("starting the stack")?);
-    let channel = super::super::connect(&app.endpoint()).await?;
-    let registry_store = app
-        .registry()
-        .context("the bench runs the registry")?
-        .store()
-        .clone();
-    let mara = app.projector().map(|p| p.metrics());
-    let employment_side = match (app.employment(), app.intake(), app.employment_views()) {
-        (Some(e), Some(intake), Some(views)) => Some(EmploymentSide {
-            store: e.store().clone(),
-            intake: intake.metrics(),
-            views: views.metrics(),
-        }),
-        _ => None,
-    };
-    let mut read_models: Vec<(&'static str, Arc<ProjectorMetrics>)> = Vec::new();
-    if let Some(m) = &mara {
-        read_models.push(("mara", m.clone()));
-    }
-    if let Some(e) = &employment_side {
-        read_models.push(("employment-intake", e.intake.clone()));
-        read_models.push(("employment-views", e.views.clone()));
-    }
-    // Warm-up: one more household through the whole stack before anything is measured, so the
-    // figures do not include the Kafka consumer groups joining (about a second at start) or
-    // first connections.
-    let mut population = super::population(reference, households + 1, seed, today);
-    let warm_up = population.pop().context("an empty population")?;
-    super::run(channel.clone(), vec![warm_up], 1, mara.clone()).await?;
-    caught_up(&registry_store, mara.as_ref(), employment_side.as_ref()).await?;
-    for (_, m) in &read_models {
-        m.sample_lags(true);
-    }
-    let mut probes: Vec<(&'static str, Probe)> = Vec::new();
-    for (name, counter) in app.relay_counters() {
-        let counter = counter.clone();
-        probes.push((name, Box::new(move || counter.load(Ordering::Relaxed))));
-    }
-    let relays = probes.len();
-    for (name, m) in &read_models {
-        let m = m.clone();
-        probes.push((name, Box::new(move || m.snapshot().applied)));
-    }
-    let stop = tokio_util::sync::CancellationToken::new();
-    let sampler = sample(probes, stop.clone());
+    let mut topics: Vec<String> = Vec::new();
+    let measured: anyhow::Result<SuiteReport> = async {
+        let app = Arc::new(App::build(config).await.context("starting the stack")?);
+        topics = app.kafka_topics().to_vec();
+        let channel = super::super::connect(&app.endpoint()).await?;
+        let registry_store = app
+            .registry()
+            .context("the bench runs the registry")?
+            .store()
+            .clone();
+        let mara = app.projector().map(|p| p.metrics());
+        let employment_side = match (app.employment(), app.intake(), app.employment_views()) {
+            (Some(e), Some(intake), Some(views)) => Some(EmploymentSide {
+                store: e.store().clone(),
+                intake: intake.metrics(),
+                views: views.metrics(),
+            }),
+            _ => None,
+        };
+        let mut read_models: Vec<(&'static str, Arc<ProjectorMetrics>)> = Vec::new();
+        if let Some(m) = &mara {
+            read_models.push(("mara", m.clone()));
+        }
+        if let Some(e) = &employment_side {
+            read_models.push(("employment-intake", e.intake.clone()));
+            read_models.push(("employment-views", e.views.clone()));
+        }
+        // Warm-up: one more household through the whole stack before anything is measured, so the
+        // figures do not include the Kafka consumer groups joining (about a second at start) or
+        // first connections.
+        let mut population = super::population(reference, households + 1, seed, today);
+        let warm_up = population.pop().context("an empty population")?;
+        super::run(channel.clone(), vec![warm_up], 1, mara.clone()).await?;
+        caught_up(&registry_store, mara.as_ref(), employment_side.as_ref()).await?;
+        for (_, m) in &read_models {
+            m.sample_lags(true);
+        }
+        let mut probes: Vec<(&'static str, Probe)> = Vec::new();
+        for (name, counter) in app.relay_counters() {
+            let counter = counter.clone();
+            probes.push((name, Box::new(move || counter.load(Ordering::Relaxed))));
+        }
+        let relays = probes.len();
+        for (name, m) in &read_models {
+            let m = m.clone();
+            probes.push((name, Box::new(move || m.snapshot().applied)));
+        }
+        let stop = tokio_util::sync::CancellationToken::new();
+        let sampler = sample(probes, stop.clone());
 
-    let registrations = super::run(channel.clone(), population, clients, mara.clone()).await?;
-    let registry = store_events(&registry_store).await?;
-    let registry_events = registry.events;
-    let employment = match &employment_side {
-        Some(side) => {
-            // The employment service learns persons from the registry's events: start once it
-            // has.
-            wait_for("the employment intake", registry_events, || {
-                handled(&side.intake)
-            })
-            .await?;
-            let load = employment::run(channel, &registrations.workers, clients, today).await?;
-            let events = store_events(&side.store).await?.events;
-            wait_for("the employment read models", events, || {
-                handled(&side.views)
-            })
-            .await?;
-            Some(load)
-        }
-        None => None,
-    };
-    let average_payload_bytes = registry.average_payload_bytes;
-    stop.cancel();
-    let throughput = sampler.await?;
-    let kafka_config = stack
-        .kafka_brokers
-        .as_ref()
-        .map(kafka::config::KafkaConfig::new);
-    let replay_topic = format!(
-        "{}{}.replay",
-        kafka::admin::events_topic("registry"),
-        config_namespace
-    );
-    let replay_url = match &stack.database_url {
-        Some(url) => {
-            let suffix = format!(
-                "_replay_{}",
-                &uuid::Uuid::new_v4().simple().to_string()[..8]
-            );
-            let sibling = crate::config::sibling_database(url, &suffix);
-            crate::app::ensure_postgres_database(&sibling).await?;
-            sibling
-        }
-        None => format!("sqlite:{}", dir.path().join("replay.db").display()),
-    };
-    let (relay_capacity, projector_replay) = super::replay::run(
-        &registry_store,
-        registry_events,
-        kafka_config.as_ref().map(|c| (c, replay_topic)),
-        &replay_url,
-    )
-    .await?;
-    if let Some(url) = &stack.database_url {
-        drop_database(url, &replay_url).await?;
-    }
-    let (relay_replay, relay_replay_runs_per_second) = match relay_capacity {
-        Some(c) => (Some(c.median), c.runs_per_second),
-        None => (None, Vec::new()),
-    };
-    // The system's peak, before the baselines prepare their rows and records in this process.
-    let peak_memory_mib = peak_memory_mib();
-    // Baselines: the same rows into the same database, the same message sizes on the same broker.
-    let store_url = match &stack.database_url {
-        Some(url) => url.clone(),
-        None => format!("sqlite:{}", dir.path().join("registry-events.db").display()),
-    };
-    let insert_baseline = super::baseline::insert_baseline(
-        &store_url,
-        registry_events as usize,
-        average_payload_bytes,
-        256,
-    )
-    .await
-    .context("insert baseline")?;
-    let kafka_baseline = match &stack.kafka_brokers {
-        Some(brokers) => Some(
-            super::baseline::kafka_baseline_median(
-                brokers,
-                &format!("bottomline.bench{config_namespace}"),
-                (registry_events as usize).max(20_000),
-                average_payload_bytes,
-                &registry
-                    .last
-                    .as_ref()
-                    .map(|e| kafka::headers::encode(e, registry::SOURCE))
-                    .unwrap_or_default(),
-                super::replay::RUNS,
-            )
-            .await
-            .context("Kafka baseline")?,
-        ),
-        None => None,
-    };
-    let events_per_command = registry_events as f64 / registrations.commands.max(1) as f64;
-    let mut ratios = vec![Ratio::new(
-        "registry appends (events/s) vs batched inserts",
-        registrations.commands_per_second * events_per_command,
-        insert_baseline.rows_per_second,
-    )];
-    match (&kafka_baseline, &relay_replay) {
-        (Some(k), Some(relay)) => {
-            ratios.push(Ratio::new(
-                "relay capacity vs raw producer",
-                relay.events_per_second,
-                k.produce_per_second,
-            ));
-            ratios.push(Ratio::new(
-                "projector capacity (from Kafka) vs raw consumer",
-                projector_replay.events_per_second,
-                k.consume_per_second,
-            ));
-        }
-        _ => ratios.push(Ratio::new(
-            "projector capacity (from the store) vs batched inserts",
-            projector_replay.events_per_second,
-            insert_baseline.rows_per_second,
-        )),
-    }
-    let lag = read_models
-        .iter()
-        .map(|(name, m)| {
-            let samples: Vec<f64> = m
-                .take_lag_samples()
-                .into_iter()
-                .map(|us| us as f64 / 1000.0)
-                .collect();
-            Lag {
-                read_model: name,
-                events: samples.len(),
-                ms: Percentiles::of(samples),
+        let registrations = super::run(channel.clone(), population, clients, mara.clone()).await?;
+        let registry = store_events(&registry_store).await?;
+        let registry_events = registry.events;
+        let employment = match &employment_side {
+            Some(side) => {
+                // The employment service learns persons from the registry's events: start once it
+                // has.
+                wait_for("the employment intake", registry_events, || {
+                    handled(&side.intake)
+                })
+                .await?;
+                let load = employment::run(channel, &registrations.workers, clients, today).await?;
+                let events = store_events(&side.store).await?.events;
+                wait_for("the employment read models", events, || {
+                    handled(&side.views)
+                })
+                .await?;
+                Some(load)
             }
-        })
-        .collect();
-    let mut components: Vec<Component> = throughput
-        .into_iter()
-        .map(|(name, throughput)| Component { name, throughput })
-        .collect();
-    let projectors = components.split_off(relays);
-    let relay = components;
-    let report = SuiteReport {
-        mode,
-        seed,
-        registrations,
-        employment,
-        lag,
-        relay,
-        projectors,
-        relay_replay,
-        relay_replay_runs_per_second,
-        projector_replay,
-        average_payload_bytes,
-        insert_baseline,
-        kafka_baseline,
-        ratios,
-        peak_memory_mib,
-    };
-    match Arc::try_unwrap(app) {
-        Ok(app) => app.stop().await,
-        Err(_) => anyhow::bail!("the stack is still in use"),
+            None => None,
+        };
+        let average_payload_bytes = registry.average_payload_bytes;
+        stop.cancel();
+        let throughput = sampler.await?;
+        let kafka_config = stack
+            .kafka_brokers
+            .as_ref()
+            .map(kafka::config::KafkaConfig::new);
+        let replay_topic = format!(
+            "{}{}.replay",
+            kafka::admin::events_topic("registry"),
+            config_namespace
+        );
+        let replay_url = match &stack.database_url {
+            Some(url) => {
+                let suffix = format!(
+                    "_replay_{}",
+                    &uuid::Uuid::new_v4().simple().to_string()[..8]
+                );
+                let sibling = crate::config::sibling_database(url, &suffix);
+                crate::app::ensure_postgres_database(&sibling).await?;
+                sibling
+            }
+            None => format!("sqlite:{}", dir.path().join("replay.db").display()),
+        };
+        let (relay_capacity, projector_replay) = super::replay::run(
+            &registry_store,
+            registry_events,
+            kafka_config.as_ref().map(|c| (c, replay_topic)),
+            &replay_url,
+        )
+        .await?;
+        if let Some(url) = &stack.database_url {
+            drop_database(url, &replay_url).await?;
+        }
+        let (relay_replay, relay_replay_runs_per_second) = match relay_capacity {
+            Some(c) => (Some(c.median), c.runs_per_second),
+            None => (None, Vec::new()),
+        };
+        // The system's peak, before the baselines prepare their rows and records in this process.
+        let peak_memory_mib = peak_memory_mib();
+        // Baselines: the same rows into the same database, the same message sizes on the same broker.
+        let store_url = match &stack.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite:{}", dir.path().join("registry-events.db").display()),
+        };
+        let insert_baseline = super::baseline::insert_baseline(
+            &store_url,
+            registry_events as usize,
+            average_payload_bytes,
+            256,
+        )
+        .await
+        .context("insert baseline")?;
+        let kafka_baseline = match &stack.kafka_brokers {
+            Some(brokers) => Some(
+                super::baseline::kafka_baseline_median(
+                    brokers,
+                    &format!("bottomline.bench{config_namespace}"),
+                    registry_events as usize,
+                    average_payload_bytes,
+                    &registry
+                        .last
+                        .as_ref()
+                        .map(|e| kafka::headers::encode(e, registry::SOURCE))
+                        .unwrap_or_default(),
+                    super::replay::RUNS,
+                )
+                .await
+                .context("Kafka baseline")?,
+            ),
+            None => None,
+        };
+        let events_per_command = registry_events as f64 / registrations.commands.max(1) as f64;
+        let mut ratios = vec![Ratio::new(
+            "registry appends (events/s) vs batched inserts",
+            registrations.commands_per_second * events_per_command,
+            insert_baseline.rows_per_second,
+        )];
+        match (&kafka_baseline, &relay_replay) {
+            (Some(k), Some(relay)) => {
+                ratios.push(Ratio::new(
+                    "relay capacity vs raw producer",
+                    relay.events_per_second,
+                    k.produce_per_second,
+                ));
+                ratios.push(Ratio::new(
+                    "projector capacity (from Kafka) vs raw consumer",
+                    projector_replay.events_per_second,
+                    k.consume_per_second,
+                ));
+            }
+            _ => ratios.push(Ratio::new(
+                "projector capacity (from the store) vs batched inserts",
+                projector_replay.events_per_second,
+                insert_baseline.rows_per_second,
+            )),
+        }
+        let lag = read_models
+            .iter()
+            .map(|(name, m)| {
+                let samples: Vec<f64> = m
+                    .take_lag_samples()
+                    .into_iter()
+                    .map(|us| us as f64 / 1000.0)
+                    .collect();
+                Lag {
+                    read_model: name,
+                    events: samples.len(),
+                    ms: Percentiles::of(samples),
+                }
+            })
+            .collect();
+        let mut components: Vec<Component> = throughput
+            .into_iter()
+            .map(|(name, throughput)| Component { name, throughput })
+            .collect();
+        let projectors = components.split_off(relays);
+        let relay = components;
+        let report = SuiteReport {
+            mode,
+            seed,
+            registrations,
+            employment,
+            lag,
+            relay,
+            projectors,
+            relay_replay,
+            relay_replay_runs_per_second,
+            projector_replay,
+            average_payload_bytes,
+            insert_baseline,
+            kafka_baseline,
+            ratios,
+            peak_memory_mib,
+        };
+        match Arc::try_unwrap(app) {
+            Ok(app) => app.stop().await,
+            Err(_) => anyhow::bail!("the stack is still in use"),
+        }
+        Ok(report)
     }
-    // The employment store is the bench's own creation: leave only the database it was given.
+    .await;
+    // Whatever happened: the employment store and the stack's topics are the bench's own
+    // creations, so only the database it was given is left.
     if let Some(url) = &stack.database_url {
-        drop_database(url, &employment_store).await?;
+        if let Err(e) = drop_database(url, &employment_store).await {
+            tracing::warn!(error = %e, "the bench's employment store was not dropped");
+        }
     }
-    Ok(report)
+    if let Some(brokers) = &stack.kafka_brokers {
+        let kafka = kafka::config::KafkaConfig::new(brokers);
+        for topic in &topics {
+            if let Err(e) = super::baseline::delete_topic(&kafka, topic).await {
+                tracing::warn!(topic, error = %e, "the bench's topic was not deleted");
+            }
+        }
+    }
+    measured.map_err(|e| match &stack.database_url {
+        Some(url) => e.context(format!(
+            "the bench stopped; what it wrote stays in --database-url {}: drop and recreate it \
+             before the next run",
+            crate::app::redact(url)
+        )),
+        None => e,
+    })
 }
 
 impl std::fmt::Display for SuiteReport {

@@ -332,6 +332,36 @@ async fn ensure_fresh(url: &str, employment_store: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Removes the bench's own creations: the employment store beside `--database-url` and the
+/// stack's `topics`, so only the database it was given is left. Failures are logged.
+async fn clean_up(stack: &Stack, employment_store: &str, topics: &[String]) {
+    if let Some(url) = &stack.database_url {
+        if let Err(e) = drop_database(url, employment_store).await {
+            tracing::warn!(error = %e, "the bench's employment store was not dropped");
+        }
+    }
+    if let Some(brokers) = &stack.kafka_brokers {
+        let kafka = kafka::config::KafkaConfig::new(brokers);
+        for topic in topics {
+            if let Err(e) = super::baseline::delete_topic(&kafka, topic).await {
+                tracing::warn!(topic, error = %e, "the bench's topic was not deleted");
+            }
+        }
+    }
+}
+
+/// A failed run's error; with PostgreSQL it says the given database keeps what the run wrote.
+fn failed(stack: &Stack, e: anyhow::Error) -> anyhow::Error {
+    match &stack.database_url {
+        Some(url) => e.context(format!(
+            "the bench stopped; what it wrote stays in --database-url {}: drop and recreate it \
+             before the next run",
+            crate::app::redact(url)
+        )),
+        None => e,
+    }
+}
+
 async fn drop_database(existing: &str, url: &str) -> anyhow::Result<()> {
     let base = url.split_once('?').map_or(url, |(base, _)| base);
     let name = base.rsplit_once('/').map_or("", |(_, name)| name);
@@ -375,10 +405,16 @@ pub async fn run(
     if let Some(url) = &stack.database_url {
         ensure_fresh(url, &employment_store).await?;
     }
-    let mut topics: Vec<String> = Vec::new();
-    let measured: anyhow::Result<SuiteReport> = async {
-        let app = Arc::new(App::build(config).await.context("starting the stack")?);
-        topics = app.kafka_topics().to_vec();
+    let app = match App::build(config).await {
+        Ok(app) => Arc::new(app),
+        Err(e) => {
+            clean_up(stack, &employment_store, &[]).await;
+            return Err(failed(stack, e.context("starting the stack")));
+        }
+    };
+    let topics = app.kafka_topics().to_vec();
+    let measure = async {
+        let app = app.clone();
         let channel = super::super::connect(&app.endpoint()).await?;
         let registry_store = app
             .registry()
@@ -581,36 +617,20 @@ pub async fn run(
             ratios,
             peak_memory_mib,
         };
-        match Arc::try_unwrap(app) {
-            Ok(app) => app.stop().await,
-            Err(_) => anyhow::bail!("the stack is still in use"),
-        }
         Ok(report)
+    };
+    // Ctrl-C stops the measurement but not the clean-up below.
+    let measured: anyhow::Result<SuiteReport> = tokio::select! {
+        measured = measure => measured,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    // Whatever happened, the stack stops before the clean-up removes its database and topics.
+    match Arc::try_unwrap(app) {
+        Ok(app) => app.stop().await,
+        Err(_) => tracing::warn!("the stack is still in use and was not stopped"),
     }
-    .await;
-    // Whatever happened: the employment store and the stack's topics are the bench's own
-    // creations, so only the database it was given is left.
-    if let Some(url) = &stack.database_url {
-        if let Err(e) = drop_database(url, &employment_store).await {
-            tracing::warn!(error = %e, "the bench's employment store was not dropped");
-        }
-    }
-    if let Some(brokers) = &stack.kafka_brokers {
-        let kafka = kafka::config::KafkaConfig::new(brokers);
-        for topic in &topics {
-            if let Err(e) = super::baseline::delete_topic(&kafka, topic).await {
-                tracing::warn!(topic, error = %e, "the bench's topic was not deleted");
-            }
-        }
-    }
-    measured.map_err(|e| match &stack.database_url {
-        Some(url) => e.context(format!(
-            "the bench stopped; what it wrote stays in --database-url {}: drop and recreate it \
-             before the next run",
-            crate::app::redact(url)
-        )),
-        None => e,
-    })
+    clean_up(stack, &employment_store, &topics).await;
+    measured.map_err(|e| failed(stack, e))
 }
 
 impl std::fmt::Display for SuiteReport {

@@ -73,10 +73,18 @@ pub fn describe_error(e: &anyhow::Error) -> String {
         }
         return line;
     }
-    e.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    // A cause whose text its wrapper already ends with (sqlx's database errors repeat their
+    // source's message) is said once.
+    let mut said: Vec<String> = Vec::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if !said
+            .last()
+            .is_some_and(|previous| previous.ends_with(&cause))
+        {
+            said.push(cause);
+        }
+    }
+    said.join(": ")
 }
 
 /// A file created (truncated) at its first write only: a command that fails before writing
@@ -121,7 +129,28 @@ impl std::io::Write for CreateOnWrite {
 mod tests {
     use std::io::Write as _;
 
-    use super::CreateOnWrite;
+    use super::{describe_error, CreateOnWrite};
+
+    #[test]
+    fn a_cause_its_wrapper_already_says_is_said_once() {
+        let e = anyhow::anyhow!("database \"x\" does not exist")
+            .context("error returned from database: database \"x\" does not exist")
+            .context("connecting to --database-url postgres://h/x");
+        assert_eq!(
+            describe_error(&e),
+            "connecting to --database-url postgres://h/x: \
+             error returned from database: database \"x\" does not exist"
+        );
+    }
+
+    #[test]
+    fn every_distinct_cause_is_said() {
+        let e = anyhow::anyhow!("connection refused").context("cannot reach http://h:1");
+        assert_eq!(
+            describe_error(&e),
+            "cannot reach http://h:1: connection refused"
+        );
+    }
 
     #[test]
     fn a_file_is_replaced_only_when_written() {

@@ -46,6 +46,23 @@ pub async fn ensure_topics(
     Ok(())
 }
 
+/// Deletes `topics` (throw-away ones: the bench's, tests'); a topic that does not exist counts as
+/// deleted. Brokers that refuse deletions return their error code.
+pub async fn delete_topics(config: &KafkaConfig, topics: &[&str]) -> Result<(), KafkaError> {
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let admin: AdminClient<DefaultClientContext> = config.base().create()?;
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.delete_topics(topics, &opts).await? {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+            Err((_, code)) => return Err(KafkaError::AdminOp(code)),
+        }
+    }
+    Ok(())
+}
+
 /// Waits (up to `within`) until the broker reports `topic` without error, with `partitions`
 /// partitions when given (at least one otherwise), each with a leader: a producer that waited
 /// for this does not spend its first deliveries on metadata.

@@ -19,8 +19,6 @@ use anyhow::Context as _;
 use eventstore::sql::placeholders;
 use eventstore::Backend;
 use kafka::config::KafkaConfig;
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Headers, OwnedHeaders};
@@ -110,7 +108,7 @@ pub async fn kafka_baseline(
         .await
         .with_context(|| format!("create topic {topic}"))?;
     let result = produce_and_consume(&config, &topic, messages, payload_bytes, headers).await;
-    if let Err(e) = delete_topic(&config, &topic).await {
+    if let Err(e) = kafka::admin::delete_topics(&config, &[&topic]).await {
         tracing::warn!(topic, error = %e, "baseline topic not deleted");
     }
     result
@@ -313,18 +311,6 @@ async fn consume(
     let assigned_at = *assigned.lock().expect("assignment time");
     let started = assigned_at.or(first).unwrap_or(done);
     Ok(done.duration_since(started).as_secs_f64())
-}
-
-/// Deletes `topic` (brokers that refuse deletions leave it).
-pub(super) async fn delete_topic(config: &KafkaConfig, topic: &str) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = config.base().create()?;
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    for result in admin.delete_topics(&[topic], &opts).await? {
-        if let Err((t, code)) = result {
-            anyhow::bail!("delete topic {t}: {code:?}");
-        }
-    }
-    Ok(())
 }
 
 /// Plain batched inserts of rows shaped like the event store's events (uuid text, stream id text,

@@ -32,25 +32,42 @@ pub struct RelayCapacity {
 
 /// Replays `store` (`events` events): [`RUNS`] times through a relay to `<topic>.<run>` when
 /// `kafka` is given, then once into a fresh projector whose read model lives at
-/// `read_model_url` (from `<topic>.0`). Every replay topic is deleted afterwards (when the broker
-/// allows it).
+/// `read_model_url` (from `<topic>.0`). Every replay topic is deleted afterwards, also after a
+/// failure (when the broker allows it).
 pub async fn run(
     store: &EventStore,
     events: u64,
     kafka: Option<(&KafkaConfig, String)>,
     read_model_url: &str,
 ) -> anyhow::Result<(Option<RelayCapacity>, Throughput)> {
-    let relay = match &kafka {
-        Some((config, topic)) => {
-            let mut runs = Vec::with_capacity(RUNS);
-            for run in 0..RUNS {
-                let topic = format!("{topic}.{run}");
-                runs.push(relay_once(config, store, &topic, events).await?);
-                if run > 0 {
-                    if let Err(e) = super::baseline::delete_topic(config, &topic).await {
-                        tracing::warn!(topic, error = %e, "replay topic not deleted");
-                    }
-                }
+    let topics: Vec<String> = kafka.as_ref().map_or(Vec::new(), |(_, topic)| {
+        (0..RUNS).map(|run| format!("{topic}.{run}")).collect()
+    });
+    let config = kafka.map(|(config, _)| config);
+    let replayed = replay(store, events, config, &topics, read_model_url).await;
+    if let Some(config) = config {
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        if let Err(e) = kafka::admin::delete_topics(config, &names).await {
+            tracing::warn!(?topics, error = %e, "replay topics not deleted");
+        }
+    }
+    replayed
+}
+
+/// [`run`] with the relay's topics named: one per relay replay, the first one read back by the
+/// projector.
+async fn replay(
+    store: &EventStore,
+    events: u64,
+    kafka: Option<&KafkaConfig>,
+    topics: &[String],
+    read_model_url: &str,
+) -> anyhow::Result<(Option<RelayCapacity>, Throughput)> {
+    let relay = match kafka {
+        Some(config) => {
+            let mut runs = Vec::with_capacity(topics.len());
+            for topic in topics {
+                runs.push(relay_once(config, store, topic, events).await?);
             }
             let runs_per_second: Vec<f64> = runs.iter().map(|t| t.events_per_second).collect();
             Some(RelayCapacity {
@@ -60,9 +77,6 @@ pub async fn run(
         }
         None => None,
     };
-    let first_topic = kafka
-        .as_ref()
-        .map(|(config, topic)| ((*config).clone(), format!("{topic}.0")));
     let projector = Arc::new(
         Projector::open(MaraProjection::new(), read_model_url)
             .await
@@ -73,9 +87,10 @@ pub async fn run(
     let task = {
         let (p, stop) = (projector.clone(), stop.clone());
         match kafka {
-            Some((config, topic)) => {
+            Some(config) => {
                 let config = config.clone();
-                let (group, topic) = (format!("{topic}.replay-projector"), format!("{topic}.0"));
+                let topic = topics[0].clone();
+                let group = format!("{topic}.replay-projector");
                 tokio::spawn(async move {
                     if let Err(e) =
                         kafka::consumer::run(&config, p, &group, &topic, None, stop).await
@@ -106,11 +121,6 @@ pub async fn run(
     stop.cancel();
     task.await?;
     projector.pool().close().await;
-    if let Some((config, topic)) = first_topic {
-        if let Err(e) = super::baseline::delete_topic(&config, &topic).await {
-            tracing::warn!(topic, error = %e, "replay topic not deleted");
-        }
-    }
     Ok((relay, applied))
 }
 

@@ -342,10 +342,9 @@ async fn clean_up(stack: &Stack, employment_store: &str, topics: &[String]) {
     }
     if let Some(brokers) = &stack.kafka_brokers {
         let kafka = kafka::config::KafkaConfig::new(brokers);
-        for topic in topics {
-            if let Err(e) = super::baseline::delete_topic(&kafka, topic).await {
-                tracing::warn!(topic, error = %e, "the bench's topic was not deleted");
-            }
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        if let Err(e) = kafka::admin::delete_topics(&kafka, &names).await {
+            tracing::warn!(?topics, error = %e, "the bench's topics were not deleted");
         }
     }
 }

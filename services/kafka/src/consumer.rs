@@ -192,7 +192,7 @@ pub async fn run<P: Projection>(
             })
             .collect();
         let report = loop {
-            match projector.apply_batch(deliveries.clone(), &cps).await {
+            match projector.apply_batch(&deliveries, &cps).await {
                 Ok(r) => break r,
                 Err(e) => {
                     tracing::warn!(projector = projector.name(), error = %e, "batch failed, retrying");
@@ -219,11 +219,16 @@ fn delivery(m: &BorrowedMessage<'_>) -> Delivery {
         .key()
         .map(|k| String::from_utf8_lossy(k).into_owned())
         .unwrap_or_default();
+    let event = headers::decode(m);
+    let raw = match event {
+        Ok(_) => Vec::new(),
+        Err(_) => m.payload().unwrap_or_default().to_vec(),
+    };
     Delivery {
         key,
-        event: headers::decode(m),
+        event,
         origin: format!("{}/{}/{}", m.topic(), m.partition(), m.offset()),
-        raw: m.payload().unwrap_or_default().to_vec(),
+        raw,
     }
 }
 

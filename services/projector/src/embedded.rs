@@ -74,7 +74,7 @@ pub async fn run<P: Projection>(
             a: last.tx_id,
             b: last.position,
         };
-        match projector.apply_batch(deliveries, &[checkpoint]).await {
+        match projector.apply_batch(&deliveries, &[checkpoint]).await {
             Ok(_) => cursor = last,
             Err(e) => {
                 tracing::warn!(projector = projector.name(), error = %e, "batch failed, retrying");

@@ -22,11 +22,20 @@ pub struct Delivery {
     pub event: Result<RecordedEvent, String>,
     /// Where it came from, for the dead-letter record (e.g. `topic/partition/offset`).
     pub origin: String,
-    /// The raw bytes, kept with a parked event so it can be inspected or replayed.
+    /// The record's bytes when `event` could not be decoded, kept with the parked event so it can
+    /// be inspected or replayed; empty when `event` is decoded (its payload is those bytes).
     pub raw: Vec<u8>,
 }
 
 impl Delivery {
+    /// The bytes as delivered: the decoded event's payload, or [`Delivery::raw`].
+    pub fn bytes(&self) -> &[u8] {
+        match &self.event {
+            Ok(event) => &event.payload,
+            Err(_) => &self.raw,
+        }
+    }
+
     /// A delivery of a decoded event read from an event store.
     pub fn of_event(event: RecordedEvent, origin: impl Into<String>) -> Delivery {
         Delivery {
@@ -99,6 +108,11 @@ fn waiting_behind(key: &str) -> String {
 
 /// Records `event_ids` as applied by projector `name` (multi-row statements) and returns those
 /// recorded now, that is not applied before.
+///
+/// One `INSERT … ON CONFLICT DO NOTHING RETURNING` per chunk. Looking the ids up first and
+/// inserting only the new ones with plain INSERTs was tried: on PostgreSQL the look-up of 500 ids
+/// cost more than the speculative insertions it saved (729 against 418 ms of statement time for
+/// 48,694 events).
 async fn claim(
     conn: &mut sqlx::AnyConnection,
     name: &str,
@@ -238,12 +252,12 @@ impl<P: Projection> Projector<P> {
     /// Applies `deliveries` in order and stores `checkpoints`, all in one transaction. On error
     /// nothing of the batch is kept; the caller retries it from its last checkpoint.
     ///
-    /// The batch's dedupe records are claimed with one statement; the events claimed for the
+    /// The batch's dedupe records are claimed with one statement per 500 events; the events claimed for the
     /// first time go to the projection in runs ([`Projection::apply_run`]), a run ending where an
     /// event has to be parked.
     pub async fn apply_batch(
         &self,
-        deliveries: Vec<Delivery>,
+        deliveries: &[Delivery],
         checkpoints: &[Checkpoint],
     ) -> Result<BatchReport, sqlx::Error> {
         let name = self.projection.name().to_string();
@@ -260,7 +274,7 @@ impl<P: Projection> Projector<P> {
             .collect();
         let mut first_time = claim(&mut tx, &name, &ids).await?;
         let mut run: Vec<&Delivery> = Vec::new();
-        for d in &deliveries {
+        for d in deliveries {
             let event = match &d.event {
                 Ok(event) => event,
                 Err(reason) => {
@@ -408,7 +422,7 @@ impl<P: Projection> Projector<P> {
         .bind(&event_id)
         .bind(&d.origin)
         .bind(reason)
-        .bind(&d.raw)
+        .bind(d.bytes())
         .bind(chrono::Utc::now().timestamp_micros())
         .execute(&mut **tx)
         .await?;
@@ -417,7 +431,7 @@ impl<P: Projection> Projector<P> {
             event_id,
             origin: d.origin.clone(),
             reason: reason.to_string(),
-            raw: d.raw.clone(),
+            raw: d.bytes().to_vec(),
         });
         Ok(())
     }

@@ -11,13 +11,13 @@ pub async fn apply_both_ways<P: Projection>(
     deliveries: Vec<Delivery>,
 ) -> usize {
     let report = whole
-        .apply_batch(deliveries.clone(), &[])
+        .apply_batch(&deliveries, &[])
         .await
         .expect("apply as one batch");
     let (mut applied, mut parked) = (0, 0);
     for d in deliveries {
         let r = single
-            .apply_batch(vec![d], &[])
+            .apply_batch(&[d], &[])
             .await
             .expect("apply one event");
         applied += r.applied;

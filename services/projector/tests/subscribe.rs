@@ -63,7 +63,7 @@ async fn subscribe_counts_batches_that_applied_events() {
 
     let known = delivery(1, "test.Known");
     projector
-        .apply_batch(vec![known.clone(), delivery(2, "test.Known")], &[])
+        .apply_batch(&[known.clone(), delivery(2, "test.Known")], &[])
         .await
         .unwrap();
     assert!(changes.has_changed().unwrap());
@@ -72,7 +72,7 @@ async fn subscribe_counts_batches_that_applied_events() {
     // Redelivery, unknown types and poison alone leave the read model as it was: no bump.
     projector
         .apply_batch(
-            vec![known, delivery(3, "test.Other"), delivery(4, "test.Bad")],
+            &[known, delivery(3, "test.Other"), delivery(4, "test.Bad")],
             &[],
         )
         .await
@@ -80,7 +80,7 @@ async fn subscribe_counts_batches_that_applied_events() {
     assert!(!changes.has_changed().unwrap());
 
     projector
-        .apply_batch(vec![delivery(5, "test.Known")], &[])
+        .apply_batch(&[delivery(5, "test.Known")], &[])
         .await
         .unwrap();
     changes.changed().await.unwrap();

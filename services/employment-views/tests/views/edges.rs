@@ -59,7 +59,7 @@ async fn poison_is_parked_and_later_events_of_its_stream_wait(backend: Backend) 
     start(&mut log, "s3", "p3");
     let report = f
         .projector
-        .apply_batch(log.take(), &[])
+        .apply_batch(&log.take(), &[])
         .await
         .expect("apply");
     assert_eq!((report.applied, report.parked.len()), (1, 3));
@@ -91,13 +91,9 @@ async fn unknown_types_and_redelivery(backend: Backend) {
         },
     );
     let deliveries = log.take();
-    let report = f
-        .projector
-        .apply_batch(deliveries.clone(), &[])
-        .await
-        .unwrap();
+    let report = f.projector.apply_batch(&deliveries, &[]).await.unwrap();
     assert_eq!((report.applied, report.unknown), (1, 2));
-    let again = f.projector.apply_batch(deliveries, &[]).await.unwrap();
+    let again = f.projector.apply_batch(&deliveries, &[]).await.unwrap();
     assert_eq!((again.applied, again.duplicates), (0, 3));
     assert_eq!(employed(&f).await, 1);
 }

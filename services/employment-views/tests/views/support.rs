@@ -53,7 +53,7 @@ impl Fixture {
     pub async fn apply(&self, log: &mut Log) -> BatchReport {
         let report = self
             .projector
-            .apply_batch(log.take(), &[])
+            .apply_batch(&log.take(), &[])
             .await
             .expect("apply batch");
         assert!(report.parked.is_empty(), "{:?}", report.parked);

@@ -264,15 +264,15 @@ async fn redelivered_events_apply_once(backend: Backend) {
         .open_case("c1", "h1", "150422", date(2024, 3, 1))
         .measure("c1", "h1");
     let batch = log.take();
-    f.projector.apply_batch(batch.clone(), &[]).await.unwrap();
-    let again = f.projector.apply_batch(batch, &[]).await.unwrap();
+    f.projector.apply_batch(&batch, &[]).await.unwrap();
+    let again = f.projector.apply_batch(&batch, &[]).await.unwrap();
     assert_eq!((again.applied, again.duplicates), (0, 4));
     assert_eq!(summary(&f).await, (1, 1, 4));
     // The same event twice in one batch counts once: measures go from 1 to 2, not 3.
     log.measure("c1", "h1");
     let one = log.take();
     let twice: Vec<_> = one.iter().chain(&one).cloned().collect();
-    let report = f.projector.apply_batch(twice, &[]).await.unwrap();
+    let report = f.projector.apply_batch(&twice, &[]).await.unwrap();
     assert_eq!((report.applied, report.duplicates), (1, 1));
     let cases = f
         .query

@@ -52,7 +52,7 @@ impl Fixture {
     /// Applies everything in `log` as one batch.
     pub async fn apply(&self, log: &mut Log) -> BatchReport {
         self.projector
-            .apply_batch(log.take(), &[])
+            .apply_batch(&log.take(), &[])
             .await
             .expect("apply batch")
     }

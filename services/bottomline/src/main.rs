@@ -11,7 +11,7 @@ use bottomline::cli::{self, EndpointArg};
 use bottomline::config::{AppConfig, Service};
 use bottomline::reference::ReferenceData;
 use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use proto::mara::v1 as mara_pb;
 
 #[derive(Parser)]
@@ -84,7 +84,8 @@ struct UpArgs {
     /// its own process with PostgreSQL and Kafka; embedded, a projector in another process than
     /// its service reads that service's event store (files in the same --data-dir).
     #[arg(long, env = "BOTTOMLINE_SERVICES", value_delimiter = ',', value_name = "SERVICE,...",
-          default_values_t = Service::ALL.to_vec(), hide_default_value = true)]
+          value_parser = ServiceName, default_values_t = Service::ALL.to_vec(),
+          hide_default_value = true)]
     services: Vec<Service>,
     #[command(flatten)]
     reference: ReferenceArgs,
@@ -313,6 +314,37 @@ fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A `--services` item, blanks around it ignored (`registry, mara`), matched as clap matches a
+/// [`Service`] name; the help lists the names.
+#[derive(Clone)]
+struct ServiceName;
+
+impl clap::builder::TypedValueParser for ServiceName {
+    type Value = Service;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Service, clap::Error> {
+        let value = value
+            .to_str()
+            .map_or(value, |s| std::ffi::OsStr::new(s.trim()));
+        clap::builder::EnumValueParser::<Service>::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Service::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value),
+        ))
+    }
+}
+
 /// `services` in their order of first mention, each once.
 fn dedup(services: Vec<Service>) -> Vec<Service> {
     let mut once = Vec::with_capacity(services.len());
@@ -404,7 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let reference = a.reference.load()?;
             let today = a.today.unwrap_or_else(registry::service::today_in_china);
             let report = registry_import::run_demo(
-                &a.endpoint.endpoint,
+                cli::connect(&a.endpoint.endpoint).await?,
                 a.seed,
                 a.households,
                 &reference.catalog,
@@ -510,5 +542,35 @@ fn kafka_namespace(s: &str) -> Result<String, String> {
              (it ends topic names: bottomline.registry.events.v1.staging)"
                 .into(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn services(arg: &str) -> Result<Vec<Service>, clap::Error> {
+        match Cli::try_parse_from(["bottomline", "up", "--services", arg])?.command {
+            Command::Up(up) => Ok(up.services),
+            _ => unreachable!("parsed as up"),
+        }
+    }
+
+    #[test]
+    fn services_are_read_with_blanks_around_names() {
+        assert_eq!(
+            services("registry, mara ,employment-views").unwrap(),
+            [Service::Registry, Service::Mara, Service::EmploymentViews]
+        );
+    }
+
+    #[test]
+    fn an_unknown_service_is_named_with_the_possible_ones() {
+        let error = services("registry, ledger").unwrap_err().to_string();
+        assert!(error.contains("'ledger'"), "{error}");
+        assert!(
+            error.contains("registry, employment, mara, employment-views"),
+            "{error}"
+        );
     }
 }

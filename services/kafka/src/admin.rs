@@ -20,6 +20,17 @@ pub fn dead_letter_topic(topic: &str, projector: &str) -> String {
     format!("{topic}.{projector}.dlq")
 }
 
+/// How long an admin request may wait for a broker: an unreachable one fails the request after
+/// this, not after librdkafka's default of 60 s.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Options of every admin request here: the broker may take 30 s to carry the operation out.
+fn options() -> AdminOptions {
+    AdminOptions::new()
+        .request_timeout(Some(REQUEST_TIMEOUT))
+        .operation_timeout(Some(Duration::from_secs(30)))
+}
+
 /// Creates each topic with `partitions` partitions (replication 1 unless the broker says more is
 /// needed) when it does not exist yet. An existing topic is left as it is.
 pub async fn ensure_topics(
@@ -32,8 +43,7 @@ pub async fn ensure_topics(
         .iter()
         .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
         .collect();
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    for result in admin.create_topics(&new, &opts).await? {
+    for result in admin.create_topics(&new, &options()).await? {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
@@ -53,8 +63,7 @@ pub async fn delete_topics(config: &KafkaConfig, topics: &[&str]) -> Result<(), 
         return Ok(());
     }
     let admin: AdminClient<DefaultClientContext> = config.base().create()?;
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    for result in admin.delete_topics(topics, &opts).await? {
+    for result in admin.delete_topics(topics, &options()).await? {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
             Err((_, code)) => return Err(KafkaError::AdminOp(code)),

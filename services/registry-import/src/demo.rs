@@ -19,7 +19,7 @@ use proto::registry::v1::{
     RecordAssistanceMeasureRequest,
 };
 use registry_domain::{DivisionCatalog, KeyCounties};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::convert::{self, civil_date};
 use crate::employment_demo::{run_employment, EmploymentReport};
@@ -66,8 +66,8 @@ pub struct DemoReport {
     pub employment: EmploymentReport,
 }
 
-/// Runs the demo against `endpoint` (e.g. `http://127.0.0.1:50051`), which must serve both the
-/// registry and MARA's query API.
+/// Runs the demo over `channel` (a connection to e.g. `http://127.0.0.1:50051`), whose endpoint
+/// must serve both the registry and MARA's query API.
 ///
 /// The registry should hold no other data: MARA's national totals are compared with the counts of
 /// this population. Re-running with the same seed and `today` replays every command (same
@@ -75,20 +75,15 @@ pub struct DemoReport {
 ///
 /// Fails when any row is rejected, any case command is refused, or MARA does not show the
 /// expected counts within 120 seconds (the error then shows both).
-#[tracing::instrument(skip(catalog, key_counties), err)]
+#[tracing::instrument(skip(channel, catalog, key_counties))]
 pub async fn run_demo(
-    endpoint: &str,
+    channel: Channel,
     seed: u64,
     households: usize,
     catalog: &DivisionCatalog,
     key_counties: &KeyCounties,
     today: NaiveDate,
 ) -> anyhow::Result<DemoReport> {
-    let channel = Endpoint::from_shared(endpoint.to_owned())
-        .with_context(|| format!("endpoint {endpoint:?}"))?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {endpoint}"))?;
     let registry = RegistryServiceClient::new(channel.clone());
     let mut mara = MaraQueryServiceClient::new(channel.clone());
     anyhow::ensure!(households > 0, "--households must be at least 1");

@@ -158,7 +158,7 @@ fn finish(
 /// line order, after the import. An error means the file could not be read (no header, I/O) or
 /// the registry kept failing; rows not yet sent are then neither registered nor rejected, and
 /// running the import again finishes the job.
-#[tracing::instrument(skip_all, fields(source = %options.source_name), err)]
+#[tracing::instrument(skip_all, fields(source = %options.source_name))]
 pub async fn import_csv(
     client: RegistryServiceClient<Channel>,
     mut input: impl Read,

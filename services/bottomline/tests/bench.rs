@@ -1,6 +1,6 @@
 //! `bottomline bench` end to end on a small stack: every generated registration is counted,
 //! `--registry-only` measures the registry service alone, and on PostgreSQL + Kafka the relay's
-//! capacity and the raw producer are measured alike.
+//! capacity and the raw producer are measured alike, and nothing of the run is left behind.
 
 use bottomline::cli::bench::suite::{self, Stack};
 use bottomline::reference::ReferenceData;
@@ -113,4 +113,15 @@ async fn on_kafka_the_relay_and_the_raw_producer_are_compared_at_the_same_record
     // sends, several times the payload's size.
     assert!(k.headers >= 15, "{} headers", k.headers);
     assert!(k.header_bytes > k.payload_bytes, "{k:?}");
+    // Nothing of the run is left beside the database it was given: neither the employment store
+    // nor the replay's read model.
+    let name = db.url.rsplit_once('/').unwrap().1;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)")
+            .bind(format!("{name}_"))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -27,7 +27,7 @@ use crate::reference::ReferenceData;
 
 mod storage;
 
-pub(crate) use storage::{ensure_postgres_database, redact};
+pub(crate) use storage::{drop_postgres_database, ensure_postgres_database, redact};
 
 /// A running bottomline process: the services of [`AppConfig::services`].
 pub struct App {

@@ -51,10 +51,9 @@ pub(crate) fn ensure_followed_store_exists(url: &str, service: Service) -> anyho
     Ok(())
 }
 
-/// Creates the PostgreSQL database of `url` when it does not exist, through the same server's
-/// `postgres` database (needs the CREATEDB privilege the first time only). Several processes may
-/// do it at once: a database created meanwhile by another is fine.
-pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
+/// The part of a PostgreSQL `url` before its query string, and the database name it ends with,
+/// checked to be letters, digits and `_` (the name goes into DDL, which takes no parameters).
+fn database_name(url: &str) -> anyhow::Result<(&str, &str)> {
     let base = url.split_once('?').map_or(url, |(base, _)| base);
     let name = base.rsplit_once('/').map_or("", |(_, name)| name);
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -63,6 +62,30 @@ pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
             redact(url)
         );
     }
+    Ok((base, name))
+}
+
+/// Drops the PostgreSQL database of `url`, if it exists, through a connection to `via` (another
+/// database of the same server). `WITH (FORCE)`: connections still open to it (a stack that
+/// failed) are closed by the server.
+pub(crate) async fn drop_postgres_database(via: &str, url: &str) -> anyhow::Result<()> {
+    let (_, name) = database_name(url)?;
+    let (pool, _) = eventstore::backend::connect(via, 1)
+        .await
+        .with_context(|| format!("connecting to {}", redact(via)))?;
+    let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&pool)
+        .await;
+    pool.close().await;
+    dropped.with_context(|| format!("dropping database {name}"))?;
+    Ok(())
+}
+
+/// Creates the PostgreSQL database of `url` when it does not exist, through the same server's
+/// `postgres` database (needs the CREATEDB privilege the first time only). Several processes may
+/// do it at once: a database created meanwhile by another is fine.
+pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
+    let (base, name) = database_name(url)?;
     match eventstore::backend::connect(url, 1).await {
         Ok((pool, _)) => {
             pool.close().await;

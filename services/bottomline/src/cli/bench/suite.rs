@@ -336,7 +336,7 @@ async fn ensure_fresh(url: &str, employment_store: &str) -> anyhow::Result<()> {
 /// stack's `topics`, so only the database it was given is left. Failures are logged.
 async fn clean_up(stack: &Stack, employment_store: &str, topics: &[String]) {
     if let Some(url) = &stack.database_url {
-        if let Err(e) = drop_database(url, employment_store).await {
+        if let Err(e) = crate::app::drop_postgres_database(url, employment_store).await {
             tracing::warn!(error = %e, "the bench's employment store was not dropped");
         }
     }
@@ -359,22 +359,6 @@ fn failed(stack: &Stack, e: anyhow::Error) -> anyhow::Error {
         )),
         None => e,
     }
-}
-
-async fn drop_database(existing: &str, url: &str) -> anyhow::Result<()> {
-    let base = url.split_once('?').map_or(url, |(base, _)| base);
-    let name = base.rsplit_once('/').map_or("", |(_, name)| name);
-    anyhow::ensure!(
-        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        "unexpected database name {name:?}"
-    );
-    let (pool, _) = eventstore::backend::connect(existing, 1).await?;
-    // FORCE: after a failed run the stack's connections may still be open.
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&pool)
-        .await?;
-    pool.close().await;
-    Ok(())
 }
 
 /// Runs both scenarios on a fresh stack.
@@ -505,16 +489,20 @@ pub async fn run(
             }
             None => format!("sqlite:{}", dir.path().join("replay.db").display()),
         };
-        let (relay_capacity, projector_replay) = super::replay::run(
+        let replayed = super::replay::run(
             &registry_store,
             registry_events,
             kafka_config.as_ref().map(|c| (c, replay_topic)),
             &replay_url,
         )
-        .await?;
-        if let Some(url) = &stack.database_url {
-            drop_database(url, &replay_url).await?;
-        }
+        .await;
+        // The replay's read model is dropped whether the replay worked or not.
+        let dropped = match &stack.database_url {
+            Some(url) => crate::app::drop_postgres_database(url, &replay_url).await,
+            None => Ok(()),
+        };
+        let (relay_capacity, projector_replay) = replayed?;
+        dropped?;
         let (relay_replay, relay_replay_runs_per_second) = match relay_capacity {
             Some(c) => (Some(c.median), c.runs_per_second),
             None => (None, Vec::new()),

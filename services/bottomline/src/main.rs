@@ -11,7 +11,7 @@ use bottomline::cli::{self, EndpointArg};
 use bottomline::config::{AppConfig, Service};
 use bottomline::reference::ReferenceData;
 use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use proto::mara::v1 as mara_pb;
 
 #[derive(Parser)]
@@ -84,7 +84,7 @@ struct UpArgs {
     /// its own process with PostgreSQL and Kafka; embedded, a projector in another process than
     /// its service reads that service's event store (files in the same --data-dir).
     #[arg(long, env = "BOTTOMLINE_SERVICES", value_delimiter = ',', value_name = "SERVICE,...",
-          value_parser = ServiceName, default_values_t = Service::ALL.to_vec(),
+          value_parser = ServiceName::new(), default_values_t = Service::ALL.to_vec(),
           hide_default_value = true)]
     services: Vec<Service>,
     #[command(flatten)]
@@ -314,10 +314,16 @@ fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
-/// A `--services` item, blanks around it ignored (`registry, mara`), matched as clap matches a
-/// [`Service`] name; the help lists the names.
+/// A `--services` item, blanks around it ignored (`registry, mara`), then parsed as clap parses
+/// a [`Service`] name (whose list the help and errors show).
 #[derive(Clone)]
-struct ServiceName;
+struct ServiceName(clap::builder::EnumValueParser<Service>);
+
+impl ServiceName {
+    fn new() -> ServiceName {
+        ServiceName(clap::builder::EnumValueParser::new())
+    }
+}
 
 impl clap::builder::TypedValueParser for ServiceName {
     type Value = Service;
@@ -331,17 +337,13 @@ impl clap::builder::TypedValueParser for ServiceName {
         let value = value
             .to_str()
             .map_or(value, |s| std::ffi::OsStr::new(s.trim()));
-        clap::builder::EnumValueParser::<Service>::new().parse_ref(cmd, arg, value)
+        self.0.parse_ref(cmd, arg, value)
     }
 
     fn possible_values(
         &self,
     ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(
-            Service::value_variants()
-                .iter()
-                .filter_map(clap::ValueEnum::to_possible_value),
-        ))
+        self.0.possible_values()
     }
 }
 

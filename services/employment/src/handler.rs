@@ -41,14 +41,14 @@ impl WriteModel for EmploymentModel {
 
 /// The employment service's command side: one per process, shared by the gRPC API and the
 /// registry intake. Commands go through a [`CommandWriter`] over the context's own event store
-/// (single writer task, group commit, idempotent command ids).
+/// (single writer thread, group commit, idempotent command ids).
 pub struct Employment {
     writer: CommandWriter<EmploymentModel>,
 }
 
 impl Employment {
     /// Rebuilds the write model (registry facts included) from every event in `store`, deciding
-    /// with the parameters of `policy`, and starts the writer task.
+    /// with the parameters of `policy`, and starts the writer thread.
     pub async fn open(store: EventStore, policy: Arc<PolicyBook>) -> Result<Employment, OpenError> {
         let fresh = move || EmploymentModel(EmploymentState::new(policy.clone()));
         let writer = CommandWriter::open(store, fresh, "employment").await?;

@@ -20,15 +20,18 @@ pub fn dead_letter_topic(topic: &str, projector: &str) -> String {
     format!("{topic}.{projector}.dlq")
 }
 
-/// How long an admin request may wait for a broker: an unreachable one fails the request after
-/// this, not after librdkafka's default of 60 s.
+/// How long an admin request may take in all (finding a broker, the broker's work, the answer):
+/// an unreachable broker fails the request after this, not after librdkafka's default of 60 s.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the broker may take to carry the operation out; less than [`REQUEST_TIMEOUT`], which
+/// bounds the whole request.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Options of every admin request here: the broker may take 30 s to carry the operation out.
+/// Options of every admin request here.
 fn options() -> AdminOptions {
     AdminOptions::new()
         .request_timeout(Some(REQUEST_TIMEOUT))
-        .operation_timeout(Some(Duration::from_secs(30)))
+        .operation_timeout(Some(OPERATION_TIMEOUT))
 }
 
 /// Creates each topic with `partitions` partitions (replication 1 unless the broker says more is

@@ -56,7 +56,8 @@ pub fn encode(event: &RecordedEvent, source: &str) -> OwnedHeaders {
     headers
 }
 
-/// The attributes [`decode`] reads, in one pass over a record's headers.
+/// The attributes [`decode`] reads, in one pass over a record's headers; the constants below
+/// index this list.
 const NAMES: [&str; 14] = [
     "ce_specversion",
     "ce_id",
@@ -73,58 +74,152 @@ const NAMES: [&str; 14] = [
     "traceparent",
     "ce_hash",
 ];
+const SPECVERSION: usize = 0;
+const ID: usize = 1;
+const SUBJECT: usize = 2;
+const STREAM_VERSION: usize = 3;
+const POSITION: usize = 4;
+const TYPE: usize = 5;
+const TIME: usize = 6;
+const RECORDED_AT: usize = 7;
+const COMMAND_ID: usize = 8;
+const CORRELATION_ID: usize = 9;
+const CAUSATION_ID: usize = 10;
+const ACTOR: usize = 11;
+const TRACEPARENT: usize = 12;
+const HASH: usize = 13;
 
 /// Rebuilds the event from a record, or says which attribute is missing or malformed.
 pub fn decode(message: &BorrowedMessage<'_>) -> Result<RecordedEvent, String> {
     let headers = message.headers().ok_or("record has no headers")?;
-    // The first value of each attribute, found in one pass (a record has some 16 headers).
+    decode_parts(headers, message.payload().unwrap_or_default())
+}
+
+/// [`decode`] of a record's headers and payload. Of an attribute sent twice, the first counts.
+fn decode_parts(headers: &impl Headers, payload: &[u8]) -> Result<RecordedEvent, String> {
+    // The first value of each attribute (`Some(None)`: a null value), in one pass.
     let mut values: [Option<Option<&[u8]>>; NAMES.len()] = [None; NAMES.len()];
     for h in headers.iter() {
         if let Some(i) = NAMES.iter().position(|n| *n == h.key) {
             values[i].get_or_insert(h.value);
         }
     }
-    let get = |name: &str| -> Result<&str, String> {
-        let i = NAMES
-            .iter()
-            .position(|n| *n == name)
-            .expect("a decoded attribute");
+    let get = |i: usize| -> Result<&str, String> {
+        let name = NAMES[i];
         let v = values[i]
             .ok_or_else(|| format!("header {name} is missing"))?
             .ok_or_else(|| format!("header {name} is null"))?;
         std::str::from_utf8(v).map_err(|_| format!("header {name} is not UTF-8"))
     };
-    let optional = |name: &str| get(name).map(str::to_string).unwrap_or_default();
-    let time = |name: &str| -> Result<i64, String> {
-        DateTime::parse_from_rfc3339(get(name)?)
+    let optional = |i: usize| get(i).map(str::to_string).unwrap_or_default();
+    let time = |i: usize| -> Result<i64, String> {
+        DateTime::parse_from_rfc3339(get(i)?)
             .map(|t| t.with_timezone(&Utc).timestamp_micros())
-            .map_err(|e| format!("header {name}: {e}"))
+            .map_err(|e| format!("header {}: {e}", NAMES[i]))
     };
-    let number = |name: &str| -> Result<i64, String> {
-        get(name)?
+    let number = |i: usize| -> Result<i64, String> {
+        get(i)?
             .parse::<i64>()
-            .map_err(|e| format!("header {name}: {e}"))
+            .map_err(|e| format!("header {}: {e}", NAMES[i]))
     };
-    if get("ce_specversion")? != "1.0" {
+    if get(SPECVERSION)? != "1.0" {
         return Err("unsupported ce_specversion".into());
     }
-    let event_id =
-        uuid::Uuid::parse_str(get("ce_id")?).map_err(|e| format!("header ce_id: {e}"))?;
+    let event_id = uuid::Uuid::parse_str(get(ID)?).map_err(|e| format!("header ce_id: {e}"))?;
     Ok(RecordedEvent {
         event_id,
-        stream_id: get("ce_subject")?.to_string(),
-        stream_version: number("ce_streamversion")? as u64,
-        position: number("ce_position")?,
+        stream_id: get(SUBJECT)?.to_string(),
+        stream_version: number(STREAM_VERSION)? as u64,
+        position: number(POSITION)?,
         tx_id: 0,
-        event_type: get("ce_type")?.to_string(),
-        occurred_at_micros: time("ce_time")?,
-        recorded_at_micros: time("ce_recordedat")?,
-        command_id: optional("ce_commandid"),
-        correlation_id: optional("ce_correlationid"),
-        causation_id: optional("ce_causationid"),
-        actor: optional("ce_actor"),
-        traceparent: optional("traceparent"),
-        payload: message.payload().unwrap_or_default().to_vec(),
-        hash: hex::decode(optional("ce_hash")).map_err(|e| format!("header ce_hash: {e}"))?,
+        event_type: get(TYPE)?.to_string(),
+        occurred_at_micros: time(TIME)?,
+        recorded_at_micros: time(RECORDED_AT)?,
+        command_id: optional(COMMAND_ID),
+        correlation_id: optional(CORRELATION_ID),
+        causation_id: optional(CAUSATION_ID),
+        actor: optional(ACTOR),
+        traceparent: optional(TRACEPARENT),
+        payload: payload.to_vec(),
+        hash: hex::decode(optional(HASH)).map_err(|e| format!("header ce_hash: {e}"))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> RecordedEvent {
+        RecordedEvent {
+            event_id: uuid::Uuid::now_v7(),
+            stream_id: "person-1".into(),
+            stream_version: 3,
+            position: 42,
+            tx_id: 0,
+            event_type: "bottomline.registry.v1.PersonRegistered".into(),
+            occurred_at_micros: 1_764_000_000_123_456,
+            recorded_at_micros: 1_764_000_000_223_456,
+            command_id: "c1".into(),
+            correlation_id: "k1".into(),
+            causation_id: String::new(),
+            actor: "registry".into(),
+            traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+            payload: vec![1, 2, 3],
+            hash: vec![0xab, 0xcd],
+        }
+    }
+
+    /// `headers` with one more header (a header sent again, or a damaged one).
+    fn with(headers: OwnedHeaders, key: &str, value: Option<&[u8]>) -> OwnedHeaders {
+        headers.insert(Header { key, value })
+    }
+
+    /// The headers of `e` without `key`.
+    fn all_but(e: &RecordedEvent, key: &str) -> OwnedHeaders {
+        let mut headers = OwnedHeaders::new();
+        for h in encode(e, "/x").iter().filter(|h| h.key != key) {
+            headers = with(headers, h.key, h.value);
+        }
+        headers
+    }
+
+    #[test]
+    fn an_encoded_event_decodes_to_itself() {
+        let e = event();
+        assert_eq!(
+            decode_parts(&encode(&e, "/bottomline/registry"), &e.payload),
+            Ok(e)
+        );
+    }
+
+    #[test]
+    fn the_first_of_a_repeated_attribute_counts() {
+        let e = event();
+        let headers = with(encode(&e, "/x"), "ce_subject", Some(b"person-2"));
+        assert_eq!(
+            decode_parts(&headers, &e.payload).unwrap().stream_id,
+            "person-1"
+        );
+    }
+
+    #[test]
+    fn a_missing_null_or_malformed_attribute_is_named() {
+        let e = event();
+        let only = |key: &str, value: Option<&[u8]>| {
+            decode_parts(&with(all_but(&e, key), key, value), &e.payload).unwrap_err()
+        };
+        let without = |key: &str| decode_parts(&all_but(&e, key), &e.payload).unwrap_err();
+        assert_eq!(without("ce_type"), "header ce_type is missing");
+        assert_eq!(only("ce_subject", None), "header ce_subject is null");
+        assert_eq!(
+            only("ce_subject", Some(&[0xff])),
+            "header ce_subject is not UTF-8"
+        );
+        assert!(only("ce_position", Some(b"x")).starts_with("header ce_position: "));
+        assert!(only("ce_time", Some(b"yesterday")).starts_with("header ce_time: "));
+        assert_eq!(
+            only("ce_specversion", Some(b"0.3")),
+            "unsupported ce_specversion"
+        );
+    }
 }

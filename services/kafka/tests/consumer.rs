@@ -169,6 +169,18 @@ async fn consumer_applies_once_parks_poison_and_keeps_key_order() {
         .iter()
         .map(|p| (p.key.as_str(), p.reason.as_str()))
         .collect();
+    // The bytes as delivered are kept: the payload of a decoded event the projection refused,
+    // the whole value of a record that is no event.
+    let raw = |reason: &str| {
+        parked
+            .iter()
+            .find(|p| p.reason.contains(reason))
+            .unwrap()
+            .raw
+            .clone()
+    };
+    assert_eq!(raw("payload says poison"), b"poison");
+    assert_eq!(raw("no headers"), b"not an event");
     assert!(
         reasons.contains(&("a", "payload says poison")),
         "{reasons:?}"

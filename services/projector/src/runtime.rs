@@ -252,9 +252,10 @@ impl<P: Projection> Projector<P> {
     /// Applies `deliveries` in order and stores `checkpoints`, all in one transaction. On error
     /// nothing of the batch is kept; the caller retries it from its last checkpoint.
     ///
-    /// The batch's dedupe records are claimed with one statement per 500 events; the events claimed for the
-    /// first time go to the projection in runs ([`Projection::apply_run`]), a run ending where an
-    /// event has to be parked.
+    /// The batch's dedupe records are claimed with one statement per [`CHUNK`] events; the events
+    /// claimed for the first time go to the projection in runs ([`Projection::apply_run`]), a run
+    /// ending where an event has to be parked. An event parked from a store source keeps its
+    /// payload as its bytes ([`Delivery::bytes`]).
     pub async fn apply_batch(
         &self,
         deliveries: &[Delivery],

@@ -79,7 +79,7 @@ pub enum OpenError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The write model could not be rebuilt from the store.
+    /// The write model could not be rebuilt from the store, or the writer's thread not started.
     #[error(transparent)]
     Rebuild(#[from] writer::OpenError),
     /// The id hash key is not the one the store's citizen ID hashes were made with: duplicates
@@ -114,7 +114,7 @@ impl WriteModel for RegistryModel {
 }
 
 /// The registry's command side: one per process, shared by all gRPC calls. Commands go through a
-/// [`CommandWriter`] (single writer task, group commit, idempotent command ids).
+/// [`CommandWriter`] (single writer thread, group commit, idempotent command ids).
 pub struct Registry {
     writer: CommandWriter<RegistryModel>,
     key: IdHashKey,
@@ -122,7 +122,7 @@ pub struct Registry {
 
 impl Registry {
     /// Checks the id hash key against the store, rebuilds the write model from every event in
-    /// `store` and starts the writer task.
+    /// `store` and starts the writer thread.
     pub async fn open(
         store: EventStore,
         catalog: Arc<DivisionCatalog>,

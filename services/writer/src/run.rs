@@ -1,4 +1,5 @@
-//! The single writer (a thread of its own): idempotency, decisions on the in-memory write model, group commit.
+//! The single writer, on a thread of its own: idempotency, decisions on the in-memory write
+//! model, group commit.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,7 +25,8 @@ pub enum ExecuteError {
     Append(#[from] AppendError),
 }
 
-/// Failure to rebuild the write model from the store.
+/// Failure to open a [`CommandWriter`]: its write model could not be rebuilt from the store, or
+/// its thread could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The store failed.
@@ -63,13 +65,14 @@ struct Model<M> {
 ///
 /// Commands queue for a single writer on a thread of its own (group commit): it takes every
 /// command waiting, decides them in arrival order on the in-memory write model — each decision
-/// sees the ones before it — and appends all their events in one transaction ([`EventStore::append_all`]). If that
-/// transaction fails, the write model is rebuilt from the store and the group's commands are
-/// carried out one by one, so each still gets its own outcome. The write model therefore always
-/// equals the store. A caller that gives up (a cancelled gRPC request) cannot interrupt a command
-/// half-way: the writer owns it. Another process writing the same store is detected by the
-/// expected-version check. A command id seen before returns the first outcome (`replayed = true`);
-/// with a different fingerprint it fails with [`AppendError::CommandIdReused`].
+/// sees the ones before it — and appends all their events in one transaction
+/// ([`EventStore::append_all`]). If that transaction fails, the write model is rebuilt from the
+/// store and the group's commands are carried out one by one, so each still gets its own outcome.
+/// The write model therefore always equals the store. A caller that gives up (a cancelled gRPC
+/// request) cannot interrupt a command half-way: the writer owns it. Another process writing the
+/// same store is detected by the expected-version check. A command id seen before returns the
+/// first outcome (`replayed = true`); with a different fingerprint it fails with
+/// [`AppendError::CommandIdReused`].
 pub struct CommandWriter<M: WriteModel> {
     inner: Arc<Inner<M>>,
     queue: mpsc::Sender<Job<M::Command>>,
@@ -102,7 +105,9 @@ impl<M: WriteModel> CommandWriter<M> {
             actor: actor.to_owned(),
         });
         let (queue, jobs) = mpsc::channel(4 * MAX_GROUP);
-        start(inner.clone(), jobs, actor).map_err(OpenError::Thread)?;
+        start(inner.clone(), jobs)
+            .await
+            .map_err(OpenError::Thread)?;
         Ok(CommandWriter { inner, queue })
     }
 
@@ -149,26 +154,41 @@ impl<M: WriteModel> CommandWriter<M> {
     }
 }
 
-/// Runs the writer loop on an OS thread of its own (`<actor>-writer`) with a single-threaded
-/// runtime, until every [`CommandWriter`] handle is dropped.
+/// Runs the writer loop on an OS thread of its own (`wr-<actor>`: Linux keeps 15 bytes of a
+/// thread's name) with a single-threaded runtime, until every [`CommandWriter`] handle is dropped.
+/// Returns once the runtime is running, or why the thread or its runtime could not start.
 ///
 /// Every command waits for this loop, and the loop waits for the store once per statement of a
 /// group's transaction. As a task of the process's shared runtime, each of those wake-ups queued
-/// behind the tasks of the gRPC calls in flight: with 64 clients the loop was busy 95 % of the time
-/// while the process used 1.2 of its 2 cores. On its own thread the registry alone, embedded, took
-/// about a fifth more registrations per second (docs/performance.md, "Fifth pass").
-fn start<M: WriteModel>(
+/// behind the tasks of the gRPC calls in flight: with 64 clients the loop was busy 95 % of the
+/// time while the process used 1.2 of its 2 cores. On its own thread the registry alone,
+/// embedded, took about a fifth more registrations per second (docs/performance.md, "Fifth
+/// pass"). On PostgreSQL a connection's readiness still comes from the runtime that opened it,
+/// so connections the shared runtime opened still wake the loop through that runtime.
+async fn start<M: WriteModel>(
     inner: Arc<Inner<M>>,
     jobs: mpsc::Receiver<Job<M::Command>>,
-    actor: &str,
 ) -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    std::thread::Builder::new()
-        .name(format!("{actor}-writer"))
-        .spawn(move || runtime.block_on(inner.run(jobs)))?;
-    Ok(())
+    let (started, running) = oneshot::channel();
+    let name = format!("wr-{}", inner.actor);
+    std::thread::Builder::new().name(name).spawn(move || {
+        // Built on this thread: a runtime dropped inside an async context panics.
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => {
+                let _ = started.send(Ok(()));
+                runtime.block_on(inner.run(jobs));
+            }
+            Err(e) => {
+                let _ = started.send(Err(e));
+            }
+        }
+    })?;
+    running
+        .await
+        .unwrap_or_else(|_| Err(std::io::Error::other("the writer's thread ended at start")))
 }
 
 /// A queued command's outcome to come (see [`CommandWriter::submit`]).

@@ -1,5 +1,6 @@
 //! Storage chores of `up`: the per-service lock in the data directory, creating a PostgreSQL
-//! database on first start, and URLs without passwords for logs.
+//! database on first start (and dropping the bench's throw-away ones), and URLs without
+//! passwords for logs.
 
 use anyhow::Context;
 

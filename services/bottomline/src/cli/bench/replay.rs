@@ -30,21 +30,24 @@ pub struct RelayCapacity {
     pub runs_per_second: Vec<f64>,
 }
 
-/// Replays `store` (`events` events): [`RUNS`] times through a relay to `<topic>.<run>` when
+/// The topics of the relay replays: `<topic>.<run>` for each of the [`RUNS`] runs.
+pub fn topics(topic: &str) -> Vec<String> {
+    (0..RUNS).map(|run| format!("{topic}.{run}")).collect()
+}
+
+/// Replays `store` (`events` events): through a relay to each of `topics` (see [`topics`]) when
 /// `kafka` is given, then once into a fresh projector whose read model lives at
-/// `read_model_url` (from `<topic>.0`). Every replay topic is deleted afterwards, also after a
-/// failure (when the broker allows it).
+/// `read_model_url` (from the first topic). Every replay topic is deleted afterwards, also after
+/// a failure (when the broker allows it).
 pub async fn run(
     store: &EventStore,
     events: u64,
-    kafka: Option<(&KafkaConfig, String)>,
+    kafka: Option<(&KafkaConfig, &[String])>,
     read_model_url: &str,
 ) -> anyhow::Result<(Option<RelayCapacity>, Throughput)> {
-    let topics: Vec<String> = kafka.as_ref().map_or(Vec::new(), |(_, topic)| {
-        (0..RUNS).map(|run| format!("{topic}.{run}")).collect()
-    });
-    let config = kafka.map(|(config, _)| config);
-    let replayed = replay(store, events, config, &topics, read_model_url).await;
+    let (config, topics) = kafka.unzip();
+    let topics = topics.unwrap_or_default();
+    let replayed = replay(store, events, config, topics, read_model_url).await;
     if let Some(config) = config {
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         if let Err(e) = kafka::admin::delete_topics(config, &names).await {

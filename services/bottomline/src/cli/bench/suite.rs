@@ -332,12 +332,15 @@ async fn ensure_fresh(url: &str, employment_store: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes the bench's own creations: the employment store beside `--database-url` and the
-/// stack's `topics`, so only the database it was given is left. Failures are logged.
-async fn clean_up(stack: &Stack, employment_store: &str, topics: &[String]) {
+/// Removes the bench's own creations: the `databases` beside `--database-url` (the employment
+/// store, the replay's read model) and the `topics`, so only the database it was given is left.
+/// Those already removed are passed over; failures are logged.
+async fn clean_up(stack: &Stack, databases: &[&str], topics: &[String]) {
     if let Some(url) = &stack.database_url {
-        if let Err(e) = crate::app::drop_postgres_database(url, employment_store).await {
-            tracing::warn!(error = %e, "the bench's employment store was not dropped");
+        for database in databases {
+            if let Err(e) = crate::app::drop_postgres_database(url, database).await {
+                tracing::warn!(error = %e, "a database of the bench's was not dropped");
+            }
         }
     }
     if let Some(brokers) = &stack.kafka_brokers {
@@ -391,11 +394,30 @@ pub async fn run(
     let app = match App::build(config).await {
         Ok(app) => Arc::new(app),
         Err(e) => {
-            clean_up(stack, &employment_store, &[]).await;
+            clean_up(stack, &[&employment_store], &[]).await;
             return Err(failed(stack, e.context("starting the stack")));
         }
     };
-    let topics = app.kafka_topics().to_vec();
+    // Named before the measurement, so that a run stopped midway still removes them.
+    let replay_topics = super::replay::topics(&format!(
+        "{}{}.replay",
+        kafka::admin::events_topic("registry"),
+        config_namespace
+    ));
+    let replay_url = match &stack.database_url {
+        Some(url) => {
+            let suffix = format!(
+                "_replay_{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            );
+            crate::config::sibling_database(url, &suffix)
+        }
+        None => format!("sqlite:{}", dir.path().join("replay.db").display()),
+    };
+    let mut topics = app.kafka_topics().to_vec();
+    if stack.kafka_brokers.is_some() {
+        topics.extend(replay_topics.iter().cloned());
+    }
     let measure = async {
         let app = app.clone();
         let channel = super::super::connect(&app.endpoint()).await?;
@@ -472,37 +494,24 @@ pub async fn run(
             .kafka_brokers
             .as_ref()
             .map(kafka::config::KafkaConfig::new);
-        let replay_topic = format!(
-            "{}{}.replay",
-            kafka::admin::events_topic("registry"),
-            config_namespace
-        );
-        let replay_url = match &stack.database_url {
-            Some(url) => {
-                let suffix = format!(
-                    "_replay_{}",
-                    &uuid::Uuid::new_v4().simple().to_string()[..8]
-                );
-                let sibling = crate::config::sibling_database(url, &suffix);
-                crate::app::ensure_postgres_database(&sibling).await?;
-                sibling
-            }
-            None => format!("sqlite:{}", dir.path().join("replay.db").display()),
-        };
+        if stack.database_url.is_some() {
+            crate::app::ensure_postgres_database(&replay_url).await?;
+        }
         let replayed = super::replay::run(
             &registry_store,
             registry_events,
-            kafka_config.as_ref().map(|c| (c, replay_topic)),
+            kafka_config.as_ref().map(|c| (c, &replay_topics[..])),
             &replay_url,
         )
         .await;
-        // The replay's read model is dropped whether the replay worked or not.
-        let dropped = match &stack.database_url {
-            Some(url) => crate::app::drop_postgres_database(url, &replay_url).await,
-            None => Ok(()),
-        };
+        // The replay's read model is dropped whether the replay worked or not (a replay that
+        // fails says why; the clean-up at the end tries the drop again).
+        if let Some(url) = &stack.database_url {
+            if let Err(e) = crate::app::drop_postgres_database(url, &replay_url).await {
+                tracing::warn!(error = %e, "the replay's read model was not dropped");
+            }
+        }
         let (relay_capacity, projector_replay) = replayed?;
-        dropped?;
         let (relay_replay, relay_replay_runs_per_second) = match relay_capacity {
             Some(c) => (Some(c.median), c.runs_per_second),
             None => (None, Vec::new()),
@@ -616,7 +625,7 @@ pub async fn run(
         Ok(app) => app.stop().await,
         Err(_) => tracing::warn!("the stack is still in use and was not stopped"),
     }
-    clean_up(stack, &employment_store, &topics).await;
+    clean_up(stack, &[&employment_store, &replay_url], &topics).await;
     measured.map_err(|e| failed(stack, e))
 }
 

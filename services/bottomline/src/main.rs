@@ -70,7 +70,7 @@ struct UpArgs {
           value_parser = clap::value_parser!(u32).range(1..=365))]
     follow_up_days: u32,
     /// Kafka bootstrap servers, e.g. 127.0.0.1:9092 (embedded bus when absent).
-    #[arg(long, env = "BOTTOMLINE_KAFKA_BROKERS")]
+    #[arg(long, env = "BOTTOMLINE_KAFKA_BROKERS", value_parser = kafka_brokers)]
     kafka_brokers: Option<String>,
     /// Suffix of every topic and consumer group name, starting with `.` (e.g. `.staging`), so
     /// that several deployments can share one broker; none by default. Then letters, digits,
@@ -250,7 +250,7 @@ struct BenchArgs {
     #[arg(long, requires = "kafka_brokers", value_parser = postgres_url)]
     database_url: Option<String>,
     /// Kafka brokers for the stack under test (embedded bus when absent).
-    #[arg(long, requires = "database_url")]
+    #[arg(long, requires = "database_url", value_parser = kafka_brokers)]
     kafka_brokers: Option<String>,
     /// Run the registry service alone (`up --services registry`, as production deploys it):
     /// registrations, latency, its relay and the baselines; no read models, employment scenario
@@ -288,21 +288,6 @@ fn init_tracing(default: &str) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-}
-
-async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 /// A count of at least 1.
@@ -400,7 +385,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("  {line}");
             }
             println!("press Ctrl-C to stop");
-            app.run_until_stopped(stop_signal()).await;
+            app.run_until_stopped(cli::stop_signal()).await;
             println!("stopped");
         }
         Command::Import(a) => {
@@ -528,6 +513,14 @@ fn postgres_url(s: &str) -> Result<String, String> {
     }
 }
 
+/// A broker list, `host:port[,host:port…]`, none of its entries blank.
+fn kafka_brokers(s: &str) -> Result<String, String> {
+    if s.split(',').any(|b| b.trim().is_empty()) {
+        return Err("must list brokers as host:port, comma-separated, none of them empty".into());
+    }
+    Ok(s.to_string())
+}
+
 /// A suffix for Kafka topic and group names: empty, or `.` then at most 99 of `[A-Za-z0-9._-]`.
 fn kafka_namespace(s: &str) -> Result<String, String> {
     let valid = s.is_empty()
@@ -556,6 +549,16 @@ mod tests {
             Command::Up(up) => Ok(up.services),
             _ => unreachable!("parsed as up"),
         }
+    }
+
+    #[test]
+    fn an_empty_broker_list_is_refused() {
+        for brokers in ["", " ", "127.0.0.1:9092,", "a:1,,b:2"] {
+            let parsed = Cli::try_parse_from(["bottomline", "up", "--kafka-brokers", brokers]);
+            let error = parsed.err().expect(brokers).to_string();
+            assert!(error.contains("none of them empty"), "{error}");
+        }
+        assert!(Cli::try_parse_from(["bottomline", "up", "--kafka-brokers", "a:1,b:2"]).is_ok());
     }
 
     #[test]

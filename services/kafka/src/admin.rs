@@ -22,7 +22,7 @@ pub fn dead_letter_topic(topic: &str, projector: &str) -> String {
 
 /// How long an admin request may take in all (finding a broker, the broker's work, the answer):
 /// an unreachable broker fails the request after this, not after librdkafka's default of 60 s.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long the broker may take to carry the operation out; less than [`REQUEST_TIMEOUT`], which
 /// bounds the whole request.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,6 +32,15 @@ fn options() -> AdminOptions {
     AdminOptions::new()
         .request_timeout(Some(REQUEST_TIMEOUT))
         .operation_timeout(Some(OPERATION_TIMEOUT))
+}
+
+/// True when `error` says no broker answered an admin request within [`REQUEST_TIMEOUT`] (none
+/// listens at the addresses given, or none is reachable).
+pub fn unanswered(error: &KafkaError) -> bool {
+    matches!(
+        error,
+        KafkaError::AdminOp(RDKafkaErrorCode::OperationTimedOut)
+    )
 }
 
 /// Creates each topic with `partitions` partitions (replication 1 unless the broker says more is

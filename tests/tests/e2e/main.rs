@@ -4,6 +4,7 @@
 mod bad_rows;
 mod bulk;
 mod crash_recovery;
+mod demo;
 mod employment;
 mod idempotency;
 mod monitoring_cases;

@@ -215,7 +215,15 @@ impl App {
                 let names: Vec<&str> = topics.iter().map(String::as_str).collect();
                 kafka::admin::ensure_topics(&kafka, &names, 3)
                     .await
-                    .with_context(|| format!("creating Kafka topics on {brokers}"))?;
+                    .map_err(|e| match kafka::admin::unanswered(&e) {
+                        true => anyhow::anyhow!(
+                            "no Kafka broker answered at {brokers} within {} s: check \
+                             --kafka-brokers (BOTTOMLINE_KAFKA_BROKERS) and that the broker runs",
+                            kafka::admin::REQUEST_TIMEOUT.as_secs()
+                        ),
+                        false => anyhow::Error::new(e)
+                            .context(format!("creating Kafka topics on {brokers}")),
+                    })?;
                 description.push(format!(
                     "kafka         {brokers} topics {}",
                     names.join(", ")

@@ -37,6 +37,23 @@ pub struct EndpointArg {
     pub endpoint: String,
 }
 
+/// Resolves at the first Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `docker stop`, Kubernetes
+/// and `timeout` send).
+pub async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
 /// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`), failing with a hint when nothing
 /// listens there.
 pub async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
@@ -59,10 +76,20 @@ pub fn describe_error(e: &anyhow::Error) -> String {
     use tonic_types::StatusExt as _;
     if let Some(status) = e.chain().find_map(|c| c.downcast_ref::<tonic::Status>()) {
         if status.code() == tonic::Code::Unimplemented && status.message().is_empty() {
-            return "the endpoint does not serve this API (Unimplemented): a process started \
-                    with `up --services` serves only its own services; point --endpoint at the \
-                    one that runs it"
-                .into();
+            // What was being done (the outermost context) names the API.
+            let outermost = e
+                .chain()
+                .next()
+                .and_then(|c| c.downcast_ref::<tonic::Status>());
+            let doing = match outermost {
+                Some(_) => String::new(),
+                None => format!("{e}: "),
+            };
+            return format!(
+                "{doing}the endpoint does not serve this API (Unimplemented): a process started \
+                 with `up --services` serves only its own services; point --endpoint at the one \
+                 that runs it"
+            );
         }
         let mut line = format!("{} ({:?})", status.message(), status.code());
         let details = status.get_error_details();
@@ -130,6 +157,21 @@ mod tests {
     use std::io::Write as _;
 
     use super::{describe_error, CreateOnWrite};
+
+    #[test]
+    fn an_api_the_endpoint_does_not_serve_is_named_by_what_was_being_done() {
+        let unimplemented = || anyhow::Error::new(tonic::Status::unimplemented(""));
+        let said = describe_error(&unimplemented().context("reading MARA's summary"));
+        assert!(
+            said.starts_with("reading MARA's summary: the endpoint does not serve this API"),
+            "{said}"
+        );
+        let said = describe_error(&unimplemented());
+        assert!(
+            said.starts_with("the endpoint does not serve this API"),
+            "{said}"
+        );
+    }
 
     #[test]
     fn a_cause_its_wrapper_already_says_is_said_once() {

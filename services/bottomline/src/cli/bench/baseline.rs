@@ -83,9 +83,9 @@ pub struct InsertBaseline {
 /// Raw Kafka throughput with the producer settings the relay uses (idempotent, acks=all, same
 /// batching/linger/compression config as `KafkaConfig`), `messages` records of `payload_bytes`
 /// bytes each with a 45-byte key and a copy of `headers` (the relay's headers of one event, so
-/// the records are about the size the relay sends; empty for none), into a fresh topic
-/// `<topic_prefix>.<uuid>` (created with the admin API, 3 partitions, deleted at the end when
-/// possible); then a consumer in a fresh group reads them all back.
+/// the records are about the size the relay sends; empty for none), into `topic`, which must not
+/// exist (created with the admin API, 3 partitions, deleted at the end when possible); then a
+/// consumer in a fresh group reads them all back.
 ///
 /// Records are all enqueued before any acknowledgement is awaited (except when librdkafka's local
 /// queue is full), so this is the pipelined ceiling the relay's batches can approach. The
@@ -93,7 +93,7 @@ pub struct InsertBaseline {
 /// 120 s.
 pub async fn kafka_baseline(
     brokers: &str,
-    topic_prefix: &str,
+    topic: &str,
     messages: usize,
     payload_bytes: usize,
     headers: &OwnedHeaders,
@@ -103,33 +103,31 @@ pub async fn kafka_baseline(
         "the Kafka baseline needs at least one message"
     );
     let config = KafkaConfig::new(brokers);
-    let topic = format!("{topic_prefix}.{}", uuid::Uuid::new_v4().simple());
-    kafka::admin::ensure_topics(&config, &[&topic], PARTITIONS)
+    kafka::admin::ensure_topics(&config, &[topic], PARTITIONS)
         .await
         .with_context(|| format!("create topic {topic}"))?;
-    let result = produce_and_consume(&config, &topic, messages, payload_bytes, headers).await;
-    if let Err(e) = kafka::admin::delete_topics(&config, &[&topic]).await {
+    let result = produce_and_consume(&config, topic, messages, payload_bytes, headers).await;
+    if let Err(e) = kafka::admin::delete_topics(&config, &[topic]).await {
         tracing::warn!(topic, error = %e, "baseline topic not deleted");
     }
     result
 }
 
-/// [`kafka_baseline`] `runs` times (each on its own topic), reporting the median producer and
+/// [`kafka_baseline`] once on each of `topics`, reporting the median producer and
 /// the median consumer throughput and every run's: on a broker whose throughput swings from run
 /// to run (tansu sometimes stalls for half a second at the start of a run), one run can be off by
 /// several times.
 pub async fn kafka_baseline_median(
     brokers: &str,
-    topic_prefix: &str,
+    topics: &[String],
     messages: usize,
     payload_bytes: usize,
     headers: &OwnedHeaders,
-    runs: usize,
 ) -> anyhow::Result<KafkaBaseline> {
-    let runs = runs.max(1);
-    let mut all = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        all.push(kafka_baseline(brokers, topic_prefix, messages, payload_bytes, headers).await?);
+    anyhow::ensure!(!topics.is_empty(), "the Kafka baseline needs a topic");
+    let mut all = Vec::with_capacity(topics.len());
+    for topic in topics {
+        all.push(kafka_baseline(brokers, topic, messages, payload_bytes, headers).await?);
     }
     let produce_runs: Vec<f64> = all.iter().map(|k| k.produce_per_second).collect();
     let consume_runs: Vec<f64> = all.iter().map(|k| k.consume_per_second).collect();
@@ -674,7 +672,8 @@ mod tests {
                 key: "ce_type",
                 value: Some(b"t"),
             });
-        let report = kafka_baseline(&brokers, "test.baseline", 2_000, 300, &headers)
+        let topic = format!("test.baseline.{}", uuid::Uuid::new_v4().simple());
+        let report = kafka_baseline(&brokers, &topic, 2_000, 300, &headers)
             .await
             .expect("kafka baseline");
         assert_eq!((report.messages, report.payload_bytes), (2_000, 300));
@@ -693,7 +692,7 @@ mod tests {
         if let Ok(brokers) = std::env::var("BOTTOMLINE_BASELINE_BROKERS") {
             let k = kafka_baseline(
                 &brokers,
-                "bench.baseline",
+                &format!("bench.baseline.{}", uuid::Uuid::new_v4().simple()),
                 50_000,
                 300,
                 &OwnedHeaders::new(),

@@ -414,9 +414,13 @@ pub async fn run(
         }
         None => format!("sqlite:{}", dir.path().join("replay.db").display()),
     };
+    // As many raw producer and consumer runs as relay replays.
+    let baseline_topics: Vec<String> = (0..super::replay::RUNS)
+        .map(|run| format!("bottomline.bench{config_namespace}.baseline.{run}"))
+        .collect();
     let mut topics = app.kafka_topics().to_vec();
     if stack.kafka_brokers.is_some() {
-        topics.extend(replay_topics.iter().cloned());
+        topics.extend(replay_topics.iter().chain(&baseline_topics).cloned());
     }
     let measure = async {
         let app = app.clone();
@@ -535,7 +539,7 @@ pub async fn run(
             Some(brokers) => Some(
                 super::baseline::kafka_baseline_median(
                     brokers,
-                    &format!("bottomline.bench{config_namespace}"),
+                    &baseline_topics,
                     registry_events as usize,
                     average_payload_bytes,
                     &registry
@@ -543,7 +547,6 @@ pub async fn run(
                         .as_ref()
                         .map(|e| kafka::headers::encode(e, registry::SOURCE))
                         .unwrap_or_default(),
-                    super::replay::RUNS,
                 )
                 .await
                 .context("Kafka baseline")?,
@@ -615,10 +618,10 @@ pub async fn run(
         };
         Ok(report)
     };
-    // Ctrl-C stops the measurement but not the clean-up below.
+    // Ctrl-C or SIGTERM stops the measurement but not the clean-up below.
     let measured: anyhow::Result<SuiteReport> = tokio::select! {
         measured = measure => measured,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        _ = crate::cli::stop_signal() => Err(anyhow::anyhow!("interrupted")),
     };
     // Whatever happened, the stack stops before the clean-up removes its database and topics.
     match Arc::try_unwrap(app) {

@@ -1,0 +1,85 @@
+//! `demo` on a registry that holds part of its population (an earlier run was interrupted):
+//! it resumes, the rows already registered replaying; a registry holding more is refused.
+
+use e2e_tests::{channel, embedded_config, import, population, reference, start, today};
+
+const SEED: u64 = 20261129;
+const HOUSEHOLDS: usize = 40;
+
+/// A CSV file cut after its first `rows` person rows (header kept).
+fn first_rows(csv: &[u8], rows: usize) -> Vec<u8> {
+    let lines = csv.split_inclusive(|b| *b == b'\n');
+    lines.take(rows + 1).flatten().copied().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_demo_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(embedded_config(dir.path())).await;
+    let endpoint = app.endpoint();
+    let generated = population(SEED, HOUSEHOLDS);
+    let (first, rejects) = import(&endpoint, &first_rows(&generated.to_csv(), 30), "first.csv")
+        .await
+        .unwrap();
+    assert_eq!(rejects, []);
+    assert!(first.households_registered > 0);
+    assert!((first.households_registered as i64) < generated.expected.households);
+
+    let r = reference();
+    let report = registry_import::run_demo(
+        channel(&endpoint).await,
+        SEED,
+        HOUSEHOLDS,
+        &r.catalog,
+        &r.key_counties,
+        today(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.observed, generated.expected);
+    assert_eq!(
+        report.import.households_replayed,
+        first.households_registered
+    );
+    assert_eq!(report.import.persons_replayed, first.persons_registered);
+    assert_eq!(
+        (report.import.households_registered + report.import.households_replayed) as i64,
+        generated.expected.households
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_smaller_than_the_registry_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(embedded_config(dir.path())).await;
+    let endpoint = app.endpoint();
+    let generated = population(SEED, HOUSEHOLDS);
+    import(&endpoint, &generated.to_csv(), "all.csv")
+        .await
+        .unwrap();
+    // The demo reads MARA's totals, which follow the registry's events.
+    e2e_tests::wait_for_tally(
+        &mut e2e_tests::mara_client(&endpoint).await,
+        e2e_tests::Tally::from(&generated.expected),
+    )
+    .await;
+    let r = reference();
+    let error = registry_import::run_demo(
+        channel(&endpoint).await,
+        SEED,
+        HOUSEHOLDS / 2,
+        &r.catalog,
+        &r.key_counties,
+        today(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    let present = generated.expected.households;
+    assert!(
+        error.contains(&format!(
+            "already holds {present} households, more than the"
+        )),
+        "{error}"
+    );
+}

@@ -169,13 +169,10 @@ pub async fn import_csv(
     input
         .read_to_end(&mut data)
         .context("reading the import file")?;
+    let mut unsupported = false;
     if options.bulk {
         match bulk::import_bulk(client.clone(), &data, options).await? {
-            bulk::BulkImport::Unsupported => {
-                tracing::warn!(
-                    "the endpoint does not offer BulkRegister (an older registry?); importing row by row"
-                );
-            }
+            bulk::BulkImport::Unsupported => unsupported = true,
             bulk::BulkImport::Done {
                 summary,
                 rejects: mut found,
@@ -187,9 +184,16 @@ pub async fn import_csv(
             }
         }
     }
-    import_with_ids(client, data.as_slice(), rejects, options)
-        .await
-        .map(|(summary, _)| summary)
+    let imported = import_with_ids(client, data.as_slice(), rejects, options).await;
+    // Said once the rows went in one by one: an endpoint that is no registry at all refuses
+    // BulkRegister too, and the row-by-row import then says that instead.
+    if unsupported && imported.is_ok() {
+        tracing::warn!(
+            "the endpoint does not offer BulkRegister (an older registry?); the rows were \
+             imported one call each"
+        );
+    }
+    imported.map(|(summary, _)| summary)
 }
 
 /// The registry's ids of what an import registered (or replayed).

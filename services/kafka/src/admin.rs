@@ -34,13 +34,35 @@ fn options() -> AdminOptions {
         .operation_timeout(Some(OPERATION_TIMEOUT))
 }
 
-/// True when `error` says no broker answered an admin request within [`REQUEST_TIMEOUT`] (none
-/// listens at the addresses given, or none is reachable).
+/// True when `error` says no broker answered a request of [`reachable`] or an admin request
+/// within [`REQUEST_TIMEOUT`]: none listens at the addresses given, none is reachable, or their
+/// names do not resolve.
 pub fn unanswered(error: &KafkaError) -> bool {
+    let code = match error {
+        KafkaError::AdminOp(code) | KafkaError::MetadataFetch(code) => code,
+        _ => return false,
+    };
     matches!(
-        error,
-        KafkaError::AdminOp(RDKafkaErrorCode::OperationTimedOut)
+        code,
+        RDKafkaErrorCode::OperationTimedOut
+            | RDKafkaErrorCode::BrokerTransportFailure
+            | RDKafkaErrorCode::AllBrokersDown
+            | RDKafkaErrorCode::Resolve
     )
+}
+
+/// Asks the brokers for the cluster's metadata and waits up to [`REQUEST_TIMEOUT`] for an
+/// answer, so that a process can find out that none answers before it creates anything.
+pub async fn reachable(config: &KafkaConfig) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = config.base().create()?;
+    tokio::task::spawn_blocking(move || {
+        admin
+            .inner()
+            .fetch_metadata(None, REQUEST_TIMEOUT)
+            .map(|_| ())
+    })
+    .await
+    .map_err(|_| KafkaError::Canceled)?
 }
 
 /// Creates each topic with `partitions` partitions (replication 1 unless the broker says more is

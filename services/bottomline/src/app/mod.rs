@@ -61,6 +61,12 @@ impl App {
             !config.services.is_empty(),
             "no service to run (--services)"
         );
+        // Nothing is created before the broker, when there is one, answers.
+        if let Some(brokers) = &config.kafka_brokers {
+            kafka::admin::reachable(&KafkaConfig::new(brokers.clone()))
+                .await
+                .map_err(|e| broker_error(brokers, e, "reaching Kafka"))?;
+        }
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let locks = config
@@ -215,15 +221,7 @@ impl App {
                 let names: Vec<&str> = topics.iter().map(String::as_str).collect();
                 kafka::admin::ensure_topics(&kafka, &names, 3)
                     .await
-                    .map_err(|e| match kafka::admin::unanswered(&e) {
-                        true => anyhow::anyhow!(
-                            "no Kafka broker answered at {brokers} within {} s: check \
-                             --kafka-brokers (BOTTOMLINE_KAFKA_BROKERS) and that the broker runs",
-                            kafka::admin::REQUEST_TIMEOUT.as_secs()
-                        ),
-                        false => anyhow::Error::new(e)
-                            .context(format!("creating Kafka topics on {brokers}")),
-                    })?;
+                    .map_err(|e| broker_error(brokers, e, "creating Kafka topics"))?;
                 description.push(format!(
                     "kafka         {brokers} topics {}",
                     names.join(", ")
@@ -476,6 +474,19 @@ impl App {
         if let Some(p) = &self.intake {
             p.pool().close().await;
         }
+    }
+}
+
+/// A Kafka failure while `doing` something with `brokers`: none answering is said as such.
+fn broker_error(brokers: &str, error: rdkafka::error::KafkaError, doing: &str) -> anyhow::Error {
+    if kafka::admin::unanswered(&error) {
+        anyhow::anyhow!(
+            "no Kafka broker answered at {brokers} within {} s: check --kafka-brokers \
+             (BOTTOMLINE_KAFKA_BROKERS) and that the broker runs",
+            kafka::admin::REQUEST_TIMEOUT.as_secs()
+        )
+    } else {
+        anyhow::Error::new(error).context(format!("{doing} on {brokers}"))
     }
 }
 

@@ -24,6 +24,7 @@ pub fn brokers() -> Option<KafkaConfig> {
 }
 
 /// A new topic with a random name.
+#[allow(dead_code)] // each test binary uses its own subset
 pub async fn fresh_topic(config: &KafkaConfig, partitions: i32) -> String {
     let topic = format!("test.{}", uuid::Uuid::new_v4().simple());
     kafka::admin::ensure_topics(config, &[&topic], partitions)

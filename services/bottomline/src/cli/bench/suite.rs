@@ -395,7 +395,13 @@ pub async fn run(
         Ok(app) => Arc::new(app),
         Err(e) => {
             clean_up(stack, &[&employment_store], &[]).await;
-            return Err(failed(stack, e.context("starting the stack")));
+            let e = e.context("starting the stack");
+            // A stack that stopped before writing (an unreachable broker) left the database empty.
+            let untouched = match &stack.database_url {
+                Some(url) => ensure_fresh(url, &employment_store).await.is_ok(),
+                None => true,
+            };
+            return Err(if untouched { e } else { failed(stack, e) });
         }
     };
     // Named before the measurement, so that a run stopped midway still removes them.

@@ -1,7 +1,9 @@
 //! `demo` on a registry that holds part of its population (an earlier run was interrupted):
 //! it resumes, the rows already registered replaying; a registry holding more is refused.
 
+use bottomline::app::App;
 use e2e_tests::{channel, embedded_config, import, population, reference, start, today};
+use registry_import::DemoReport;
 
 const SEED: u64 = 20261129;
 const HOUSEHOLDS: usize = 40;
@@ -12,11 +14,32 @@ fn first_rows(csv: &[u8], rows: usize) -> Vec<u8> {
     lines.take(rows + 1).flatten().copied().collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_interrupted_demo_resumes() {
+/// An embedded stack (kept alive by the returned directory and app) and its endpoint.
+async fn stack() -> (tempfile::TempDir, App, String) {
     let dir = tempfile::tempdir().unwrap();
     let app = start(embedded_config(dir.path())).await;
     let endpoint = app.endpoint();
+    (dir, app, endpoint)
+}
+
+/// `demo --seed SEED --households households` against `endpoint`.
+async fn demo(endpoint: &str, households: usize) -> anyhow::Result<DemoReport> {
+    let r = reference();
+    let channel = channel(endpoint).await;
+    registry_import::run_demo(
+        channel,
+        SEED,
+        households,
+        &r.catalog,
+        &r.key_counties,
+        today(),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_demo_resumes() {
+    let (_dir, _app, endpoint) = stack().await;
     let generated = population(SEED, HOUSEHOLDS);
     let (first, rejects) = import(&endpoint, &first_rows(&generated.to_csv(), 30), "first.csv")
         .await
@@ -25,17 +48,7 @@ async fn an_interrupted_demo_resumes() {
     assert!(first.households_registered > 0);
     assert!((first.households_registered as i64) < generated.expected.households);
 
-    let r = reference();
-    let report = registry_import::run_demo(
-        channel(&endpoint).await,
-        SEED,
-        HOUSEHOLDS,
-        &r.catalog,
-        &r.key_counties,
-        today(),
-    )
-    .await
-    .unwrap();
+    let report = demo(&endpoint, HOUSEHOLDS).await.unwrap();
     assert_eq!(report.observed, generated.expected);
     assert_eq!(
         report.import.households_replayed,
@@ -50,9 +63,7 @@ async fn an_interrupted_demo_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_demo_smaller_than_the_registry_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = start(embedded_config(dir.path())).await;
-    let endpoint = app.endpoint();
+    let (_dir, _app, endpoint) = stack().await;
     let generated = population(SEED, HOUSEHOLDS);
     import(&endpoint, &generated.to_csv(), "all.csv")
         .await
@@ -63,18 +74,10 @@ async fn a_demo_smaller_than_the_registry_is_refused() {
         e2e_tests::Tally::from(&generated.expected),
     )
     .await;
-    let r = reference();
-    let error = registry_import::run_demo(
-        channel(&endpoint).await,
-        SEED,
-        HOUSEHOLDS / 2,
-        &r.catalog,
-        &r.key_counties,
-        today(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let error = demo(&endpoint, HOUSEHOLDS / 2)
+        .await
+        .unwrap_err()
+        .to_string();
     let present = generated.expected.households;
     assert!(
         error.contains(&format!(

@@ -30,7 +30,8 @@ pub struct RelayCapacity {
     pub runs_per_second: Vec<f64>,
 }
 
-/// The topics of the relay replays: `<topic>.<run>` for each of the [`RUNS`] runs.
+/// One topic per run, [`RUNS`] of them: `<topic>.<run>` (the relay replays', and the raw
+/// baseline's, which has as many runs).
 pub fn topics(topic: &str) -> Vec<String> {
     (0..RUNS).map(|run| format!("{topic}.{run}")).collect()
 }

@@ -421,9 +421,8 @@ pub async fn run(
         None => format!("sqlite:{}", dir.path().join("replay.db").display()),
     };
     // As many raw producer and consumer runs as relay replays.
-    let baseline_topics: Vec<String> = (0..super::replay::RUNS)
-        .map(|run| format!("bottomline.bench{config_namespace}.baseline.{run}"))
-        .collect();
+    let baseline_topics =
+        super::replay::topics(&format!("bottomline.bench{config_namespace}.baseline"));
     let mut topics = app.kafka_topics().to_vec();
     if stack.kafka_brokers.is_some() {
         topics.extend(replay_topics.iter().chain(&baseline_topics).cloned());
@@ -507,21 +506,14 @@ pub async fn run(
         if stack.database_url.is_some() {
             crate::app::ensure_postgres_database(&replay_url).await?;
         }
-        let replayed = super::replay::run(
+        // Its read model is dropped by the clean-up, whatever happens.
+        let (relay_capacity, projector_replay) = super::replay::run(
             &registry_store,
             registry_events,
             kafka_config.as_ref().map(|c| (c, &replay_topics[..])),
             &replay_url,
         )
-        .await;
-        // The replay's read model is dropped whether the replay worked or not (a replay that
-        // fails says why; the clean-up at the end tries the drop again).
-        if let Some(url) = &stack.database_url {
-            if let Err(e) = crate::app::drop_postgres_database(url, &replay_url).await {
-                tracing::warn!(error = %e, "the replay's read model was not dropped");
-            }
-        }
-        let (relay_capacity, projector_replay) = replayed?;
+        .await?;
         let (relay_replay, relay_replay_runs_per_second) = match relay_capacity {
             Some(c) => (Some(c.median), c.runs_per_second),
             None => (None, Vec::new()),

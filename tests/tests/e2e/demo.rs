@@ -1,5 +1,6 @@
 //! `demo` on a registry that holds part of its population (an earlier run was interrupted):
-//! it resumes, the rows already registered replaying; a registry holding more is refused.
+//! it resumes, the rows already registered replaying; a registry holding more, or another
+//! population, is refused before anything is imported.
 
 use bottomline::app::App;
 use e2e_tests::{channel, embedded_config, import, population, reference, start, today};
@@ -78,11 +79,29 @@ async fn a_demo_smaller_than_the_registry_is_refused() {
         .await
         .unwrap_err()
         .to_string();
-    let present = generated.expected.households;
-    assert!(
-        error.contains(&format!(
-            "already holds {present} households, more than the"
-        )),
-        "{error}"
+    assert!(error.contains("households in county"), "{error}");
+    assert!(error.contains("it holds another population"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_of_another_population_is_refused_before_importing() {
+    let (_dir, _app, endpoint) = stack().await;
+    let other = registry_import::generate(
+        SEED + 1,
+        HOUSEHOLDS,
+        &reference().catalog,
+        &reference().key_counties,
+        today(),
     );
+    import(&endpoint, &other.to_csv(), "other.csv")
+        .await
+        .unwrap();
+    let mut mara = e2e_tests::mara_client(&endpoint).await;
+    let before =
+        e2e_tests::wait_for_tally(&mut mara, e2e_tests::Tally::from(&other.expected)).await;
+    let error = demo(&endpoint, HOUSEHOLDS).await.unwrap_err().to_string();
+    assert!(error.contains("it holds another population"), "{error}");
+    // Nothing of the demo's population was registered.
+    let after = e2e_tests::wait_for_tally(&mut mara, e2e_tests::Tally::from(&other.expected)).await;
+    assert_eq!(after, before);
 }

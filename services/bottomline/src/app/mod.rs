@@ -126,7 +126,7 @@ impl App {
         };
         let intake = match &employment {
             Some(employment) => Some(Arc::new(
-                Projector::open(
+                open_read_model(
                     RegistryIntake::new(employment.clone()),
                     &config.intake_url(),
                 )
@@ -137,7 +137,7 @@ impl App {
         };
         let views = if runs(Service::EmploymentViews) {
             Some(Arc::new(
-                Projector::open(
+                open_read_model(
                     EmploymentViewsProjection::new(),
                     &config.employment_views_url(),
                 )
@@ -150,7 +150,7 @@ impl App {
         let read_url = config.read_model_url();
         let projector = if runs(Service::Mara) {
             Some(Arc::new(
-                Projector::open(MaraProjection::new(), &read_url)
+                open_read_model(MaraProjection::new(), &read_url)
                     .await
                     .context("opening the MARA read model")?,
             ))
@@ -488,6 +488,15 @@ fn broker_error(brokers: &str, error: rdkafka::error::KafkaError, doing: &str) -
     } else {
         anyhow::Error::new(error).context(format!("{doing} on {brokers}"))
     }
+}
+
+/// Opens a projector's read model at `url`, creating its PostgreSQL database when missing: a read
+/// side may start before the services whose events it reads.
+async fn open_read_model<P: Projection>(projection: P, url: &str) -> anyhow::Result<Projector<P>> {
+    if url.starts_with("postgres") {
+        storage::ensure_postgres_database(url).await?;
+    }
+    Ok(Projector::open(projection, url).await?)
 }
 
 /// Opens the event store of `service` at `url`: its own when this process runs the service

@@ -101,6 +101,44 @@ impl AppConfig {
         self.services.contains(&service)
     }
 
+    /// Whether this process opens the registry's event store: it runs the registry, or, embedded
+    /// (no Kafka), a projector that follows that store (MARA, the employment service's intake).
+    pub fn opens_registry_store(&self) -> bool {
+        self.runs(Service::Registry)
+            || self.kafka_brokers.is_none()
+                && (self.runs(Service::Mara) || self.runs(Service::Employment))
+    }
+
+    /// Whether this process opens the employment event store: it runs the employment service, or,
+    /// embedded, the employment views that follow that store.
+    pub fn opens_employment_store(&self) -> bool {
+        self.runs(Service::Employment)
+            || self.kafka_brokers.is_none() && self.runs(Service::EmploymentViews)
+    }
+
+    /// Every database URL this process opens (event stores and read models), each once.
+    pub fn databases(&self) -> Vec<String> {
+        let mut urls = Vec::new();
+        if self.opens_registry_store() {
+            urls.push(self.event_store_url());
+        }
+        if self.opens_employment_store() {
+            urls.push(self.employment_store_url());
+        }
+        if self.runs(Service::Mara) {
+            urls.push(self.read_model_url());
+        }
+        if self.runs(Service::EmploymentViews) {
+            urls.push(self.employment_views_url());
+        }
+        if self.runs(Service::Employment) {
+            urls.push(self.intake_url());
+        }
+        urls.sort();
+        urls.dedup();
+        urls
+    }
+
     /// The event store URL in use.
     pub fn event_store_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
@@ -185,5 +223,27 @@ mod tests {
         );
         config.employment_database_url = Some("postgres://h/other".into());
         assert_eq!(config.employment_store_url(), "postgres://h/other");
+    }
+
+    #[test]
+    fn a_process_opens_the_databases_of_its_services_only() {
+        let mut config = AppConfig::embedded("/d", "127.0.0.1:0".parse().unwrap());
+        config.services = vec![Service::EmploymentViews];
+        // Embedded, the views follow the employment store.
+        assert_eq!(
+            config.databases(),
+            [
+                "sqlite:/d/employment-events.db",
+                "sqlite:/d/employment-views.db"
+            ]
+        );
+        config.kafka_brokers = Some("127.0.0.1:9092".into());
+        config.database_url = Some("postgres://h/bl".into());
+        assert_eq!(config.databases(), ["postgres://h/bl"]);
+        config.services = vec![Service::Registry, Service::Employment];
+        assert_eq!(
+            config.databases(),
+            ["postgres://h/bl", "postgres://h/bl_employment"]
+        );
     }
 }

@@ -127,7 +127,9 @@ struct ImportArgs {
     concurrency: usize,
     /// One gRPC call per household and per person instead of the client-streaming BulkRegister
     /// RPC (the default; the unary RPCs are used automatically when the registry lacks it).
-    /// Same counts, reject file and exit status either way.
+    /// Same counts, reject file and exit status either way, but for one case: a household none
+    /// of whose members the registry takes (each citizen ID registered before) is left out by
+    /// BulkRegister, while --unary has registered it, empty, before its members were refused.
     #[arg(long)]
     unary: bool,
     /// No progress bar.
@@ -146,7 +148,7 @@ struct DemoArgs {
     #[arg(long, default_value_t = 20231001)]
     seed: u64,
     /// "Today" for generated dates, YYYY-MM-DD (default: today in China Standard Time).
-    #[arg(long)]
+    #[arg(long, value_parser = cli::parse_date)]
     today: Option<NaiveDate>,
     #[command(flatten)]
     endpoint: EndpointArg,
@@ -193,7 +195,7 @@ enum MaraQuery {
     /// Cases past the 15-day identification clock.
     Overdue {
         /// Date to judge on, YYYY-MM-DD (default: today in China Standard Time).
-        #[arg(long)]
+        #[arg(long, value_parser = cli::parse_date)]
         as_of: Option<NaiveDate>,
         #[command(flatten)]
         place: Place,

@@ -1,5 +1,6 @@
-//! What `up` refuses to start with: a data directory already in use, and an id hash key other
-//! than the one the event store's hashes were made with.
+//! What `up` refuses to start with: a data directory already in use, an id hash key other
+//! than the one the event store's hashes were made with, a port in use and a PostgreSQL server
+//! that does not answer — the last two before anything is created.
 
 use bottomline::app::App;
 use bottomline::config::AppConfig;
@@ -44,4 +45,49 @@ async fn a_replaced_or_lost_key_is_refused() {
         format!("{e:#}").contains("id hash key does not match"),
         "{e:#}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_in_use_is_refused_before_the_data_directory_is_made() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let config = AppConfig::embedded(&dir, taken.local_addr().unwrap());
+    let Err(e) = App::build(config).await else {
+        panic!("started on a port in use")
+    };
+    assert!(format!("{e:#}").contains("binding 127.0.0.1:"), "{e:#}");
+    assert!(!dir.exists(), "the data directory was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_server_that_refuses_is_named_at_once_and_nothing_is_made() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let mut config = config(&dir);
+    config.database_url = Some(format!("postgres://postgres@127.0.0.1:{port}/bl"));
+    let started = std::time::Instant::now();
+    let Err(e) = App::build(config).await else {
+        panic!("started without a PostgreSQL server")
+    };
+    let message = format!("{e:#}");
+    assert!(
+        message.contains(&format!(
+            "connecting to postgres://postgres@127.0.0.1:{port}/bl"
+        )),
+        "{message}"
+    );
+    assert!(message.contains("refused"), "{message}");
+    assert!(
+        started.elapsed() < eventstore::backend::CONNECT_TIMEOUT,
+        "a refused connection was retried: {:?}",
+        started.elapsed()
+    );
+    assert!(!dir.exists(), "the data directory was created");
 }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 /// A database backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +131,9 @@ async fn connect_pool(
         _ => url.to_string(),
     };
     let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+    if backend == Backend::Postgres {
+        first_connection(&options).await?;
+    }
     let pool = pool_options
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(move |conn, _| {
@@ -157,6 +160,26 @@ async fn connect_pool(
         .connect_with(options)
         .await?;
     Ok((pool, backend))
+}
+
+/// How long [`connect`] and its siblings wait for a PostgreSQL server's first answer.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens and closes one connection, so that a server that refuses it, a database that does not
+/// exist or a wrong password is reported at once and as such: a pool retries failed connections
+/// until its acquire timeout (30 s) and then says only `pool timed out`. No answer within
+/// [`CONNECT_TIMEOUT`] is an [`std::io::ErrorKind::TimedOut`] error.
+async fn first_connection(options: &AnyConnectOptions) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+        Ok(connection) => connection?.close().await,
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "no answer from the PostgreSQL server within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+        ))),
+    }
 }
 
 /// Checkpoints a SQLite database's write-ahead log in the background (`PRAGMA

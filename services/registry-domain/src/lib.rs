@@ -38,6 +38,6 @@ pub use events::RegistryEvent;
 pub use rules::MonitoringRules;
 pub use state::{Decision, Household, MonitoringCase, Person, RegistryState};
 pub use types::{
-    AssistanceKind, CaseId, CaseStage, CaseType, ExitReason, HouseholdId, LabourCapacity,
-    LeadSource, PersonId, Relation, RiskFactor, Sex,
+    person_name, AssistanceKind, CaseId, CaseStage, CaseType, ExitReason, HouseholdId,
+    LabourCapacity, LeadSource, PersonId, Relation, RiskFactor, Sex, NAME_MAX_CHARS,
 };

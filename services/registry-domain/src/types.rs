@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use uuid::Uuid;
 
+use crate::error::DomainError;
+
 /// Sex as encoded in the citizen ID number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sex {
@@ -228,6 +230,33 @@ impl PersonId {
     pub fn from_id_hash(id_hash: &str) -> PersonId {
         PersonId(Uuid::new_v5(&PERSON_NAMESPACE, id_hash.as_bytes()))
     }
+}
+
+/// Maximum characters of a person's name.
+pub const NAME_MAX_CHARS: usize = 50;
+
+/// A person's name as the registry keeps it: trimmed, 1 to [`NAME_MAX_CHARS`] characters
+/// (Unicode scalar values, so 50 Chinese characters), no control characters.
+///
+/// Errors: [`DomainError::Invalid`] on field `name`, saying which condition failed. Clients that
+/// check rows before sending them (the CSV importer) use it so that they refuse what the registry
+/// would.
+pub fn person_name(name: &str) -> Result<&str, DomainError> {
+    let name = name.trim();
+    let length = name.chars().count();
+    if length == 0 || length > NAME_MAX_CHARS {
+        return Err(DomainError::invalid(
+            "name",
+            format!("must have 1 to {NAME_MAX_CHARS} characters, found {length}"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DomainError::invalid(
+            "name",
+            "must not contain control characters",
+        ));
+    }
+    Ok(name)
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use crate::employment_demo::{run_employment, EmploymentReport};
 use crate::employment_plan::plan_employment;
 use crate::generate::{generate, CasePlan, CaseStep, ExpectedCounts, Population};
 use crate::import::{import_with_ids, ImportOptions, ImportSummary};
+use crate::progress;
 use crate::rpc::{command_id, with_retries};
 
 /// How long MARA may take to catch up with the registry.
@@ -160,6 +161,12 @@ pub async fn run_demo(
     }
 
     let started = Instant::now();
+    let bar = progress::bar(
+        true,
+        population.case_plans.len(),
+        "cases",
+        "monitoring cases".into(),
+    );
     let mut played = futures::stream::iter(&population.case_plans)
         .map(|plan| {
             let household_id = imported.households.get(&plan.household_ref).cloned();
@@ -169,11 +176,14 @@ pub async fn run_demo(
     let mut case_steps = 0;
     while let Some(steps) = played.next().await {
         case_steps += steps?;
+        bar.inc(1);
     }
     drop(played);
+    bar.finish_and_clear();
     let cases_time = started.elapsed();
 
     let started = Instant::now();
+    let spinner = progress::waiting("waiting for MARA's read model to show the population".into());
     let (observed, checkpoint) = loop {
         let response = with_retries(|| {
             let mut mara = mara.clone();
@@ -196,6 +206,7 @@ pub async fn run_demo(
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     };
+    spinner.finish_and_clear();
     let convergence_time = started.elapsed();
 
     let employment = run_employment(channel, seed, &employment_plan, &imported.persons, today)

@@ -21,6 +21,7 @@ use crate::convert::civil_date;
 use crate::employment_plan::{
     EmploymentPlan, ExpectedEmployment, PostPlan, WorkerPlan, WorkshopPlan, FOLLOW_UP_DAYS,
 };
+use crate::progress;
 use crate::rpc::{command_id, with_retries, with_retries_patient, CallError};
 
 /// Workers (or workshops, posts) played at the same time.
@@ -66,6 +67,12 @@ pub(crate) async fn run_employment(
     let seed = seed.to_string();
     let started = Instant::now();
     let mut commands = 0;
+    let bar = progress::bar(
+        true,
+        plan.workers.len() + plan.workshops.len() + plan.posts.len(),
+        "plans",
+        "employment: workers, workshops, posts".into(),
+    );
 
     let mut played = futures::stream::iter(&plan.workers)
         .map(|worker| {
@@ -75,6 +82,7 @@ pub(crate) async fn run_employment(
         .buffer_unordered(CONCURRENCY);
     while let Some(sent) = played.next().await {
         commands += sent?;
+        bar.inc(1);
     }
     drop(played);
     let mut played = futures::stream::iter(&plan.workshops)
@@ -82,6 +90,7 @@ pub(crate) async fn run_employment(
         .buffer_unordered(CONCURRENCY);
     while let Some(sent) = played.next().await {
         commands += sent?;
+        bar.inc(1);
     }
     drop(played);
     let mut played = futures::stream::iter(&plan.posts)
@@ -92,13 +101,16 @@ pub(crate) async fn run_employment(
         .buffer_unordered(CONCURRENCY);
     while let Some(sent) = played.next().await {
         commands += sent?;
+        bar.inc(1);
     }
     drop(played);
+    bar.finish_and_clear();
     let play_time = started.elapsed();
 
     let views = EmploymentQueryServiceClient::new(channel);
     let started = Instant::now();
     let mut matched_at = None;
+    let spinner = progress::waiting("waiting for the employment views to show the plans".into());
     let (observed_employed, observed_follow_up_queue) = loop {
         let employed = employed_scale(&views, plan.expected.month).await?;
         let queue = follow_up_queue(&views, today).await?;
@@ -121,6 +133,7 @@ pub(crate) async fn run_employment(
         );
         tokio::time::sleep(POLL_INTERVAL).await;
     };
+    spinner.finish_and_clear();
     Ok(EmploymentReport {
         expected: plan.expected.clone(),
         observed_employed,

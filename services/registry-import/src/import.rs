@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 
 use anyhow::Context as _;
 use futures::StreamExt as _;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use proto::registry::v1::registry_service_client::RegistryServiceClient;
 use proto::registry::v1::{RegisterHouseholdRequest, RegisterPersonRequest};
 use tonic::transport::Channel;
@@ -268,21 +268,12 @@ pub(crate) async fn import_with_ids(
 }
 
 fn progress_bar(options: &ImportOptions, rows: usize) -> ProgressBar {
-    if !options.progress {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(rows as u64);
-    let style = ProgressStyle::with_template(
-        "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} rows ({per_sec}, eta {eta})",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message(if options.source_name.is_empty() {
+    let message = if options.source_name.is_empty() {
         "import".to_owned()
     } else {
         options.source_name.clone()
-    });
-    bar
+    };
+    crate::progress::bar(options.progress, rows, "rows", message)
 }
 
 /// Reads the header and every record, rejecting what is malformed and grouping the rest into
@@ -381,6 +372,17 @@ fn plan(data: &[u8]) -> anyhow::Result<Plan> {
         // is sent, so that a household is never registered for rows that could not land.
         if let Err(e) = registry_domain::CitizenId::parse(&row.person.citizen_id, today) {
             reject(format!("citizen_id: {e}"));
+            continue;
+        }
+        // The name too: with --unary a household is registered before its members, and one
+        // none of whose members lands would stay empty.
+        if let Err(e) = registry_domain::person_name(&row.person.name) {
+            reject(match e {
+                registry_domain::DomainError::Invalid { field, reason } => {
+                    format!("{field}: {reason}")
+                }
+                other => other.to_string(),
+            });
             continue;
         }
         if let Some(first) = seen_ids.get(&row.person.citizen_id) {

@@ -35,6 +35,7 @@ pub mod generate;
 pub mod import;
 
 pub mod convert;
+mod progress;
 mod rpc;
 
 pub use demo::{run_demo, DemoReport};

@@ -67,6 +67,15 @@ impl App {
                 .await
                 .map_err(|e| broker_error(brokers, e, "reaching Kafka"))?;
         }
+        // Nor before every PostgreSQL server it uses answers, and its port is free.
+        for url in config.databases() {
+            if url.starts_with("postgres") {
+                storage::check_postgres_server(&url).await?;
+            }
+        }
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let locks = config
@@ -80,16 +89,13 @@ impl App {
             config.minimum_wages.as_deref(),
         )?;
         let rules = MonitoringRules::default();
-        let embedded_bus = config.kafka_brokers.is_none();
         let runs = |s| config.runs(s);
 
         let store_url = config.event_store_url();
         let employment_url = config.employment_store_url();
         let mut description = Vec::new();
         // Embedded, projectors follow the store they read, in this process or not.
-        let store = if runs(Service::Registry)
-            || embedded_bus && (runs(Service::Mara) || runs(Service::Employment))
-        {
+        let store = if config.opens_registry_store() {
             description.push(format!("event store   {}", redact(&store_url)));
             Some(open_store(&store_url, Service::Registry, runs(Service::Registry)).await?)
         } else {
@@ -108,14 +114,13 @@ impl App {
             }
             _ => None,
         };
-        let employment_store =
-            if runs(Service::Employment) || embedded_bus && runs(Service::EmploymentViews) {
-                description.push(format!("employment    {}", redact(&employment_url)));
-                let owned = runs(Service::Employment);
-                Some(open_store(&employment_url, Service::Employment, owned).await?)
-            } else {
-                None
-            };
+        let employment_store = if config.opens_employment_store() {
+            description.push(format!("employment    {}", redact(&employment_url)));
+            let owned = runs(Service::Employment);
+            Some(open_store(&employment_url, Service::Employment, owned).await?)
+        } else {
+            None
+        };
         let employment = match &employment_store {
             Some(store) if runs(Service::Employment) => Some(Arc::new(
                 Employment::open(store.clone(), reference.policy.clone())
@@ -344,9 +349,6 @@ impl App {
                 .set_serving::<proto::employment::v1::employment_query_service_server::EmploymentQueryServiceServer<EmploymentQuery>>()
                 .await;
         }
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
         let stop = shutdown.clone();
         let serve = async move {

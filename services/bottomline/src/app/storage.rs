@@ -87,13 +87,8 @@ pub(crate) async fn drop_postgres_database(via: &str, url: &str) -> anyhow::Resu
 /// do it at once: a database created meanwhile by another is fine.
 pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
     let (base, name) = database_name(url)?;
-    match eventstore::backend::connect(url, 1).await {
-        Ok((pool, _)) => {
-            pool.close().await;
-            return Ok(());
-        }
-        Err(e) if database_error_code(&e).as_deref() == Some(UNDEFINED_DATABASE) => {}
-        Err(e) => return Err(e).with_context(|| format!("connecting to {}", redact(url))),
+    if database_exists(url).await? {
+        return Ok(());
     }
     let maintenance = format!(
         "{}/postgres{}",
@@ -117,6 +112,26 @@ pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
         Err(e) if database_error_code(&e).as_deref() == Some(DUPLICATE_DATABASE) => Ok(()),
         Err(e) => Err(e).with_context(|| format!("creating database {name}")),
     }
+}
+
+/// Whether the PostgreSQL database of `url` exists; errors when its server does not answer or
+/// refuses the connection for another reason (authentication, too many connections), naming the
+/// URL without its password.
+async fn database_exists(url: &str) -> anyhow::Result<bool> {
+    match eventstore::backend::connect(url, 1).await {
+        Ok((pool, _)) => {
+            pool.close().await;
+            Ok(true)
+        }
+        Err(e) if database_error_code(&e).as_deref() == Some(UNDEFINED_DATABASE) => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("connecting to {}", redact(url))),
+    }
+}
+
+/// Checks that the PostgreSQL server of `url` answers and accepts the connection (the database
+/// itself may be missing: `up` creates it), before `up` creates anything.
+pub(crate) async fn check_postgres_server(url: &str) -> anyhow::Result<()> {
+    database_exists(url).await.map(|_| ())
 }
 
 /// SQLSTATE of a missing database (`invalid_catalog_name`).

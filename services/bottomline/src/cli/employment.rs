@@ -54,7 +54,7 @@ enum View {
         #[arg(long)]
         overdue_only: bool,
         /// Date to judge on, YYYY-MM-DD (default: today in China).
-        #[arg(long)]
+        #[arg(long, value_parser = super::parse_date)]
         as_of: Option<NaiveDate>,
         #[command(flatten)]
         area: Area,

@@ -73,7 +73,7 @@ pub async fn counties(channel: Channel, province: String, key_only: bool) -> any
         .await?
         .into_inner();
     out!(
-        "{:<8} {:<14} {:<10} {:>4} {:>10} {:>9} {:>7}",
+        "{:<8} {:<14} {:<18} {:>4} {:>10} {:>9} {:>7}",
         "county",
         "name",
         "province",
@@ -85,10 +85,10 @@ pub async fn counties(channel: Channel, province: String, key_only: bool) -> any
     for c in r.counties {
         let n = c.counts.unwrap_or_default();
         out!(
-            "{:<8} {:<14} {:<10} {:>4} {:>10} {:>9} {:>7}",
+            "{:<8} {} {} {:>4} {:>10} {:>9} {:>7}",
             c.county_code,
-            c.county_name,
-            c.province_name,
+            super::pad(&c.county_name, 14),
+            super::pad(&c.province_name, 18),
             if c.national_key_county { "yes" } else { "" },
             n.households,
             n.persons,

@@ -54,6 +54,25 @@ pub async fn stop_signal() {
     let _ = ctrl_c.await;
 }
 
+/// `text` followed by spaces up to `columns` terminal columns, where a Chinese character takes
+/// two (`format!("{:<n}")` counts characters, so a column of county names drifts).
+pub fn pad(text: &str, columns: usize) -> String {
+    use unicode_width::UnicodeWidthStr as _;
+    format!("{text}{}", " ".repeat(columns.saturating_sub(text.width())))
+}
+
+/// Parses a `YYYY-MM-DD` command-line date (a civil date in China Standard Time), saying whether
+/// the text is not shaped like a date or names a day that does not exist (`2026-02-30`).
+pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|e| {
+        if e.kind() == chrono::format::ParseErrorKind::OutOfRange {
+            format!("{s:?} is no calendar date: there is no such month or day")
+        } else {
+            format!("{s:?} is not a date like 2026-11-30 (YYYY-MM-DD)")
+        }
+    })
+}
+
 /// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`), failing with a hint when nothing
 /// listens there.
 pub async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
@@ -156,7 +175,7 @@ impl std::io::Write for CreateOnWrite {
 mod tests {
     use std::io::Write as _;
 
-    use super::{describe_error, CreateOnWrite};
+    use super::{describe_error, parse_date, CreateOnWrite};
 
     #[test]
     fn an_api_the_endpoint_does_not_serve_is_named_by_what_was_being_done() {
@@ -207,5 +226,28 @@ mod tests {
         written.write_all(b"line,reason\n").unwrap();
         drop(written);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "line,reason\n");
+    }
+
+    #[test]
+    fn a_date_that_does_not_exist_is_told_from_a_malformed_one() {
+        assert_eq!(
+            parse_date(" 2024-02-29 "),
+            Ok(chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap())
+        );
+        assert_eq!(
+            parse_date("2026-02-30").unwrap_err(),
+            "\"2026-02-30\" is no calendar date: there is no such month or day"
+        );
+        assert_eq!(
+            parse_date("2026/02/01").unwrap_err(),
+            "\"2026/02/01\" is not a date like 2026-11-30 (YYYY-MM-DD)"
+        );
+    }
+
+    #[test]
+    fn a_chinese_name_is_padded_by_the_columns_it_takes() {
+        assert_eq!(super::pad("巴林左旗", 10), "巴林左旗  ");
+        assert_eq!(super::pad("Dali", 6), "Dali  ");
+        assert_eq!(super::pad("内蒙古自治区", 4), "内蒙古自治区");
     }
 }

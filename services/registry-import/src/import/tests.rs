@@ -585,6 +585,33 @@ async fn local_rejects_need_no_server() {
     assert_eq!(rejects[2].2, "\"q\",1,2,3,4,5,6,7,8,9");
 }
 
+/// A household none of whose rows can land is not registered, even by the unary path (which
+/// registers a household before its members): names are checked with the registry's rule first.
+#[tokio::test]
+async fn a_household_whose_only_name_is_refused_is_never_sent() {
+    let channel = Endpoint::from_static("http://127.0.0.1:1").connect_lazy();
+    let client = RegistryServiceClient::new(channel);
+    let long = "王".repeat(51);
+    let file = format!(
+        "{HEADER}h1,150422101001,1,0,,{},{long},head,none,0\nh2,150422101001,1,0,,{},罗\t二,head,none,0\n",
+        id("15042219800101001"),
+        id("15042219800101002"),
+    );
+    let (summary, rejects) = run(client, file.as_bytes()).await;
+    assert_eq!(
+        summary.unwrap(),
+        ImportSummary {
+            rows: 2,
+            rejected: 2,
+            ..ImportSummary::default()
+        }
+    );
+    assert_eq!(rejects[0].0, 2);
+    assert_eq!(rejects[0].1, "name: must have 1 to 50 characters, found 51");
+    assert_eq!(rejects[1].0, 3);
+    assert_eq!(rejects[1].1, "name: must not contain control characters");
+}
+
 #[tokio::test]
 async fn header_is_required() {
     let channel = Endpoint::from_static("http://127.0.0.1:1").connect_lazy();

@@ -7,10 +7,8 @@ use crate::citizen_id::CitizenId;
 use crate::error::DomainError;
 use crate::events::RegistryEvent;
 use crate::state::{Decision, Person, RegistryState};
-use crate::types::{ExitReason, HouseholdId, LabourCapacity, PersonId, Relation};
+use crate::types::{person_name, ExitReason, HouseholdId, LabourCapacity, PersonId, Relation};
 
-/// Maximum characters of a person's name.
-const NAME_MAX_CHARS: usize = 50;
 /// Maximum characters of a settlement area name.
 const SETTLEMENT_AREA_MAX_CHARS: usize = 100;
 
@@ -83,20 +81,7 @@ impl RegistryState {
         id_hash: &str,
         name: &'n str,
     ) -> Result<&'n str, DomainError> {
-        let name = name.trim();
-        let length = name.chars().count();
-        if length == 0 || length > NAME_MAX_CHARS {
-            return Err(DomainError::invalid(
-                "name",
-                format!("must have 1 to {NAME_MAX_CHARS} characters, found {length}"),
-            ));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(DomainError::invalid(
-                "name",
-                "must not contain control characters",
-            ));
-        }
+        let name = person_name(name)?;
         let person_id = PersonId::from_id_hash(id_hash);
         let existing = self.person_by_id_hash(id_hash).or_else(|| {
             (self.persons.contains_key(&person_id)

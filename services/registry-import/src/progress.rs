@@ -1,0 +1,31 @@
+//! Progress on stderr for the long client commands (`import`, `demo`), drawn by indicatif. A bar
+//! draws only when stderr is a terminal, so logs and tests see nothing of it.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A bar of `len` `unit`s (`rows`, `cases`, …) labelled `message`, or a hidden one when `shown`
+/// is false (`import --quiet`).
+pub(crate) fn bar(shown: bool, len: usize, unit: &str, message: String) -> ProgressBar {
+    if !shown {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    let template =
+        format!("{{msg}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})");
+    bar.set_style(
+        ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(message);
+    bar
+}
+
+/// A spinner saying what is being waited for (a read model catching up); clear it with
+/// [`ProgressBar::finish_and_clear`].
+pub(crate) fn waiting(message: String) -> ProgressBar {
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(message);
+    spinner.enable_steady_tick(Duration::from_millis(200));
+    spinner
+}

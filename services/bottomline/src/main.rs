@@ -259,6 +259,15 @@ struct BenchArgs {
     /// or end-to-end lag.
     #[arg(long)]
     registry_only: bool,
+    /// After everything else, offer registrations at this rate (per second, open loop) through
+    /// BulkRegister streams and report the rate accepted and each read model's end-to-end lag
+    /// over them: the lag target is stated at 5,000 commands/s.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    paced_rate: Option<u32>,
+    /// Seconds the paced phase offers its rate for.
+    #[arg(long, default_value_t = 10, requires = "paced_rate",
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    paced_seconds: u32,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -494,6 +503,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 usize::from(a.clients),
                 seed,
                 today,
+                a.paced_rate.map(|rate| cli::bench::paced::Pacing {
+                    rate,
+                    seconds: a.paced_seconds,
+                }),
             )
             .await?;
             if a.json {

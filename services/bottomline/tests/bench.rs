@@ -2,6 +2,7 @@
 //! `--registry-only` measures the registry service alone, and on PostgreSQL + Kafka the relay's
 //! capacity and the raw producer are measured alike, and nothing of the run is left behind.
 
+use bottomline::cli::bench::paced::Pacing;
 use bottomline::cli::bench::suite::{self, Stack};
 use bottomline::reference::ReferenceData;
 use chrono::NaiveDate;
@@ -30,21 +31,48 @@ fn expected_registrations(reference: &ReferenceData) -> usize {
 }
 
 /// The bench on an embedded stack of `HOUSEHOLDS` households and 4 clients.
-async fn embedded_bench(reference: &ReferenceData, registry_only: bool) -> suite::SuiteReport {
+async fn embedded_bench(
+    reference: &ReferenceData,
+    registry_only: bool,
+    pacing: Option<Pacing>,
+) -> suite::SuiteReport {
     let stack = Stack {
         database_url: None,
         kafka_brokers: None,
         registry_only,
     };
-    suite::run(&stack, reference, HOUSEHOLDS, 4, SEED, today())
+    suite::run(&stack, reference, HOUSEHOLDS, 4, SEED, today(), pacing)
         .await
         .unwrap()
+}
+
+/// Registrations and households the paced phase sends: the shortest run of households of the
+/// next seed's population whose registrations reach `rate × seconds`, and the registrations
+/// of its last household.
+fn paced_registrations(reference: &ReferenceData, pacing: Pacing) -> (usize, usize) {
+    let want = (pacing.rate * pacing.seconds) as usize;
+    let population = registry_import::generate(
+        SEED + 1,
+        want,
+        &reference.catalog,
+        &reference.key_counties,
+        today(),
+    );
+    let (mut total, mut last) = (0, 0);
+    for h in &population.households {
+        if total >= want {
+            break;
+        }
+        last = 1 + h.members.len();
+        total += last;
+    }
+    (total, last)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registry_alone_is_measured_without_read_models() {
     let reference = ReferenceData::load(None, None, None).unwrap();
-    let report = embedded_bench(&reference, true).await;
+    let report = embedded_bench(&reference, true, None).await;
     assert_eq!(
         report.registrations.commands,
         expected_registrations(&reference)
@@ -61,14 +89,32 @@ async fn the_registry_alone_is_measured_without_read_models() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_stack_is_measured_with_every_read_model() {
     let reference = ReferenceData::load(None, None, None).unwrap();
-    let report = embedded_bench(&reference, false).await;
+    let pacing = Pacing {
+        rate: 300,
+        seconds: 2,
+    };
+    let report = embedded_bench(&reference, false, Some(pacing)).await;
     let registrations = expected_registrations(&reference);
     assert_eq!(report.registrations.commands, registrations);
-    assert!(report.employment.is_some_and(|e| e.commands > 0));
+    assert!(report.employment.as_ref().is_some_and(|e| e.commands > 0));
     let lagged: Vec<_> = report.lag.iter().map(|l| l.read_model).collect();
     assert_eq!(lagged, ["mara", "employment-intake", "employment-views"]);
     // MARA sees every registration once: one lag sample per registry event of the load.
     assert_eq!(report.lag[0].events, registrations);
+
+    // The paced phase sends its own population on schedule and its lag covers exactly it.
+    let paced = report.paced.as_ref().expect("paced phase");
+    let (sent, last) = paced_registrations(&reference, pacing);
+    assert_eq!(paced.commands as usize, sent);
+    assert_eq!(paced.refused, 0);
+    // The last household leaves when the registrations before it are due.
+    let last_due = (sent - last) as f64 / f64::from(pacing.rate);
+    assert!(paced.sending_seconds >= last_due, "{paced:?}");
+    let lagged: Vec<_> = paced.lag.iter().map(|l| (l.read_model, l.events)).collect();
+    assert_eq!(lagged[0], ("mara", sent));
+    assert_eq!(lagged[1], ("employment-intake", sent));
+    let table = report.to_string();
+    assert!(table.contains("300/s offered"), "{table}");
 }
 
 /// On PostgreSQL + Kafka (skipped unless both are configured, failing when they must be): the
@@ -92,7 +138,7 @@ async fn on_kafka_the_relay_and_the_raw_producer_are_compared_at_the_same_record
         kafka_brokers: Some(brokers),
         registry_only: true,
     };
-    let report = suite::run(&stack, &reference, HOUSEHOLDS, 4, SEED, today())
+    let report = suite::run(&stack, &reference, HOUSEHOLDS, 4, SEED, today(), None)
         .await
         .unwrap();
     assert_eq!(

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use proto::registry::v1 as pb;
 use proto::registry::v1::registry_service_client::RegistryServiceClient;
-use registry_import::{convert, generate, SyntheticHousehold};
+use registry_import::{convert, generate, SyntheticHousehold, SyntheticPerson};
 use serde::Serialize;
 use tonic::transport::Channel;
 
@@ -29,6 +29,7 @@ use projector::ProjectorMetrics;
 
 pub mod employment;
 pub mod memory;
+pub mod paced;
 pub mod replay;
 pub mod suite;
 
@@ -228,13 +229,7 @@ async fn register(
     let (run_id, acked, refused) = (counters.run_id, counters.acked, counters.refused);
     let t = Instant::now();
     let household = client
-        .register_household(pb::RegisterHouseholdRequest {
-            command_id: uuid::Uuid::new_v5(&run_id, h.household_ref.as_bytes()).to_string(),
-            village_code: h.village_code.clone(),
-            poverty_alleviated: h.poverty_alleviated,
-            relocated: h.relocated,
-            settlement_area: h.settlement_area.clone().unwrap_or_default(),
-        })
+        .register_household(household_request(h, run_id))
         .await?
         .into_inner();
     latencies.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -242,15 +237,7 @@ async fn register(
     for p in &h.members {
         let t = Instant::now();
         let r = client
-            .register_person(pb::RegisterPersonRequest {
-                command_id: uuid::Uuid::new_v4().to_string(),
-                household_id: household.household_id.clone(),
-                citizen_id: p.citizen_id.clone(),
-                name: p.name.clone(),
-                relation: convert::relation(p.relation),
-                labour_capacity: convert::labour_capacity(p.labour_capacity),
-                disabled: p.disabled,
-            })
+            .register_person(person_request(p, household.household_id.clone()))
             .await;
         match r {
             Ok(r) => {
@@ -272,4 +259,30 @@ async fn register(
         }
     }
     Ok(())
+}
+
+/// The registration of `h` under a command id fresh to the run `run_id` (the same household of
+/// the same run gets the same id).
+fn household_request(h: &SyntheticHousehold, run_id: uuid::Uuid) -> pb::RegisterHouseholdRequest {
+    pb::RegisterHouseholdRequest {
+        command_id: uuid::Uuid::new_v5(&run_id, h.household_ref.as_bytes()).to_string(),
+        village_code: h.village_code.clone(),
+        poverty_alleviated: h.poverty_alleviated,
+        relocated: h.relocated,
+        settlement_area: h.settlement_area.clone().unwrap_or_default(),
+    }
+}
+
+/// The registration of member `p` into `household_id` (empty in a BulkRegister item, where the
+/// registry fills it in), under a fresh command id.
+fn person_request(p: &SyntheticPerson, household_id: String) -> pb::RegisterPersonRequest {
+    pb::RegisterPersonRequest {
+        command_id: uuid::Uuid::new_v4().to_string(),
+        household_id,
+        citizen_id: p.citizen_id.clone(),
+        name: p.name.clone(),
+        relation: convert::relation(p.relation),
+        labour_capacity: convert::labour_capacity(p.labour_capacity),
+        disabled: p.disabled,
+    }
 }

@@ -82,8 +82,10 @@ pub struct SuiteReport {
     pub registrations: BenchReport,
     /// Employment scenario (`None` with the registry alone).
     pub employment: Option<EmploymentLoad>,
-    /// End-to-end lag per read model.
+    /// End-to-end lag per read model over both scenarios.
     pub lag: Vec<Lag>,
+    /// The paced phase (`--paced-rate`), after everything else.
+    pub paced: Option<super::paced::PacedReport>,
     /// Relay throughput per context (Kafka mode only).
     pub relay: Vec<Component>,
     /// Projector throughput per read model.
@@ -244,6 +246,25 @@ async fn store_events(store: &EventStore) -> anyhow::Result<StoreEvents> {
     })
 }
 
+/// The lag samples each read model kept since the last call, as percentiles in milliseconds.
+fn lags(read_models: &[(&'static str, Arc<ProjectorMetrics>)]) -> Vec<Lag> {
+    read_models
+        .iter()
+        .map(|(name, m)| {
+            let samples: Vec<f64> = m
+                .take_lag_samples()
+                .into_iter()
+                .map(|us| us as f64 / 1000.0)
+                .collect();
+            Lag {
+                read_model: name,
+                events: samples.len(),
+                ms: Percentiles::of(samples),
+            }
+        })
+        .collect()
+}
+
 /// Waits until `handled()` reaches `target`, failing after two minutes.
 async fn wait_for(what: &str, target: u64, handled: impl Fn() -> u64) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -364,7 +385,7 @@ fn failed(stack: &Stack, e: anyhow::Error) -> anyhow::Error {
     }
 }
 
-/// Runs both scenarios on a fresh stack.
+/// Runs both scenarios on a fresh stack, then the paced phase when `pacing` is given.
 pub async fn run(
     stack: &Stack,
     reference: &ReferenceData,
@@ -372,6 +393,7 @@ pub async fn run(
     clients: usize,
     seed: u64,
     today: NaiveDate,
+    pacing: Option<super::paced::Pacing>,
 ) -> anyhow::Result<SuiteReport> {
     let dir = tempfile::tempdir().context("temporary data directory")?;
     let mut config = AppConfig::embedded(dir.path(), "127.0.0.1:0".parse()?);
@@ -486,7 +508,8 @@ pub async fn run(
                     handled(&side.intake)
                 })
                 .await?;
-                let load = employment::run(channel, &registrations.workers, clients, today).await?;
+                let load = employment::run(channel.clone(), &registrations.workers, clients, today)
+                    .await?;
                 let events = store_events(&side.store).await?.events;
                 wait_for("the employment read models", events, || {
                     handled(&side.views)
@@ -576,21 +599,28 @@ pub async fn run(
                 insert_baseline.rows_per_second,
             )),
         }
-        let lag = read_models
-            .iter()
-            .map(|(name, m)| {
-                let samples: Vec<f64> = m
-                    .take_lag_samples()
-                    .into_iter()
-                    .map(|us| us as f64 / 1000.0)
-                    .collect();
-                Lag {
-                    read_model: name,
-                    events: samples.len(),
-                    ms: Percentiles::of(samples),
-                }
-            })
-            .collect();
+        let lag = lags(&read_models);
+        let paced = match pacing {
+            Some(pacing) => {
+                // A population of its own (another seed), a third more than the rate needs on
+                // average (about five registrations per household).
+                let households = super::paced::enough(
+                    super::population(
+                        reference,
+                        pacing.registrations() as usize / 3 + 1,
+                        seed.wrapping_add(1),
+                        today,
+                    ),
+                    pacing,
+                );
+                let mut report =
+                    super::paced::run(channel.clone(), households, pacing, clients.min(8)).await?;
+                caught_up(&registry_store, mara.as_ref(), employment_side.as_ref()).await?;
+                report.lag = lags(&read_models);
+                Some(report)
+            }
+            None => None,
+        };
         let mut components: Vec<Component> = throughput
             .into_iter()
             .map(|(name, throughput)| Component { name, throughput })
@@ -603,6 +633,7 @@ pub async fn run(
             registrations,
             employment,
             lag,
+            paced,
             relay,
             projectors,
             relay_replay,
@@ -756,7 +787,29 @@ impl std::fmt::Display for SuiteReport {
             f,
             "peak memory        {:>8.1} MiB (server and load generator)",
             self.peak_memory_mib
-        )
+        )?;
+        if let Some(p) = &self.paced {
+            writeln!(
+                f,
+                "paced              {:>8.0}/s offered over {} BulkRegister streams, one household per message",
+                p.offered_per_second, p.streams
+            )?;
+            writeln!(
+                f,
+                "  accepted         {:>8} in {:>7.3} s  {:>8.0}/s   (sent in {:.3} s; refused {})",
+                p.commands, p.seconds, p.accepted_per_second, p.sending_seconds, p.refused
+            )?;
+            for l in &p.lag {
+                writeln!(
+                    f,
+                    "  lag {:<16} {:>8} events        end-to-end ms {}",
+                    l.read_model,
+                    l.events,
+                    pct(&l.ms)
+                )?;
+            }
+        }
+        Ok(())
     }
 }
 

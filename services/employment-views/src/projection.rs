@@ -375,11 +375,13 @@ async fn write(
                  ON CONFLICT (household_id) DO UPDATE SET county_code = excluded.county_code, \
                  province_code = excluded.province_code, \
                  poverty_alleviated = excluded.poverty_alleviated, known = 1",
-                household_id,
+                household_id.clone(),
                 county.county_code,
                 county.province_code,
                 i64::from(poverty_alleviated),
             );
+            // Known: placeholders (`household_seen`) leave the row as it is from now on.
+            upserts.settle(HOUSEHOLDS, household_id);
         }
         Change::PersonKnown {
             person_id,
@@ -472,6 +474,9 @@ async fn household_seen(
     household_id: &str,
     county: Option<&County>,
 ) -> Result<(), sqlx::Error> {
+    if upserts.is_settled(HOUSEHOLDS, household_id) {
+        return Ok(());
+    }
     let (county_code, province_code) = county
         .map(|c| (c.county_code.clone(), c.province_code.clone()))
         .unwrap_or_default();
@@ -490,5 +495,12 @@ async fn household_seen(
         county_code,
         province_code,
     );
+    // With its county the row is complete for a placeholder: a later one keeps that county.
+    if county.is_some() {
+        upserts.settle(HOUSEHOLDS, household_id.to_string());
+    }
     Ok(())
 }
+
+/// The table of households (`emp_households`), as [`Upserts`] names it.
+const HOUSEHOLDS: &str = "emp_households";

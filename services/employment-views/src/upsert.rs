@@ -37,6 +37,9 @@ pub(crate) struct Upserts {
     pending: Vec<(&'static str, Vec<Vec<Value>>)>,
     /// `(table, key)` of every pending row.
     keys: HashSet<(&'static str, String)>,
+    /// `(table, key)` of rows this run left (pending or written) in a state that placeholder
+    /// upserts of the same key no longer change (see [`Upserts::settle`]).
+    settled: HashSet<(&'static str, String)>,
 }
 
 impl Upserts {
@@ -59,6 +62,21 @@ impl Upserts {
             None => self.pending.push((sql, vec![values])),
         }
         Ok(())
+    }
+
+    /// Records that the row of `table` with `key`, pending or written by this run, is in a state
+    /// that a placeholder upsert of that key (one that creates a missing row or fills what is
+    /// still unknown) leaves as it is, so the projection may skip such upserts
+    /// ([`Upserts::is_settled`]). Without that, the placeholder of a row already pending would
+    /// flush every pending statement first: one flush per member of a household whose members
+    /// arrive together, statements of a row or two each.
+    pub(crate) fn settle(&mut self, table: &'static str, key: String) {
+        self.settled.insert((table, key));
+    }
+
+    /// Whether [`Upserts::settle`] was called for this row during the run.
+    pub(crate) fn is_settled(&self, table: &'static str, key: &str) -> bool {
+        self.settled.contains(&(table, key.to_owned()))
     }
 
     /// Writes every pending row.

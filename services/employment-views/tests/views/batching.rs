@@ -24,7 +24,7 @@ const TABLES: [&str; 10] = [
 
 /// Facts and employment events, rows written again inside the run (a person re-registered, a
 /// spell corrected after its end, the same follow-up twice, a household known after its
-/// members), and a poison event in the middle.
+/// members, one seen first without a county), and a poison event in the middle.
 fn log() -> Log {
     use pb::{Channel, EndReason, LocationClass, PostCategory, TrainingKind};
     let mut log = Log::default();
@@ -34,6 +34,12 @@ fn log() -> Log {
         .person("p2", "h1", "150422", true)
         .household("h2", "150423", false)
         .person("p1", "h1", "150422", false)
+        // A household first seen without a county (a capacity change of a member not yet
+        // known), then through members that carry it; its own facts never come.
+        .capacity("p5", "h3", true)
+        .person("p4", "h3", "150424", true)
+        .person("p6", "h3", "150424", false)
+        .capacity("p6", "h3", true)
         .start(
             "s1",
             "p1",
@@ -108,7 +114,16 @@ async fn one_batch_equals_one_event_at_a_time(backend: Backend) {
     }
     // Some values counted from the log by hand.
     let persons = dump(whole.projector.pool(), "emp_persons").await;
-    assert_eq!(persons.len(), 3);
+    assert_eq!(persons.len(), 6);
+    // h3 took its county from its first member that carried one.
+    let h3: Vec<String> = sqlx::query(
+        "SELECT county_code, known FROM emp_households WHERE household_id = 'h3'",
+    )
+    .fetch_one(whole.projector.pool())
+    .await
+    .map(|r| vec![r.get::<String, _>(0), r.get::<i64, _>(1).to_string()])
+    .unwrap();
+    assert_eq!(h3, ["150424", "0"]);
     assert_eq!(
         dump(whole.projector.pool(), "emp_follow_ups").await.len(),
         1

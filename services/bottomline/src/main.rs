@@ -496,6 +496,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 kafka_brokers: a.kafka_brokers,
                 registry_only: a.registry_only,
             };
+            if let Some(rate) = a.paced_rate {
+                let total = u64::from(rate) * u64::from(a.paced_seconds);
+                anyhow::ensure!(
+                    total <= MAX_PACED_REGISTRATIONS,
+                    "--paced-rate {rate} for --paced-seconds {} offers {total} registrations; at \
+                     most {MAX_PACED_REGISTRATIONS} (the population is held in memory)",
+                    a.paced_seconds
+                );
+            }
             let report = cli::bench::suite::run(
                 &stack,
                 &reference,
@@ -518,6 +527,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Most registrations the bench's paced phase may offer (`--paced-rate` × `--paced-seconds`):
+/// about 400,000 generated households held in memory.
+const MAX_PACED_REGISTRATIONS: u64 = 2_000_000;
 
 /// A `postgres://` or `postgresql://` URL (the bench's PostgreSQL + Kafka stack).
 fn postgres_url(s: &str) -> Result<String, String> {

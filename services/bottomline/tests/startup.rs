@@ -20,6 +20,15 @@ async fn a_data_directory_serves_one_process() {
         format!("{e:#}").contains("in use by another bottomline process"),
         "{e:#}"
     );
+    // Started the same way again (same port too), it is the directory that is named.
+    let same = AppConfig::embedded(dir.path(), first.local_addr());
+    let Err(e) = App::build(same).await else {
+        panic!("second app started on the same port")
+    };
+    assert!(
+        format!("{e:#}").contains("in use by another bottomline process"),
+        "{e:#}"
+    );
     first.stop().await;
     App::build(config(dir.path())).await.unwrap().stop().await;
 }

@@ -3,9 +3,11 @@
 //!
 //! Upserts of different rows commute, so pending rows are kept per statement. A row already
 //! pending (same table and key) is written only after the pending ones (they are flushed first),
-//! so a run ends exactly as its events applied one by one would leave it.
+//! so a run ends exactly as its events applied one by one would leave it. Placeholder upserts of
+//! a row the run has settled are not pushed at all (see [`Upserts::settle`]): they would change
+//! nothing, yet flush the run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use eventstore::sql::CHUNK;
 use eventstore::Backend;
@@ -39,7 +41,7 @@ pub(crate) struct Upserts {
     keys: HashSet<(&'static str, String)>,
     /// `(table, key)` of rows this run left (pending or written) in a state that placeholder
     /// upserts of the same key no longer change (see [`Upserts::settle`]).
-    settled: HashSet<(&'static str, String)>,
+    settled: HashMap<&'static str, HashSet<String>>,
 }
 
 impl Upserts {
@@ -71,12 +73,14 @@ impl Upserts {
     /// flush every pending statement first: one flush per member of a household whose members
     /// arrive together, statements of a row or two each.
     pub(crate) fn settle(&mut self, table: &'static str, key: String) {
-        self.settled.insert((table, key));
+        self.settled.entry(table).or_default().insert(key);
     }
 
     /// Whether [`Upserts::settle`] was called for this row during the run.
     pub(crate) fn is_settled(&self, table: &'static str, key: &str) -> bool {
-        self.settled.contains(&(table, key.to_owned()))
+        self.settled
+            .get(table)
+            .is_some_and(|keys| keys.contains(key))
     }
 
     /// Writes every pending row.

@@ -162,6 +162,16 @@ async fn connect_pool(
     Ok((pool, backend))
 }
 
+/// Opens and closes one connection to the PostgreSQL database of `url`, without a pool: whether
+/// the server answers and lets this user in. Errors as [`connect`]'s first connection: the
+/// server's own (unknown database: SQLSTATE `3D000`, authentication, …), an I/O error for a
+/// refused connection, [`std::io::ErrorKind::TimedOut`] after [`CONNECT_TIMEOUT`].
+pub async fn probe_postgres(url: &str) -> Result<(), sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+    first_connection(&options).await
+}
+
 /// How long [`connect`] and its siblings wait for a PostgreSQL server's first answer.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressFinish, ProgressStyle};
 
 /// A bar of `len` `unit`s (`rows`, `cases`, …) labelled `message`, or a hidden one when `shown`
 /// is false (`import --quiet`).
@@ -11,7 +11,8 @@ pub(crate) fn bar(shown: bool, len: usize, unit: &str, message: String) -> Progr
     if !shown {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(len as u64);
+    // Cleared when dropped unfinished (an error), so the error is not printed under a stale bar.
+    let bar = ProgressBar::new(len as u64).with_finish(ProgressFinish::AndClear);
     let template =
         format!("{{msg}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})");
     bar.set_style(
@@ -24,7 +25,7 @@ pub(crate) fn bar(shown: bool, len: usize, unit: &str, message: String) -> Progr
 /// A spinner saying what is being waited for (a read model catching up); clear it with
 /// [`ProgressBar::finish_and_clear`].
 pub(crate) fn waiting(message: String) -> ProgressBar {
-    let spinner = ProgressBar::new_spinner();
+    let spinner = ProgressBar::new_spinner().with_finish(ProgressFinish::AndClear);
     spinner.set_message(message);
     spinner.enable_steady_tick(Duration::from_millis(200));
     spinner

@@ -73,16 +73,29 @@ impl App {
                 storage::check_postgres_server(&url).await?;
             }
         }
+        let lock_all = || {
+            config
+                .services
+                .iter()
+                .map(|s| storage::lock_service(&config.data_dir, *s))
+                .collect::<anyhow::Result<Vec<_>>>()
+        };
+        // A data directory that exists is locked first: a second process on it is told so, not
+        // that the port (which the first holds too) is taken.
+        let early_locks = if config.data_dir.is_dir() {
+            Some(lock_all()?)
+        } else {
+            None
+        };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-        let locks = config
-            .services
-            .iter()
-            .map(|s| storage::lock_service(&config.data_dir, *s))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let locks = match early_locks {
+            Some(locks) => locks,
+            None => lock_all()?,
+        };
         let reference = ReferenceData::load(
             config.divisions.as_deref(),
             config.key_counties.as_deref(),

@@ -118,11 +118,8 @@ pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
 /// refuses the connection for another reason (authentication, too many connections), naming the
 /// URL without its password.
 async fn database_exists(url: &str) -> anyhow::Result<bool> {
-    match eventstore::backend::connect(url, 1).await {
-        Ok((pool, _)) => {
-            pool.close().await;
-            Ok(true)
-        }
+    match eventstore::backend::probe_postgres(url).await {
+        Ok(()) => Ok(true),
         Err(e) if database_error_code(&e).as_deref() == Some(UNDEFINED_DATABASE) => Ok(false),
         Err(e) => Err(e).with_context(|| format!("connecting to {}", redact(url))),
     }

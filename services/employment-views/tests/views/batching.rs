@@ -38,7 +38,7 @@ fn log() -> Log {
         // known), then through members that carry it; its own facts never come.
         .capacity("p5", "h3", true)
         .person("p4", "h3", "150424", true)
-        .person("p6", "h3", "150424", false)
+        .person("p6", "h3", "150425", false)
         .capacity("p6", "h3", true)
         .start(
             "s1",
@@ -116,13 +116,12 @@ async fn one_batch_equals_one_event_at_a_time(backend: Backend) {
     let persons = dump(whole.projector.pool(), "emp_persons").await;
     assert_eq!(persons.len(), 6);
     // h3 took its county from its first member that carried one.
-    let h3: Vec<String> = sqlx::query(
-        "SELECT county_code, known FROM emp_households WHERE household_id = 'h3'",
-    )
-    .fetch_one(whole.projector.pool())
-    .await
-    .map(|r| vec![r.get::<String, _>(0), r.get::<i64, _>(1).to_string()])
-    .unwrap();
+    let h3: Vec<String> =
+        sqlx::query("SELECT county_code, known FROM emp_households WHERE household_id = 'h3'")
+            .fetch_one(whole.projector.pool())
+            .await
+            .map(|r| vec![r.get::<String, _>(0), r.get::<i64, _>(1).to_string()])
+            .unwrap();
     assert_eq!(h3, ["150424", "0"]);
     assert_eq!(
         dump(whole.projector.pool(), "emp_follow_ups").await.len(),

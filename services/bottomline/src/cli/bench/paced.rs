@@ -43,9 +43,9 @@ pub struct PacedReport {
     /// The rate asked for, registrations per second.
     pub offered_per_second: f64,
     /// `BulkRegister` streams open at a time, the households spread over them in turn (each
-    /// closed after 250 households and replaced).
+    /// closed after 250 households or 20 s and replaced).
     pub streams: usize,
-    /// Households sent.
+    /// Households sent (fewer than planned only when a stream failed).
     pub households: usize,
     /// Registrations (households + persons) the registry accepted.
     pub commands: u64,
@@ -63,7 +63,8 @@ pub struct PacedReport {
     pub lag: Vec<Lag>,
 }
 
-/// Takes households from `population` until their registrations reach `pacing`'s total.
+/// Takes households from `population` until their registrations reach `pacing`'s total (all of
+/// them when they do not reach it).
 pub fn enough(mut population: Vec<SyntheticHousehold>, pacing: Pacing) -> Vec<SyntheticHousehold> {
     let mut registrations = 0u64;
     let mut keep = 0;
@@ -92,7 +93,7 @@ pub async fn run(
     let streams = streams.max(1);
     let mut open: Vec<Stream> = (0..streams).map(|_| Stream::open(&channel)).collect();
     let mut answers = Vec::new();
-    let household_count = households.len();
+    let mut sent = 0;
     let started = Instant::now();
     let mut due_registrations = 0u64;
     for (k, h) in households.iter().enumerate() {
@@ -110,34 +111,47 @@ pub async fn run(
             households: vec![item],
         };
         let slot = k % streams;
+        if open[slot].is_done() {
+            let done = std::mem::replace(&mut open[slot], Stream::open(&channel));
+            answers.push(done.answer);
+        }
         // A send fails only when the stream ended early; its answer says why.
         if open[slot].sender.send(message).await.is_err() {
             break;
         }
         open[slot].households += 1;
-        if open[slot].households == HOUSEHOLDS_PER_STREAM {
-            let full = std::mem::replace(&mut open[slot], Stream::open(&channel));
-            answers.push(full.answer);
-        }
+        sent += 1;
         due_registrations += 1 + h.members.len() as u64;
     }
     let sending_seconds = started.elapsed().as_secs_f64();
     answers.extend(open.into_iter().map(|s| s.answer));
-    let (mut commands, mut refused) = (0u64, 0u64);
-    for (i, answer) in answers.into_iter().enumerate() {
-        let r = answer
+    // Every answer is awaited, so no stream is still running when the phase returns; the first
+    // failure is reported.
+    let (mut commands, mut refused, mut failure) = (0u64, 0u64, None);
+    for answer in answers {
+        let answer = answer
             .await
-            .context("a paced stream's task")?
-            .with_context(|| format!("paced BulkRegister stream {i}"))?
-            .into_inner();
-        commands += (r.households_registered + r.persons_registered) as u64;
-        refused += (r.households_rejected + r.persons_rejected) as u64;
+            .context("a paced stream's task")
+            .and_then(|r| r.context("a paced BulkRegister stream"));
+        match answer {
+            Ok(r) => {
+                let r = r.into_inner();
+                commands += (r.households_registered + r.persons_registered) as u64;
+                refused += (r.households_rejected + r.persons_rejected) as u64;
+            }
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
     }
     let seconds = started.elapsed().as_secs_f64();
     Ok(PacedReport {
         offered_per_second: f64::from(pacing.rate),
         streams,
-        households: household_count,
+        households: sent,
         commands,
         refused,
         sending_seconds,
@@ -147,9 +161,12 @@ pub async fn run(
     })
 }
 
-/// Households one stream carries before it is closed and another opened, as the importer does:
-/// the registry ends any call after 30 s, and a stream is answered only when it closes.
+/// Households one stream carries before it is closed and another opened: a stream is answered
+/// only when it closes.
 const HOUSEHOLDS_PER_STREAM: usize = 250;
+/// Age at which a stream is closed and another opened, whatever it carried: the registry ends
+/// every call 30 s after it opened.
+const STREAM_AGE: Duration = Duration::from_secs(20);
 
 /// One open `BulkRegister` stream: its sending half and the task awaiting its answer.
 struct Stream {
@@ -157,6 +174,7 @@ struct Stream {
     answer:
         tokio::task::JoinHandle<Result<tonic::Response<pb::BulkRegisterResponse>, tonic::Status>>,
     households: usize,
+    opened: Instant,
 }
 
 impl Stream {
@@ -172,7 +190,13 @@ impl Stream {
             sender,
             answer,
             households: 0,
+            opened: Instant::now(),
         }
+    }
+
+    /// Whether the stream should be closed before it carries another household.
+    fn is_done(&self) -> bool {
+        self.households >= HOUSEHOLDS_PER_STREAM || self.opened.elapsed() >= STREAM_AGE
     }
 }
 

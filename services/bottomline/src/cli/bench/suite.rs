@@ -602,16 +602,23 @@ pub async fn run(
         let lag = lags(&read_models);
         let paced = match pacing {
             Some(pacing) => {
-                // A population of its own (another seed), a third more than the rate needs on
-                // average (about five registrations per household).
+                // A population of its own (another seed): at about 4.9 registrations per
+                // household, one household per four registrations is a fifth more than needed.
                 let households = super::paced::enough(
                     super::population(
                         reference,
-                        pacing.registrations() as usize / 3 + 1,
+                        pacing.registrations() as usize / 4 + 1,
                         seed.wrapping_add(1),
                         today,
                     ),
                     pacing,
+                );
+                let planned: u64 = households.iter().map(|h| 1 + h.members.len() as u64).sum();
+                anyhow::ensure!(
+                    planned >= pacing.registrations(),
+                    "the paced phase's population has {planned} registrations, fewer than the \
+                     {} it must offer",
+                    pacing.registrations()
                 );
                 let mut report =
                     super::paced::run(channel.clone(), households, pacing, clients.min(8)).await?;

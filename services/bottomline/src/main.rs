@@ -56,14 +56,14 @@ struct UpArgs {
     data_dir: PathBuf,
     /// PostgreSQL URL for the event store (embedded SQLite when absent); the database is created
     /// when missing (needs the CREATEDB privilege then).
-    #[arg(long, env = "BOTTOMLINE_DATABASE_URL")]
+    #[arg(long, env = "BOTTOMLINE_DATABASE_URL", value_parser = database_url)]
     database_url: Option<String>,
     /// URL for read models (default: the event store's PostgreSQL database, or SQLite).
-    #[arg(long, env = "BOTTOMLINE_READ_MODEL_URL")]
+    #[arg(long, env = "BOTTOMLINE_READ_MODEL_URL", value_parser = database_url)]
     read_model_url: Option<String>,
     /// PostgreSQL URL of the employment context's own event store (default: the registry's
     /// database name plus `_employment` on the same server, created when missing).
-    #[arg(long, env = "BOTTOMLINE_EMPLOYMENT_DATABASE_URL")]
+    #[arg(long, env = "BOTTOMLINE_EMPLOYMENT_DATABASE_URL", value_parser = database_url)]
     employment_database_url: Option<String>,
     /// Days after a job loss within which a follow-up is due (default N of the follow-up queue).
     #[arg(long, env = "BOTTOMLINE_FOLLOW_UP_DAYS", default_value_t = 7,
@@ -409,6 +409,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let input = std::fs::File::open(&a.file)
                 .with_context(|| format!("opening {}", a.file.display()))?;
             let rejects = cli::CreateOnWrite::new(&rejects_path);
+            rejects.check(&a.file).context("--rejects")?;
             let channel = cli::connect(&a.endpoint.endpoint).await?;
             let options = registry_import::ImportOptions {
                 concurrency: a.concurrency,
@@ -432,7 +433,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => {
             init_tracing("warn");
             let reference = a.reference.load()?;
-            let today = a.today.unwrap_or_else(registry::service::today_in_china);
+            let real_today = registry::service::today_in_china();
+            let today = a.today.unwrap_or(real_today);
+            let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date");
+            anyhow::ensure!(
+                (earliest..=real_today).contains(&today),
+                "--today {today}: must be from {earliest} to today in China ({real_today}): the \
+                 registry refuses dates after its today, and the people generated are born up \
+                 to 96 years before --today, not before 1900"
+            );
             let report = registry_import::run_demo(
                 cli::connect(&a.endpoint.endpoint).await?,
                 a.seed,
@@ -531,6 +540,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Most registrations the bench's paced phase may offer (`--paced-rate` × `--paced-seconds`):
 /// about 400,000 generated households held in memory.
 const MAX_PACED_REGISTRATIONS: u64 = 2_000_000;
+
+/// A database URL `up` can open: `postgres://`, `postgresql://` or `sqlite:` (checked when the
+/// arguments are read, so that nothing is created for a URL that cannot be opened).
+fn database_url(s: &str) -> Result<String, String> {
+    match eventstore::Backend::of_url(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err(
+            "must be a PostgreSQL URL (postgres://user@host:port/database) or a SQLite one \
+                     (sqlite:FILE); leave it out, and its environment variable unset, for the \
+                     embedded SQLite files in --data-dir"
+                .into(),
+        ),
+    }
+}
 
 /// A `postgres://` or `postgresql://` URL (the bench's PostgreSQL + Kafka stack).
 fn postgres_url(s: &str) -> Result<String, String> {

@@ -115,7 +115,7 @@ async fn the_whole_stack_is_measured_with_every_read_model() {
     assert_eq!(lagged[0], ("mara", sent));
     assert_eq!(lagged[1], ("employment-intake", sent));
     let table = report.to_string();
-    assert!(table.contains("2500/s offered"), "{table}");
+    assert!(table.contains("2500 registrations/s offered"), "{table}");
 }
 
 /// On PostgreSQL + Kafka (skipped unless both are configured, failing when they must be): the

@@ -100,3 +100,23 @@ async fn a_postgres_server_that_refuses_is_named_at_once_and_nothing_is_made() {
     );
     assert!(!dir.exists(), "the data directory was created");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_name_postgres_would_cut_is_refused_before_anything_is_made() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let mut config = config(&dir);
+    // 60 characters: the employment store's `<name>_employment` would be cut at 63 and could
+    // become another database. No server is asked (port 1).
+    let name = format!("bl_{}", "x".repeat(57));
+    config.database_url = Some(format!("postgres://postgres@127.0.0.1:1/{name}"));
+    let Err(e) = App::build(config).await else {
+        panic!("started with a name PostgreSQL cuts")
+    };
+    let message = format!("{e:#}");
+    assert!(
+        message.contains(&format!("{name}_employment")) && message.contains("cuts names at 63"),
+        "{message}"
+    );
+    assert!(!dir.exists(), "the data directory was created");
+}

@@ -27,7 +27,9 @@ use crate::reference::ReferenceData;
 
 mod storage;
 
-pub(crate) use storage::{drop_postgres_database, ensure_postgres_database, redact};
+pub(crate) use storage::{
+    check_database_name, drop_postgres_database, ensure_postgres_database, redact,
+};
 
 /// A running bottomline process: the services of [`AppConfig::services`].
 pub struct App {
@@ -67,11 +69,18 @@ impl App {
                 .await
                 .map_err(|e| broker_error(brokers, e, "reaching Kafka"))?;
         }
-        // Nor before every PostgreSQL server it uses answers, and its port is free.
-        for url in config.databases() {
-            if url.starts_with("postgres") {
-                storage::check_postgres_server(&url).await?;
-            }
+        // Nor before every PostgreSQL database it uses exists (created when missing), and its
+        // port is free.
+        let postgres: Vec<String> = config
+            .databases()
+            .into_iter()
+            .filter(|url| url.starts_with("postgres"))
+            .collect();
+        for url in &postgres {
+            storage::check_database_name(url)?;
+        }
+        for url in &postgres {
+            storage::ensure_postgres_database(url).await?;
         }
         let lock_all = || {
             config
@@ -144,7 +153,7 @@ impl App {
         };
         let intake = match &employment {
             Some(employment) => Some(Arc::new(
-                open_read_model(
+                Projector::open(
                     RegistryIntake::new(employment.clone()),
                     &config.intake_url(),
                 )
@@ -155,7 +164,7 @@ impl App {
         };
         let views = if runs(Service::EmploymentViews) {
             Some(Arc::new(
-                open_read_model(
+                Projector::open(
                     EmploymentViewsProjection::new(),
                     &config.employment_views_url(),
                 )
@@ -168,7 +177,7 @@ impl App {
         let read_url = config.read_model_url();
         let projector = if runs(Service::Mara) {
             Some(Arc::new(
-                open_read_model(MaraProjection::new(), &read_url)
+                Projector::open(MaraProjection::new(), &read_url)
                     .await
                     .context("opening the MARA read model")?,
             ))
@@ -505,23 +514,12 @@ fn broker_error(brokers: &str, error: rdkafka::error::KafkaError, doing: &str) -
     }
 }
 
-/// Opens a projector's read model at `url`, creating its PostgreSQL database when missing: a read
-/// side may start before the services whose events it reads.
-async fn open_read_model<P: Projection>(projection: P, url: &str) -> anyhow::Result<Projector<P>> {
-    if url.starts_with("postgres") {
-        storage::ensure_postgres_database(url).await?;
-    }
-    Ok(Projector::open(projection, url).await?)
-}
-
 /// Opens the event store of `service` at `url`: its own when this process runs the service
-/// (`owned`; a PostgreSQL database is created when missing), or, embedded, the one its
-/// projectors follow, which must exist already.
+/// (`owned`; a PostgreSQL database was created when missing, before anything else), or,
+/// embedded, the one its projectors follow, which must exist already.
 async fn open_store(url: &str, service: Service, owned: bool) -> anyhow::Result<EventStore> {
     if !owned {
         storage::ensure_followed_store_exists(url, service)?;
-    } else if url.starts_with("postgres") {
-        storage::ensure_postgres_database(url).await?;
     }
     EventStore::open(url)
         .await

@@ -63,7 +63,27 @@ fn database_name(url: &str) -> anyhow::Result<(&str, &str)> {
             redact(url)
         );
     }
+    if name.len() > MAX_DATABASE_NAME {
+        anyhow::bail!(
+            "database name {name:?} in {} has {} characters: PostgreSQL cuts names at \
+             {MAX_DATABASE_NAME} without a word, and two databases could become one (the \
+             employment store adds `_employment` to the name of --database-url, the bench's \
+             replay `_replay_` and 8 hex digits); use a shorter name",
+            redact(url),
+            name.len()
+        );
+    }
     Ok((base, name))
+}
+
+/// Longest database name PostgreSQL keeps (`NAMEDATALEN` − 1 bytes); it cuts longer ones
+/// silently, in `CREATE DATABASE` and in connections alike.
+const MAX_DATABASE_NAME: usize = 63;
+
+/// Checks the database name of the PostgreSQL `url` as [`ensure_postgres_database`] would,
+/// before anything is created: letters, digits and `_`, at most 63 characters.
+pub(crate) fn check_database_name(url: &str) -> anyhow::Result<()> {
+    database_name(url).map(|_| ())
 }
 
 /// Drops the PostgreSQL database of `url`, if it exists, through a connection to `via` (another
@@ -90,6 +110,12 @@ pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
     if database_exists(url).await? {
         return Ok(());
     }
+    anyhow::ensure!(
+        !name.chars().any(|c| c.is_ascii_uppercase()),
+        "database {name:?} does not exist and cannot be created under that name: PostgreSQL \
+         folds it to lower case ({:?}); use lower case",
+        name.to_ascii_lowercase()
+    );
     let maintenance = format!(
         "{}/postgres{}",
         &base[..base.len() - name.len() - 1],
@@ -123,12 +149,6 @@ async fn database_exists(url: &str) -> anyhow::Result<bool> {
         Err(e) if database_error_code(&e).as_deref() == Some(UNDEFINED_DATABASE) => Ok(false),
         Err(e) => Err(e).with_context(|| format!("connecting to {}", redact(url))),
     }
-}
-
-/// Checks that the PostgreSQL server of `url` answers and accepts the connection (the database
-/// itself may be missing: `up` creates it), before `up` creates anything.
-pub(crate) async fn check_postgres_server(url: &str) -> anyhow::Result<()> {
-    database_exists(url).await.map(|_| ())
 }
 
 /// SQLSTATE of a missing database (`invalid_catalog_name`).

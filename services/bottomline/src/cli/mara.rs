@@ -72,11 +72,21 @@ pub async fn counties(channel: Channel, province: String, key_only: bool) -> any
         })
         .await?
         .into_inner();
+    // Columns as wide as their longest name (a Chinese character takes two).
+    let width = |names: &mut dyn Iterator<Item = &String>, header: &str| {
+        names
+            .map(|n| unicode_width::UnicodeWidthStr::width(n.as_str()))
+            .chain([header.len()])
+            .max()
+            .unwrap_or_default()
+    };
+    let name_width = width(&mut r.counties.iter().map(|c| &c.county_name), "name");
+    let province_width = width(&mut r.counties.iter().map(|c| &c.province_name), "province");
     out!(
-        "{:<8} {:<14} {:<18} {:>4} {:>10} {:>9} {:>7}",
+        "{:<8} {} {} {:>4} {:>10} {:>9} {:>7}",
         "county",
-        "name",
-        "province",
+        super::pad("name", name_width),
+        super::pad("province", province_width),
         "key",
         "households",
         "persons",
@@ -87,8 +97,8 @@ pub async fn counties(channel: Channel, province: String, key_only: bool) -> any
         out!(
             "{:<8} {} {} {:>4} {:>10} {:>9} {:>7}",
             c.county_code,
-            super::pad(&c.county_name, 14),
-            super::pad(&c.province_name, 18),
+            super::pad(&c.county_name, name_width),
+            super::pad(&c.province_name, province_width),
             if c.national_key_county { "yes" } else { "" },
             n.households,
             n.persons,

@@ -66,7 +66,7 @@ pub fn pad(text: &str, columns: usize) -> String {
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|e| {
         if e.kind() == chrono::format::ParseErrorKind::OutOfRange {
-            format!("{s:?} is no calendar date: there is no such month or day")
+            format!("{s:?} is not a calendar date: there is no such month or day")
         } else {
             format!("{s:?} is not a date like 2026-11-30 (YYYY-MM-DD)")
         }
@@ -150,10 +150,41 @@ impl CreateOnWrite {
         }
     }
 
+    /// Refuses, before anything is done, a path this file could not be created at: its
+    /// directory missing, a directory itself, or the same file as `input` (which writing would
+    /// overwrite).
+    pub fn check(&self, input: &std::path::Path) -> anyhow::Result<()> {
+        let path = &self.path;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        anyhow::ensure!(
+            dir.is_dir(),
+            "{}: directory {} does not exist",
+            path.display(),
+            dir.display()
+        );
+        anyhow::ensure!(!path.is_dir(), "{} is a directory", path.display());
+        if let (Ok(a), Ok(b)) = (input.canonicalize(), path.canonicalize()) {
+            anyhow::ensure!(
+                a != b,
+                "{} is the input file itself: writing it would overwrite the input",
+                path.display()
+            );
+        }
+        Ok(())
+    }
+
     fn file(&mut self) -> std::io::Result<&mut std::fs::File> {
         match &mut self.file {
             Some(file) => Ok(file),
-            none => Ok(none.insert(std::fs::File::create(&self.path)?)),
+            none => {
+                let file = std::fs::File::create(&self.path).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
+                })?;
+                Ok(none.insert(file))
+            }
         }
     }
 }
@@ -236,7 +267,7 @@ mod tests {
         );
         assert_eq!(
             parse_date("2026-02-30").unwrap_err(),
-            "\"2026-02-30\" is no calendar date: there is no such month or day"
+            "\"2026-02-30\" is not a calendar date: there is no such month or day"
         );
         assert_eq!(
             parse_date("2026/02/01").unwrap_err(),
@@ -249,5 +280,23 @@ mod tests {
         assert_eq!(super::pad("巴林左旗", 10), "巴林左旗  ");
         assert_eq!(super::pad("Dali", 6), "Dali  ");
         assert_eq!(super::pad("内蒙古自治区", 4), "内蒙古自治区");
+    }
+
+    #[test]
+    fn a_reject_file_that_cannot_be_written_is_refused_before_the_import() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("people.csv");
+        std::fs::write(&input, "header\n").unwrap();
+        let check = |path: std::path::PathBuf| CreateOnWrite::new(path).check(&input);
+        let missing = check(dir.path().join("no/such/dir/rejects.csv")).unwrap_err();
+        assert!(missing.to_string().contains("does not exist"), "{missing}");
+        let same = check(dir.path().join(".").join("people.csv")).unwrap_err();
+        assert!(same.to_string().contains("the input file itself"), "{same}");
+        let directory = check(dir.path().to_path_buf()).unwrap_err();
+        assert!(
+            directory.to_string().contains("is a directory"),
+            "{directory}"
+        );
+        check(dir.path().join("rejects.csv")).unwrap();
     }
 }

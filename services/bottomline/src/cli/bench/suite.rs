@@ -411,6 +411,8 @@ pub async fn run(
     };
     let employment_store = config.employment_store_url();
     if let Some(url) = &stack.database_url {
+        // The replay's database, named later, must fit PostgreSQL's names too.
+        crate::app::check_database_name(&crate::config::sibling_database(url, "_replay_00000000"))?;
         ensure_fresh(url, &employment_store).await?;
     }
     let app = match App::build(config).await {
@@ -715,7 +717,7 @@ impl std::fmt::Display for SuiteReport {
         for l in &self.lag {
             writeln!(
                 f,
-                "lag {:<18} {:>8} events        end-to-end ms {}",
+                "lag {:<22} {:>8} events        end-to-end ms {}",
                 l.read_model,
                 l.events,
                 pct(&l.ms)
@@ -728,7 +730,7 @@ impl std::fmt::Display for SuiteReport {
         {
             writeln!(
                 f,
-                "relay {:<16} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
+                "relay {:<20} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
                 name, t.events, t.seconds, t.events_per_second
             )?;
         }
@@ -739,7 +741,7 @@ impl std::fmt::Display for SuiteReport {
         {
             writeln!(
                 f,
-                "projector {:<12} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
+                "projector {:<16} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
                 name, t.events, t.seconds, t.events_per_second
             )?;
         }
@@ -798,7 +800,7 @@ impl std::fmt::Display for SuiteReport {
         if let Some(p) = &self.paced {
             writeln!(
                 f,
-                "paced              {:>8.0}/s offered over {} BulkRegister streams, one household per message",
+                "paced              {:>8.0} registrations/s offered over {} BulkRegister streams, one household per message",
                 p.offered_per_second, p.streams
             )?;
             writeln!(
@@ -809,7 +811,7 @@ impl std::fmt::Display for SuiteReport {
             for l in &p.lag {
                 writeln!(
                     f,
-                    "  lag {:<16} {:>8} events        end-to-end ms {}",
+                    "  lag {:<20} {:>8} events        end-to-end ms {}",
                     l.read_model,
                     l.events,
                     pct(&l.ms)

@@ -120,3 +120,25 @@ async fn a_database_name_postgres_would_cut_is_refused_before_anything_is_made()
     );
     assert!(!dir.exists(), "the data directory was created");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_that_fails_in_a_new_directory_leaves_no_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    // MARA alone, embedded, with no registry store to follow: refused after the directory and
+    // its lock file were made.
+    let mut config = config(&dir);
+    config.services = vec![bottomline::config::Service::Mara];
+    let Err(e) = App::build(config).await else {
+        panic!("a read side started without its store")
+    };
+    assert!(
+        format!("{e:#}").contains("no registry event store"),
+        "{e:#}"
+    );
+    assert!(
+        !dir.exists(),
+        "left behind: {:?}",
+        std::fs::read_dir(&dir).map(|d| d.count())
+    );
+}

@@ -57,8 +57,19 @@ impl App {
     /// relays (with Kafka), projectors and the gRPC server. Returns once the server is listening.
     ///
     /// Errors: no service named; a service's lock held by another process; storage, broker or
-    /// reference data unusable; an id hash key other than the registry store's.
+    /// reference data unusable; an id hash key other than the registry store's. A data directory
+    /// this call created is removed again on an error when it holds nothing but its lock files.
     pub async fn build(config: AppConfig) -> anyhow::Result<App> {
+        let fresh = !config.data_dir.exists();
+        let (dir, services) = (config.data_dir.clone(), config.services.clone());
+        let built = Self::start(config).await;
+        if built.is_err() && fresh {
+            storage::remove_lock_files(&dir, &services);
+        }
+        built
+    }
+
+    async fn start(config: AppConfig) -> anyhow::Result<App> {
         anyhow::ensure!(
             !config.services.is_empty(),
             "no service to run (--services)"

@@ -14,7 +14,7 @@ pub(crate) fn lock_service(
     dir: &std::path::Path,
     service: Service,
 ) -> anyhow::Result<std::fs::File> {
-    let path = dir.join(format!("{}.lock", service.name()));
+    let path = lock_path(dir, service);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -32,6 +32,27 @@ pub(crate) fn lock_service(
             Err(e).with_context(|| format!("locking {}", path.display()))
         }
     }
+}
+
+/// `<dir>/<service>.lock`.
+fn lock_path(dir: &std::path::Path, service: Service) -> std::path::PathBuf {
+    dir.join(format!("{}.lock", service.name()))
+}
+
+/// After a start that failed in a data directory it had created: removes the lock files of
+/// `services` and then the directory, if that left it empty (a store or key already written
+/// stays, with the directory). Failures are logged, not returned: the start's error is the news.
+pub(crate) fn remove_lock_files(dir: &std::path::Path, services: &[Service]) {
+    for service in services {
+        let path = lock_path(dir, *service);
+        if let Err(e) = std::fs::remove_file(&path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %e, "lock file not removed");
+            }
+        }
+    }
+    // Only an empty directory is removed.
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// A projector following the event store of `service`, which another process runs, must find

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
@@ -60,6 +61,33 @@ pub async fn reachable(config: &KafkaConfig) -> Result<(), KafkaError> {
             .inner()
             .fetch_metadata(None, REQUEST_TIMEOUT)
             .map(|_| ())
+    })
+    .await
+    .map_err(|_| KafkaError::Canceled)?
+}
+
+/// Records `topic` holds (high minus low watermark, summed over its partitions), asked of the
+/// brokers within [`REQUEST_TIMEOUT`]. Errors: the topic unknown, or no broker answering.
+pub async fn records(config: &KafkaConfig, topic: &str) -> Result<i64, KafkaError> {
+    let consumer: BaseConsumer = config.base().create()?;
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let metadata = consumer.fetch_metadata(Some(&topic), REQUEST_TIMEOUT)?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic && t.error().is_none())
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        if partitions.is_empty() {
+            return Err(KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownTopic));
+        }
+        let mut total = 0;
+        for p in partitions {
+            let (low, high) = consumer.fetch_watermarks(&topic, p, REQUEST_TIMEOUT)?;
+            total += high - low;
+        }
+        Ok(total)
     })
     .await
     .map_err(|_| KafkaError::Canceled)?

@@ -21,3 +21,29 @@ async fn a_broker_that_does_not_answer_is_told_apart() {
         .unwrap_err();
     assert!(kafka::admin::unanswered(&error), "{error:?}");
 }
+
+/// A topic's records are counted over its partitions; an unknown topic is an error.
+#[tokio::test]
+async fn the_records_of_a_topic_are_counted() {
+    let Some(config) = support::brokers() else {
+        return;
+    };
+    let topic = support::fresh_topic(&config, 3).await;
+    assert_eq!(kafka::admin::records(&config, &topic).await.unwrap(), 0);
+    let producer: rdkafka::producer::FutureProducer = config.producer().create().unwrap();
+    for (i, key) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        producer
+            .send(
+                rdkafka::producer::FutureRecord::to(&topic)
+                    .key(*key)
+                    .payload(&format!("{i}")),
+                std::time::Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(kafka::admin::records(&config, &topic).await.unwrap(), 5);
+    let unknown = format!("test.unknown.{}", uuid::Uuid::new_v4().simple());
+    assert!(kafka::admin::records(&config, &unknown).await.is_err());
+    kafka::admin::delete_topics(&config, &[&topic]).await.unwrap();
+}

@@ -265,6 +265,15 @@ impl App {
                     names.join(", ")
                 ));
                 ensured_topics.clone_from(&topics);
+                let publishers = [
+                    (registry.as_ref().map(|r| r.store()), &topic),
+                    (employment.as_ref().map(|e| e.store()), &employment_topic),
+                ];
+                for (store, topic) in publishers {
+                    if let Some(store) = store {
+                        warn_if_shared(&kafka, store, topic).await?;
+                    }
+                }
                 if let Some(employment) = &employment {
                     let relay = kafka::relay::Relay::new(
                         &kafka,
@@ -523,6 +532,32 @@ fn broker_error(brokers: &str, error: rdkafka::error::KafkaError, doing: &str) -
     } else {
         anyhow::Error::new(error).context(format!("{doing} on {brokers}"))
     }
+}
+
+/// Warns when `store` is empty but the `topic` its relay publishes to already holds records:
+/// another deployment publishes there under the same `--kafka-namespace`, or the store was
+/// replaced, and the read models fed from the topic would mix both.
+async fn warn_if_shared(
+    kafka: &KafkaConfig,
+    store: &EventStore,
+    topic: &str,
+) -> anyhow::Result<()> {
+    let (events, _) = store.head().await?;
+    if events > 0 {
+        return Ok(());
+    }
+    match kafka::admin::records(kafka, topic).await {
+        Ok(records) if records > 0 => tracing::warn!(
+            topic,
+            records,
+            "the event store is empty but its topic already holds records: another deployment \
+             publishes there (give each deployment its own --kafka-namespace), or the store was \
+             replaced; the read models fed from the topic will show both"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::debug!(topic, error = %e, "topic's records not counted"),
+    }
+    Ok(())
 }
 
 /// Opens the event store of `service` at `url`: its own when this process runs the service

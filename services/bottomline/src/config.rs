@@ -116,6 +116,19 @@ impl AppConfig {
             || self.kafka_brokers.is_none() && self.runs(Service::EmploymentViews)
     }
 
+    /// The event stores this process opens without running their service (embedded projectors
+    /// follow them), with that service: they must exist, as nothing here creates them.
+    pub fn followed_stores(&self) -> Vec<(String, Service)> {
+        let mut followed = Vec::new();
+        if self.opens_registry_store() && !self.runs(Service::Registry) {
+            followed.push((self.event_store_url(), Service::Registry));
+        }
+        if self.opens_employment_store() && !self.runs(Service::Employment) {
+            followed.push((self.employment_store_url(), Service::Employment));
+        }
+        followed
+    }
+
     /// Every database URL this process opens (event stores and read models), each once.
     pub fn databases(&self) -> Vec<String> {
         let mut urls = Vec::new();

@@ -147,7 +147,8 @@ struct DemoArgs {
     /// Seed: the same seed generates the same population.
     #[arg(long, default_value_t = 20231001)]
     seed: u64,
-    /// "Today" for generated dates, YYYY-MM-DD (default: today in China Standard Time).
+    /// "Today" for generated dates, YYYY-MM-DD, from 2000-01-01 to today (default: today in China
+    /// Standard Time).
     #[arg(long, value_parser = cli::parse_date)]
     today: Option<NaiveDate>,
     #[command(flatten)]
@@ -439,8 +440,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             anyhow::ensure!(
                 (earliest..=real_today).contains(&today),
                 "--today {today}: must be from {earliest} to today in China ({real_today}): the \
-                 registry refuses dates after its today, and the people generated are born up \
-                 to 96 years before --today, not before 1900"
+                 registry refuses dates after its today, and birth dates before 1900 (the \
+                 people generated are up to 96 years old)"
             );
             let report = registry_import::run_demo(
                 cli::connect(&a.endpoint.endpoint).await?,

@@ -142,3 +142,12 @@ async fn a_start_that_fails_in_a_new_directory_leaves_no_directory() {
         std::fs::read_dir(&dir).map(|d| d.count())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_that_fails_in_a_directory_it_did_not_create_leaves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.services = vec![bottomline::config::Service::Mara];
+    assert!(App::build(config).await.is_err());
+    assert!(dir.path().is_dir(), "a directory that existed was removed");
+}

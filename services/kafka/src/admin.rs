@@ -66,8 +66,9 @@ pub async fn reachable(config: &KafkaConfig) -> Result<(), KafkaError> {
     .map_err(|_| KafkaError::Canceled)?
 }
 
-/// Records `topic` holds (high minus low watermark, summed over its partitions), asked of the
-/// brokers within [`REQUEST_TIMEOUT`]. Errors: the topic unknown, or no broker answering.
+/// Records `topic` holds (high minus low watermark, summed over its partitions). Each request
+/// (the metadata, then one per partition) may take up to [`REQUEST_TIMEOUT`]. Errors: the topic
+/// unknown, or no broker answering.
 pub async fn records(config: &KafkaConfig, topic: &str) -> Result<i64, KafkaError> {
     let consumer: BaseConsumer = config.base().create()?;
     let topic = topic.to_string();

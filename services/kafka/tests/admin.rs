@@ -29,8 +29,17 @@ async fn the_records_of_a_topic_are_counted() {
         return;
     };
     let topic = support::fresh_topic(&config, 3).await;
-    assert_eq!(kafka::admin::records(&config, &topic).await.unwrap(), 0);
     let producer: rdkafka::producer::FutureProducer = config.producer().create().unwrap();
+    // The topic's metadata reaches every broker after its creation.
+    kafka::admin::wait_for_topic(
+        &producer,
+        &topic,
+        Some(3),
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(kafka::admin::records(&config, &topic).await.unwrap(), 0);
     for (i, key) in ["a", "b", "c", "d", "e"].iter().enumerate() {
         producer
             .send(
@@ -45,5 +54,7 @@ async fn the_records_of_a_topic_are_counted() {
     assert_eq!(kafka::admin::records(&config, &topic).await.unwrap(), 5);
     let unknown = format!("test.unknown.{}", uuid::Uuid::new_v4().simple());
     assert!(kafka::admin::records(&config, &unknown).await.is_err());
-    kafka::admin::delete_topics(&config, &[&topic]).await.unwrap();
+    kafka::admin::delete_topics(&config, &[&topic])
+        .await
+        .unwrap();
 }

@@ -60,16 +60,6 @@ impl App {
     /// reference data unusable; an id hash key other than the registry store's. A data directory
     /// this call created is removed again on an error when it holds nothing but its lock files.
     pub async fn build(config: AppConfig) -> anyhow::Result<App> {
-        let fresh = !config.data_dir.exists();
-        let (dir, services) = (config.data_dir.clone(), config.services.clone());
-        let built = Self::start(config).await;
-        if built.is_err() && fresh {
-            storage::remove_lock_files(&dir, &services);
-        }
-        built
-    }
-
-    async fn start(config: AppConfig) -> anyhow::Result<App> {
         anyhow::ensure!(
             !config.services.is_empty(),
             "no service to run (--services)"
@@ -80,8 +70,16 @@ impl App {
                 .await
                 .map_err(|e| broker_error(brokers, e, "reaching Kafka"))?;
         }
-        // Nor before every PostgreSQL database it uses exists (created when missing), and its
-        // port is free.
+        // A data directory that exists is locked first: a second process on it is told so, not
+        // that the port (which the first holds too) is taken, and creates no database.
+        let mut data_dir = storage::DataDir::new(&config.data_dir);
+        let existed = config.data_dir.is_dir();
+        if existed {
+            data_dir.lock(&config.services)?;
+        }
+        // Nor before every PostgreSQL database it uses exists (its own created when missing),
+        // and its port is free.
+        let followed = config.followed_stores();
         let postgres: Vec<String> = config
             .databases()
             .into_iter()
@@ -91,31 +89,20 @@ impl App {
             storage::check_database_name(url)?;
         }
         for url in &postgres {
-            storage::ensure_postgres_database(url).await?;
+            match followed.iter().find(|(f, _)| f == url) {
+                Some((_, service)) => {
+                    storage::ensure_followed_postgres_exists(url, *service).await?
+                }
+                None => storage::ensure_postgres_database(url).await?,
+            }
         }
-        let lock_all = || {
-            config
-                .services
-                .iter()
-                .map(|s| storage::lock_service(&config.data_dir, *s))
-                .collect::<anyhow::Result<Vec<_>>>()
-        };
-        // A data directory that exists is locked first: a second process on it is told so, not
-        // that the port (which the first holds too) is taken.
-        let early_locks = if config.data_dir.is_dir() {
-            Some(lock_all()?)
-        } else {
-            None
-        };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-        let locks = match early_locks {
-            Some(locks) => locks,
-            None => lock_all()?,
-        };
+        if !existed {
+            data_dir.create()?;
+            data_dir.lock(&config.services)?;
+        }
         let reference = ReferenceData::load(
             config.divisions.as_deref(),
             config.key_counties.as_deref(),
@@ -432,7 +419,7 @@ impl App {
             relays,
             topics: ensured_topics,
             description,
-            _locks: locks,
+            _locks: data_dir.keep(),
         })
     }
 
@@ -546,23 +533,27 @@ async fn warn_if_shared(
     if events > 0 {
         return Ok(());
     }
-    match kafka::admin::records(kafka, topic).await {
-        Ok(records) if records > 0 => tracing::warn!(
+    // Advice only: a slow broker does not hold the start up for long.
+    let counted = tokio::time::timeout(Duration::from_secs(5), kafka::admin::records(kafka, topic));
+    match counted.await {
+        Ok(Ok(records)) if records > 0 => tracing::warn!(
             topic,
             records,
             "the event store is empty but its topic already holds records: another deployment \
              publishes there (give each deployment its own --kafka-namespace), or the store was \
              replaced; the read models fed from the topic will show both"
         ),
-        Ok(_) => {}
-        Err(e) => tracing::debug!(topic, error = %e, "topic's records not counted"),
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::debug!(topic, error = %e, "topic's records not counted"),
+        Err(_) => tracing::debug!(topic, "topic's records not counted within 5 s"),
     }
     Ok(())
 }
 
 /// Opens the event store of `service` at `url`: its own when this process runs the service
 /// (`owned`; a PostgreSQL database was created when missing, before anything else), or,
-/// embedded, the one its projectors follow, which must exist already.
+/// embedded, the one its projectors follow, which must exist already (a PostgreSQL one was
+/// checked before anything else).
 async fn open_store(url: &str, service: Service, owned: bool) -> anyhow::Result<EventStore> {
     if !owned {
         storage::ensure_followed_store_exists(url, service)?;

@@ -39,20 +39,79 @@ fn lock_path(dir: &std::path::Path, service: Service) -> std::path::PathBuf {
     dir.join(format!("{}.lock", service.name()))
 }
 
-/// After a start that failed in a data directory it had created: removes the lock files of
-/// `services` and then the directory, if that left it empty (a store or key already written
-/// stays, with the directory). Failures are logged, not returned: the start's error is the news.
-pub(crate) fn remove_lock_files(dir: &std::path::Path, services: &[Service]) {
-    for service in services {
-        let path = lock_path(dir, *service);
-        if let Err(e) = std::fs::remove_file(&path) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(path = %path.display(), error = %e, "lock file not removed");
-            }
+/// The data directory of a starting process and the service locks it holds there. Dropped
+/// before [`DataDir::keep`] (the start failed), it removes the lock files it holds, while it still
+/// holds them, and then the directory if this process created it and nothing else is in it.
+pub(crate) struct DataDir {
+    dir: std::path::PathBuf,
+    created: bool,
+    locks: Vec<(std::path::PathBuf, std::fs::File)>,
+    kept: bool,
+}
+
+impl DataDir {
+    /// The directory `dir`, not created or locked yet.
+    pub(crate) fn new(dir: &std::path::Path) -> DataDir {
+        DataDir {
+            dir: dir.to_path_buf(),
+            created: false,
+            locks: Vec::new(),
+            kept: false,
         }
     }
-    // Only an empty directory is removed.
-    let _ = std::fs::remove_dir(dir);
+
+    /// Creates the directory (and its parents) when missing; it counts as created by this
+    /// process only when this call made it.
+    pub(crate) fn create(&mut self) -> anyhow::Result<()> {
+        let what = || format!("creating data directory {}", self.dir.display());
+        if let Some(parent) = self.dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(what)?;
+        }
+        match std::fs::create_dir(&self.dir) {
+            Ok(()) => self.created = true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(what),
+        }
+        Ok(())
+    }
+
+    /// Takes the lock of each of `services` ([`lock_service`]).
+    pub(crate) fn lock(&mut self, services: &[Service]) -> anyhow::Result<()> {
+        for service in services {
+            let file = lock_service(&self.dir, *service)?;
+            self.locks.push((lock_path(&self.dir, *service), file));
+        }
+        Ok(())
+    }
+
+    /// The start succeeded: the locks, to hold for the life of the process.
+    pub(crate) fn keep(mut self) -> Vec<std::fs::File> {
+        self.kept = true;
+        std::mem::take(&mut self.locks)
+            .into_iter()
+            .map(|(_, file)| file)
+            .collect()
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        if self.created {
+            for (path, _held) in &self.locks {
+                if let Err(e) = std::fs::remove_file(path) {
+                    tracing::warn!(path = %path.display(), error = %e, "lock file not removed");
+                }
+            }
+        }
+        self.locks.clear();
+        if self.created {
+            // Only an empty directory is removed: another process may have started in it.
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
 }
 
 /// A projector following the event store of `service`, which another process runs, must find
@@ -87,7 +146,7 @@ fn database_name(url: &str) -> anyhow::Result<(&str, &str)> {
     if name.len() > MAX_DATABASE_NAME {
         anyhow::bail!(
             "database name {name:?} in {} has {} characters: PostgreSQL cuts names at \
-             {MAX_DATABASE_NAME} without a word, and two databases could become one (the \
+             {MAX_DATABASE_NAME} (with only a notice), and two databases could become one (the \
              employment store adds `_employment` to the name of --database-url, the bench's \
              replay `_replay_` and 8 hex digits); use a shorter name",
             redact(url),
@@ -98,7 +157,7 @@ fn database_name(url: &str) -> anyhow::Result<(&str, &str)> {
 }
 
 /// Longest database name PostgreSQL keeps (`NAMEDATALEN` − 1 bytes); it cuts longer ones
-/// silently, in `CREATE DATABASE` and in connections alike.
+/// with only a notice, in `CREATE DATABASE` and in connections alike.
 const MAX_DATABASE_NAME: usize = 63;
 
 /// Checks the database name of the PostgreSQL `url` as [`ensure_postgres_database`] would,
@@ -115,7 +174,7 @@ pub(crate) async fn drop_postgres_database(via: &str, url: &str) -> anyhow::Resu
     let (pool, _) = eventstore::backend::connect(via, 1)
         .await
         .with_context(|| format!("connecting to {}", redact(via)))?;
-    let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .execute(&pool)
         .await;
     pool.close().await;
@@ -131,12 +190,6 @@ pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
     if database_exists(url).await? {
         return Ok(());
     }
-    anyhow::ensure!(
-        !name.chars().any(|c| c.is_ascii_uppercase()),
-        "database {name:?} does not exist and cannot be created under that name: PostgreSQL \
-         folds it to lower case ({:?}); use lower case",
-        name.to_ascii_lowercase()
-    );
     let maintenance = format!(
         "{}/postgres{}",
         &base[..base.len() - name.len() - 1],
@@ -150,15 +203,34 @@ pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
                 redact(&maintenance)
             )
         })?;
-    let created = sqlx::query(&format!("CREATE DATABASE {name}"))
+    // Quoted: the name is kept as written (upper case too), as the URL names it.
+    let created = sqlx::query(&format!("CREATE DATABASE \"{name}\""))
         .execute(&pool)
         .await;
     pool.close().await;
     match created {
         Ok(_) => Ok(()),
-        Err(e) if database_error_code(&e).as_deref() == Some(DUPLICATE_DATABASE) => Ok(()),
+        // Created by another process meanwhile: PostgreSQL says 42P04, or, when both ran at the
+        // same moment, a unique violation of its catalog.
+        Err(_) if database_exists(url).await? => Ok(()),
         Err(e) => Err(e).with_context(|| format!("creating database {name}")),
     }
+}
+
+/// A PostgreSQL event store this process follows without running its service must exist: a
+/// new empty one would give read models with nothing in them (a wrong URL, or the service never
+/// started).
+pub(crate) async fn ensure_followed_postgres_exists(
+    url: &str,
+    service: Service,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        database_exists(url).await?,
+        "no {service} event store at {}: this process reads the {service} service's store, so \
+         start `up --services {service}` (or all services) on it first, or check the URL",
+        redact(url)
+    );
+    Ok(())
 }
 
 /// Whether the PostgreSQL database of `url` exists; errors when its server does not answer or
@@ -174,8 +246,6 @@ async fn database_exists(url: &str) -> anyhow::Result<bool> {
 
 /// SQLSTATE of a missing database (`invalid_catalog_name`).
 const UNDEFINED_DATABASE: &str = "3D000";
-/// SQLSTATE of `CREATE DATABASE` for one that exists (`duplicate_database`).
-const DUPLICATE_DATABASE: &str = "42P04";
 
 fn database_error_code(e: &sqlx::Error) -> Option<String> {
     match e {
@@ -195,5 +265,55 @@ pub(crate) fn redact(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh name on the test server (`None`: PostgreSQL not configured, the test is skipped).
+    async fn server_url(name: &str) -> Option<String> {
+        let admin = eventstore::testing::TestDatabase::postgres().await?.url;
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string())?;
+        Some(format!("{base}/{name}"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn processes_creating_one_database_at_once_all_succeed_and_case_is_kept() {
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
+        let Some(url) = server_url(&format!("Bl_Race_{suffix}")).await else {
+            return;
+        };
+        let attempts: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { ensure_postgres_database(&url).await })
+            })
+            .collect();
+        for attempt in attempts {
+            attempt.await.unwrap().unwrap();
+        }
+        // Created under the name the URL gives, upper case kept.
+        assert!(database_exists(&url).await.unwrap());
+        let via = format!("{}/postgres", url.rsplit_once('/').unwrap().0);
+        drop_postgres_database(&via, &url).await.unwrap();
+        assert!(!database_exists(&url).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_followed_store_that_does_not_exist_is_named() {
+        let Some(url) = server_url("bl_never_created_store").await else {
+            return;
+        };
+        let e = ensure_followed_postgres_exists(&url, Service::Registry)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("no registry event store at postgres://"),
+            "{e}"
+        );
+        assert!(!database_exists(&url).await.unwrap(), "it was created");
     }
 }

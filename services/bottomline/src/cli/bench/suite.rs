@@ -717,7 +717,7 @@ impl std::fmt::Display for SuiteReport {
         for l in &self.lag {
             writeln!(
                 f,
-                "lag {:<22} {:>8} events        end-to-end ms {}",
+                "lag {:<23} {:>8} events        end-to-end ms {}",
                 l.read_model,
                 l.events,
                 pct(&l.ms)
@@ -730,7 +730,7 @@ impl std::fmt::Display for SuiteReport {
         {
             writeln!(
                 f,
-                "relay {:<20} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
+                "relay {:<21} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
                 name, t.events, t.seconds, t.events_per_second
             )?;
         }
@@ -741,7 +741,7 @@ impl std::fmt::Display for SuiteReport {
         {
             writeln!(
                 f,
-                "projector {:<16} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
+                "projector {:<17} {:>8} events over {:>7.3} s  {:>8.0}/s (first to last event)",
                 name, t.events, t.seconds, t.events_per_second
             )?;
         }

@@ -78,7 +78,7 @@ struct UpArgs {
     #[arg(long, env = "BOTTOMLINE_KAFKA_NAMESPACE", default_value = "", value_parser = kafka_namespace)]
     kafka_namespace: String,
     /// gRPC listen address.
-    #[arg(long, env = "BOTTOMLINE_LISTEN", default_value = "127.0.0.1:50051")]
+    #[arg(long, env = "BOTTOMLINE_LISTEN", default_value = "127.0.0.1:50051", value_parser = listen_address)]
     listen: SocketAddr,
     /// The services this process runs, comma-separated (default: all). Production runs each in
     /// its own process with PostgreSQL and Kafka; embedded, a projector in another process than
@@ -123,7 +123,7 @@ struct ImportArgs {
     #[arg(long)]
     rejects: Option<PathBuf>,
     /// Households registered in parallel (with --unary).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
     concurrency: usize,
     /// One gRPC call per household and per person instead of the client-streaming BulkRegister
     /// RPC (the default; the unary RPCs are used automatically when the registry lacks it).
@@ -213,7 +213,7 @@ struct Place {
     #[arg(long, default_value = "", hide_default_value = true)]
     county: String,
     /// Most rows to print.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = at_least_one)]
     limit: usize,
 }
 
@@ -300,6 +300,19 @@ fn init_tracing(default: &str) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+}
+
+/// `host:port`, the host an address or a name (`localhost:50051`), resolved to its first
+/// address.
+fn listen_address(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(address) = s.parse() {
+        return Ok(address);
+    }
+    s.to_socket_addrs()
+        .map_err(|e| format!("expected host:port, e.g. 127.0.0.1:50051 ({e})"))?
+        .next()
+        .ok_or_else(|| format!("{s} resolves to no address"))
 }
 
 /// A count of at least 1.

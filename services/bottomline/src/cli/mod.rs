@@ -64,7 +64,20 @@ pub fn pad(text: &str, columns: usize) -> String {
 /// Parses a `YYYY-MM-DD` command-line date (a civil date in China Standard Time), saying whether
 /// the text is not shaped like a date or names a day that does not exist (`2026-02-30`).
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|e| {
+    let text = s.trim();
+    // chrono alone takes `+2026-01-01` and `2026-1-1` too.
+    let shaped = text.len() == 10
+        && text.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(format!("{s:?} is not a date like 2026-11-30 (YYYY-MM-DD)"));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| {
         if e.kind() == chrono::format::ParseErrorKind::OutOfRange {
             format!("{s:?} is not a calendar date: there is no such month or day")
         } else {
@@ -273,6 +286,9 @@ mod tests {
             parse_date("2026/02/01").unwrap_err(),
             "\"2026/02/01\" is not a date like 2026-11-30 (YYYY-MM-DD)"
         );
+        for loose in ["+2026-01-01", "2026-1-1", "2026-01-1", ""] {
+            assert!(parse_date(loose).is_err(), "{loose:?} accepted");
+        }
     }
 
     #[test]

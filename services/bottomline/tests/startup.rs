@@ -56,17 +56,35 @@ async fn a_replaced_or_lost_key_is_refused() {
     );
 }
 
+/// Starts on a data directory that does not exist yet, configured by `adjust`, expecting a
+/// refusal: checks that no data directory is left and returns the error's message.
+async fn refused_in_a_new_directory(adjust: impl FnOnce(&mut AppConfig)) -> String {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let mut config = config(&dir);
+    adjust(&mut config);
+    let Err(e) = App::build(config).await else {
+        panic!("started")
+    };
+    assert!(
+        !dir.exists(),
+        "the data directory was left: {:?}",
+        std::fs::read_dir(&dir).map(|d| d.count())
+    );
+    format!("{e:#}")
+}
+
+/// Reference data that cannot be read: a refusal that comes after the data directory was made
+/// and locked.
+fn unreadable_divisions(config: &mut AppConfig) {
+    config.divisions = Some("/nonexistent/divisions.tsv".into());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_port_in_use_is_refused_before_the_data_directory_is_made() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("data");
-    let config = AppConfig::embedded(&dir, taken.local_addr().unwrap());
-    let Err(e) = App::build(config).await else {
-        panic!("started on a port in use")
-    };
-    assert!(format!("{e:#}").contains("binding 127.0.0.1:"), "{e:#}");
-    assert!(!dir.exists(), "the data directory was created");
+    let message = refused_in_a_new_directory(|c| c.listen = taken.local_addr().unwrap()).await;
+    assert!(message.contains("binding 127.0.0.1:"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,15 +95,11 @@ async fn a_postgres_server_that_refuses_is_named_at_once_and_nothing_is_made() {
         .local_addr()
         .unwrap()
         .port();
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("data");
-    let mut config = config(&dir);
-    config.database_url = Some(format!("postgres://postgres@127.0.0.1:{port}/bl"));
     let started = std::time::Instant::now();
-    let Err(e) = App::build(config).await else {
-        panic!("started without a PostgreSQL server")
-    };
-    let message = format!("{e:#}");
+    let message = refused_in_a_new_directory(|c| {
+        c.database_url = Some(format!("postgres://postgres@127.0.0.1:{port}/bl"));
+    })
+    .await;
     assert!(
         message.contains(&format!(
             "connecting to postgres://postgres@127.0.0.1:{port}/bl"
@@ -98,56 +112,42 @@ async fn a_postgres_server_that_refuses_is_named_at_once_and_nothing_is_made() {
         "a refused connection was retried: {:?}",
         started.elapsed()
     );
-    assert!(!dir.exists(), "the data directory was created");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_name_postgres_would_cut_is_refused_before_anything_is_made() {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("data");
-    let mut config = config(&dir);
     // 60 characters: the employment store's `<name>_employment` would be cut at 63 and could
     // become another database. No server is asked (port 1).
     let name = format!("bl_{}", "x".repeat(57));
-    config.database_url = Some(format!("postgres://postgres@127.0.0.1:1/{name}"));
-    let Err(e) = App::build(config).await else {
-        panic!("started with a name PostgreSQL cuts")
-    };
-    let message = format!("{e:#}");
+    let message = refused_in_a_new_directory(|c| {
+        c.database_url = Some(format!("postgres://postgres@127.0.0.1:1/{name}"));
+    })
+    .await;
     assert!(
         message.contains(&format!("{name}_employment")) && message.contains("cuts names at 63"),
         "{message}"
     );
-    assert!(!dir.exists(), "the data directory was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_side_without_its_store_is_refused_before_anything_is_made() {
+    // MARA alone, embedded, with no registry store to follow.
+    let message =
+        refused_in_a_new_directory(|c| c.services = vec![bottomline::config::Service::Mara]).await;
+    assert!(message.contains("no registry event store"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_that_fails_in_a_new_directory_leaves_no_directory() {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("data");
-    // MARA alone, embedded, with no registry store to follow: refused after the directory and
-    // its lock file were made.
-    let mut config = config(&dir);
-    config.services = vec![bottomline::config::Service::Mara];
-    let Err(e) = App::build(config).await else {
-        panic!("a read side started without its store")
-    };
-    assert!(
-        format!("{e:#}").contains("no registry event store"),
-        "{e:#}"
-    );
-    assert!(
-        !dir.exists(),
-        "left behind: {:?}",
-        std::fs::read_dir(&dir).map(|d| d.count())
-    );
+    let message = refused_in_a_new_directory(unreadable_divisions).await;
+    assert!(message.contains("/nonexistent/divisions.tsv"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_that_fails_in_a_directory_it_did_not_create_leaves_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path());
-    config.services = vec![bottomline::config::Service::Mara];
+    unreadable_divisions(&mut config);
     assert!(App::build(config).await.is_err());
     assert!(dir.path().is_dir(), "a directory that existed was removed");
 }

@@ -77,8 +77,8 @@ impl App {
         if existed {
             data_dir.lock(&config.services)?;
         }
-        // Nor before every PostgreSQL database it uses exists (its own created when missing),
-        // and its port is free.
+        // Nor before every store it follows exists, every PostgreSQL database of its own exists
+        // (created when missing), and its port is free.
         let followed = config.followed_stores();
         let postgres: Vec<String> = config
             .databases()
@@ -88,12 +88,12 @@ impl App {
         for url in &postgres {
             storage::check_database_name(url)?;
         }
+        for (url, service) in &followed {
+            storage::ensure_followed_store_exists(url, *service).await?;
+        }
         for url in &postgres {
-            match followed.iter().find(|(f, _)| f == url) {
-                Some((_, service)) => {
-                    storage::ensure_followed_postgres_exists(url, *service).await?
-                }
-                None => storage::ensure_postgres_database(url).await?,
+            if !followed.iter().any(|(f, _)| f == url) {
+                storage::ensure_postgres_database(url).await?;
             }
         }
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -117,7 +117,7 @@ impl App {
         // Embedded, projectors follow the store they read, in this process or not.
         let store = if config.opens_registry_store() {
             description.push(format!("event store   {}", redact(&store_url)));
-            Some(open_store(&store_url, Service::Registry, runs(Service::Registry)).await?)
+            Some(open_store(&store_url, Service::Registry).await?)
         } else {
             None
         };
@@ -136,8 +136,7 @@ impl App {
         };
         let employment_store = if config.opens_employment_store() {
             description.push(format!("employment    {}", redact(&employment_url)));
-            let owned = runs(Service::Employment);
-            Some(open_store(&employment_url, Service::Employment, owned).await?)
+            Some(open_store(&employment_url, Service::Employment).await?)
         } else {
             None
         };
@@ -550,14 +549,9 @@ async fn warn_if_shared(
     Ok(())
 }
 
-/// Opens the event store of `service` at `url`: its own when this process runs the service
-/// (`owned`; a PostgreSQL database was created when missing, before anything else), or,
-/// embedded, the one its projectors follow, which must exist already (a PostgreSQL one was
-/// checked before anything else).
-async fn open_store(url: &str, service: Service, owned: bool) -> anyhow::Result<EventStore> {
-    if !owned {
-        storage::ensure_followed_store_exists(url, service)?;
-    }
+/// Opens the event store of `service` at `url`: its own, or one its projectors follow (checked
+/// to exist before anything was created).
+async fn open_store(url: &str, service: Service) -> anyhow::Result<EventStore> {
     EventStore::open(url)
         .await
         .with_context(|| format!("opening the {service} event store"))

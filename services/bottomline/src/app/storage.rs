@@ -115,20 +115,31 @@ impl Drop for DataDir {
 }
 
 /// A projector following the event store of `service`, which another process runs, must find
-/// that store: an embedded (SQLite) one missing from the data directory means the two processes
-/// were given different `--data-dir`s, or the service has never started — a new empty file would
-/// silently give read models with nothing in them.
-pub(crate) fn ensure_followed_store_exists(url: &str, service: Service) -> anyhow::Result<()> {
-    let Some(path) = url.strip_prefix("sqlite:") else {
-        return Ok(());
-    };
-    let path = path.split_once('?').map_or(path, |(path, _)| path);
-    anyhow::ensure!(
-        std::path::Path::new(path).exists(),
-        "no {service} event store at {path}: without --kafka-brokers, this process reads the \
-         {service} service's store, so start `up --services {service}` (or all services) on the \
-         same --data-dir first"
-    );
+/// that store, and nothing here creates it: a new empty one would silently give read models with
+/// nothing in them. Embedded (SQLite), a file missing from the data directory means the two
+/// processes were given different `--data-dir`s, or the service has never started; on
+/// PostgreSQL, a wrong URL or the same.
+pub(crate) async fn ensure_followed_store_exists(
+    url: &str,
+    service: Service,
+) -> anyhow::Result<()> {
+    match url.strip_prefix("sqlite:") {
+        Some(path) => {
+            let path = path.split_once('?').map_or(path, |(path, _)| path);
+            anyhow::ensure!(
+                std::path::Path::new(path).exists(),
+                "no {service} event store at {path}: without --kafka-brokers, this process reads \
+                 the {service} service's store, so start `up --services {service}` (or all \
+                 services) on the same --data-dir first"
+            );
+        }
+        None => anyhow::ensure!(
+            database_exists(url).await?,
+            "no {service} event store at {}: this process reads the {service} service's store, \
+             so start `up --services {service}` (or all services) on it first, or check the URL",
+            redact(url)
+        ),
+    }
     Ok(())
 }
 
@@ -217,22 +228,6 @@ pub(crate) async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
     }
 }
 
-/// A PostgreSQL event store this process follows without running its service must exist: a
-/// new empty one would give read models with nothing in them (a wrong URL, or the service never
-/// started).
-pub(crate) async fn ensure_followed_postgres_exists(
-    url: &str,
-    service: Service,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        database_exists(url).await?,
-        "no {service} event store at {}: this process reads the {service} service's store, so \
-         start `up --services {service}` (or all services) on it first, or check the URL",
-        redact(url)
-    );
-    Ok(())
-}
-
 /// Whether the PostgreSQL database of `url` exists; errors when its server does not answer or
 /// refuses the connection for another reason (authentication, too many connections), naming the
 /// URL without its password.
@@ -306,7 +301,7 @@ mod tests {
         let Some(url) = server_url("bl_never_created_store").await else {
             return;
         };
-        let e = ensure_followed_postgres_exists(&url, Service::Registry)
+        let e = ensure_followed_store_exists(&url, Service::Registry)
             .await
             .unwrap_err();
         assert!(

@@ -159,7 +159,8 @@ fn database_name(url: &str) -> anyhow::Result<(&str, &str)> {
             "database name {name:?} in {} has {} characters: PostgreSQL cuts names at \
              {MAX_DATABASE_NAME} (with only a notice), and two databases could become one (the \
              employment store adds `_employment` to the name of --database-url, the bench's \
-             replay `_replay_` and 8 hex digits); use a shorter name",
+             replay `_replay_` and 8 hex digits); so --database-url's name may have at most 52 \
+             characters, the bench's at most 47",
             redact(url),
             name.len()
         );

@@ -116,6 +116,32 @@ async fn the_whole_stack_is_measured_with_every_read_model() {
     assert_eq!(lagged[1], ("employment-intake", sent));
     let table = report.to_string();
     assert!(table.contains("2500 registrations/s offered"), "{table}");
+
+    // Each phase's CPU: this process did the work, so it used CPU, and per command it is that
+    // CPU over the phase's commands.
+    let phases = [
+        Some(&report.registrations_cpu),
+        report.employment_cpu.as_ref(),
+        paced.cpu.as_ref(),
+    ];
+    let commands = [
+        report.registrations.commands as f64,
+        report.employment.as_ref().unwrap().commands as f64,
+        paced.commands as f64,
+    ];
+    for (cpu, commands) in phases.into_iter().zip(commands) {
+        let cpu = cpu.expect("CPU of every phase");
+        assert!(cpu.process_cores > 0.0, "{cpu:?}");
+        let per_command = cpu.process_cores * cpu.seconds * 1e6 / commands;
+        let reported = cpu
+            .process_us_per_command
+            .expect("commands were carried out");
+        assert!(
+            (reported - per_command).abs() < 1e-6 * per_command,
+            "{cpu:?}"
+        );
+    }
+    assert_eq!(table.matches("µs CPU per command").count(), 3, "{table}");
 }
 
 /// On PostgreSQL + Kafka (skipped unless both are configured, failing when they must be): the

@@ -58,6 +58,8 @@ pub struct PacedReport {
     pub seconds: f64,
     /// `commands / seconds`.
     pub accepted_per_second: f64,
+    /// CPU from the first message until every read model caught up, filled in by the suite.
+    pub cpu: Option<super::cpu::CpuUse>,
     /// End-to-end lag per read model over the phase's events (event recorded → read-model batch
     /// committed), filled in by the suite once the read models caught up.
     pub lag: Vec<Lag>,
@@ -157,6 +159,7 @@ pub async fn run(
         sending_seconds,
         seconds,
         accepted_per_second: commands as f64 / seconds,
+        cpu: None,
         lag: Vec::new(),
     })
 }

@@ -19,6 +19,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::baseline::{InsertBaseline, KafkaBaseline};
+use super::cpu::{CpuClock, CpuUse};
 use super::employment::{self, EmploymentLoad};
 use super::{BenchReport, Percentiles};
 use crate::app::App;
@@ -80,8 +81,12 @@ pub struct SuiteReport {
     pub seed: u64,
     /// Registration scenario.
     pub registrations: BenchReport,
+    /// CPU of the registration scenario (its read models working beside it).
+    pub registrations_cpu: CpuUse,
     /// Employment scenario (`None` with the registry alone).
     pub employment: Option<EmploymentLoad>,
+    /// CPU of the employment scenario, until its read models caught up.
+    pub employment_cpu: Option<CpuUse>,
     /// End-to-end lag per read model over both scenarios.
     pub lag: Vec<Lag>,
     /// The paced phase (`--paced-rate`), after everything else.
@@ -499,9 +504,12 @@ pub async fn run(
         let stop = tokio_util::sync::CancellationToken::new();
         let sampler = sample(probes, stop.clone());
 
+        let clock = CpuClock::start();
         let registrations = super::run(channel.clone(), population, clients, mara.clone()).await?;
+        let registrations_cpu = clock.stop(registrations.commands as u64);
         let registry = store_events(&registry_store).await?;
         let registry_events = registry.events;
+        let mut employment_cpu = None;
         let employment = match &employment_side {
             Some(side) => {
                 // The employment service learns persons from the registry's events: start once it
@@ -510,6 +518,7 @@ pub async fn run(
                     handled(&side.intake)
                 })
                 .await?;
+                let clock = CpuClock::start();
                 let load = employment::run(channel.clone(), &registrations.workers, clients, today)
                     .await?;
                 let events = store_events(&side.store).await?.events;
@@ -517,6 +526,7 @@ pub async fn run(
                     handled(&side.views)
                 })
                 .await?;
+                employment_cpu = Some(clock.stop(load.commands as u64));
                 Some(load)
             }
             None => None,
@@ -622,9 +632,11 @@ pub async fn run(
                      {} it must offer",
                     pacing.registrations()
                 );
+                let clock = CpuClock::start();
                 let mut report =
                     super::paced::run(channel.clone(), households, pacing, clients.min(8)).await?;
                 caught_up(&registry_store, mara.as_ref(), employment_side.as_ref()).await?;
+                report.cpu = Some(clock.stop(report.commands));
                 report.lag = lags(&read_models);
                 Some(report)
             }
@@ -640,7 +652,9 @@ pub async fn run(
             mode,
             seed,
             registrations,
+            registrations_cpu,
             employment,
+            employment_cpu,
             lag,
             paced,
             relay,
@@ -704,6 +718,7 @@ impl std::fmt::Display for SuiteReport {
                 r.refused
             )?,
         }
+        writeln!(f, "  cpu {}", self.registrations_cpu)?;
         if let Some(e) = &self.employment {
             writeln!(
                 f,
@@ -713,6 +728,9 @@ impl std::fmt::Display for SuiteReport {
                 e.commands_per_second,
                 pct(&e.latency_ms)
             )?;
+        }
+        if let Some(cpu) = &self.employment_cpu {
+            writeln!(f, "  cpu {cpu} (until its read models caught up)")?;
         }
         for l in &self.lag {
             writeln!(
@@ -808,6 +826,9 @@ impl std::fmt::Display for SuiteReport {
                 "  accepted         {:>8} in {:>7.3} s  {:>8.0}/s   (sent in {:.3} s; refused {})",
                 p.commands, p.seconds, p.accepted_per_second, p.sending_seconds, p.refused
             )?;
+            if let Some(cpu) = &p.cpu {
+                writeln!(f, "  cpu {cpu} (until every read model caught up)")?;
+            }
             for l in &p.lag {
                 writeln!(
                     f,

@@ -12,8 +12,10 @@ use crate::{Checkpoint, Delivery, Projection, Projector};
 /// Events read and applied per transaction.
 const BATCH: u32 = 500;
 
-/// Follows `store` (named `store_name` in checkpoints) until `shutdown` is cancelled. The batch in
-/// progress is finished before returning, so nothing is half-applied; a crash instead rolls it back.
+/// Follows `store` (named `store_name` in checkpoints) until `shutdown` is cancelled, [`BATCH`]
+/// events per transaction, the next batch read while one is applied (and read again if that one
+/// fails). The batch in progress is finished before returning, so nothing is half-applied; a
+/// crash instead rolls it back.
 pub async fn run<P: Projection>(
     projector: Arc<Projector<P>>,
     store: EventStore,
@@ -40,11 +42,17 @@ pub async fn run<P: Projection>(
             }
         }
     };
+    // The batch after the one being applied, read while it is applied.
+    let mut prefetched = None;
     loop {
         if shutdown.is_cancelled() {
             return;
         }
-        let batch = match store.read_committed(cursor, BATCH).await {
+        let read = match prefetched.take() {
+            Some(read) => read,
+            None => store.read_committed(cursor, BATCH).await,
+        };
+        let batch = match read {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(projector = projector.name(), error = %e, "event store unreadable");
@@ -69,13 +77,23 @@ pub async fn run<P: Projection>(
                 Delivery::of_event(e, origin)
             })
             .collect();
-        let checkpoint = Checkpoint {
+        let checkpoint = [Checkpoint {
             source: source.clone(),
             a: last.tx_id,
             b: last.position,
-        };
-        match projector.apply_batch(&deliveries, &[checkpoint]).await {
-            Ok(_) => cursor = last,
+        }];
+        // The next batch is read while this one is applied: a projector that keeps up with a
+        // busy store then waits for the database only once per batch. It is used only once this
+        // batch committed; on failure it is dropped and the batch read again.
+        let (applied, next) = tokio::join!(
+            projector.apply_batch(&deliveries, &checkpoint),
+            store.read_committed(last, BATCH)
+        );
+        match applied {
+            Ok(_) => {
+                cursor = last;
+                prefetched = Some(next);
+            }
             Err(e) => {
                 tracing::warn!(projector = projector.name(), error = %e, "batch failed, retrying");
                 if sleep_or_stop(&shutdown, Duration::from_millis(500)).await {

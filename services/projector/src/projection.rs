@@ -50,6 +50,16 @@ pub trait Projection: Send + Sync + 'static {
     /// DDL creating the read model's tables when missing (idempotent statements).
     fn schema(&self, backend: Backend) -> Vec<String>;
 
+    /// Whether the runtime keeps a dedupe record of every event applied (a `projector_processed`
+    /// row, committed with the batch) and skips an event it applied before. A projection whose
+    /// every write is already idempotent by event id — a redelivered event changes nothing —
+    /// returns false and saves a row and a look-up per event; redelivered events then reach it
+    /// again and count as applied. A second copy of an event within one batch is skipped either
+    /// way. The default is true.
+    fn dedupe(&self) -> bool {
+        true
+    }
+
     /// Applies one event inside the batch's transaction (`conn`). Must return
     /// [`ProjectionError::Poison`] before writing anything when the event is unusable.
     fn apply<'a>(

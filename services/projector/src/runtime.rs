@@ -252,8 +252,9 @@ impl<P: Projection> Projector<P> {
     /// Applies `deliveries` in order and stores `checkpoints`, all in one transaction. On error
     /// nothing of the batch is kept; the caller retries it from its last checkpoint.
     ///
-    /// The batch's dedupe records are claimed with one statement per [`CHUNK`] events; the events
-    /// claimed for the first time go to the projection in runs ([`Projection::apply_run`]), a run
+    /// The batch's dedupe records are claimed with one statement per [`CHUNK`] events (unless the
+    /// projection opts out, [`Projection::dedupe`]); the events claimed for the first time go to
+    /// the projection in runs ([`Projection::apply_run`]), a run
     /// ending where an event has to be parked. An event parked from a store source keeps its
     /// payload as its bytes ([`Delivery::bytes`]).
     pub async fn apply_batch(
@@ -273,7 +274,11 @@ impl<P: Projection> Projector<P> {
             .filter_map(|d| d.event.as_ref().ok())
             .map(|e| e.event_id.to_string())
             .collect();
-        let mut first_time = claim(&mut tx, &name, &ids).await?;
+        let mut first_time = if self.projection.dedupe() {
+            claim(&mut tx, &name, &ids).await?
+        } else {
+            ids.into_iter().collect()
+        };
         let mut run: Vec<&Delivery> = Vec::new();
         for d in deliveries {
             let event = match &d.event {

@@ -115,6 +115,30 @@ async fn a_postgres_server_that_refuses_is_named_at_once_and_nothing_is_made() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_url_naming_another_kind_of_server_says_so() {
+    // An HTTP server (as a gRPC port would be) answering whatever it is sent.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt as _;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let message = refused_in_a_new_directory(|c| {
+        c.database_url = Some(format!("postgres://postgres@127.0.0.1:{port}/bl"));
+    })
+    .await;
+    server.abort();
+    assert!(
+        message.contains("does not speak PostgreSQL's protocol (is this port PostgreSQL's?)"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_name_postgres_would_cut_is_refused_before_anything_is_made() {
     // 60 characters: the employment store's `<name>_employment` would be cut at 63 and could
     // become another database. No server is asked (port 1).

@@ -181,14 +181,29 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`CONNECT_TIMEOUT`] is an [`std::io::ErrorKind::TimedOut`] error.
 async fn first_connection(options: &AnyConnectOptions) -> Result<(), sqlx::Error> {
     match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
-        Ok(connection) => connection?.close().await,
+        Ok(Ok(connection)) => connection.close().await,
+        Ok(Err(e)) if another_protocol(&e) => Err(sqlx::Error::Protocol(format!(
+            "the server there does not speak PostgreSQL's protocol (is this port PostgreSQL's?): {e}"
+        ))),
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             format!(
-                "no answer from the PostgreSQL server within {} s",
+                "no answer from the PostgreSQL server within {} s (is this port PostgreSQL's?)",
                 CONNECT_TIMEOUT.as_secs()
             ),
         ))),
+    }
+}
+
+/// Whether a first connection failed because something else than PostgreSQL answered: an HTTP
+/// server's `HTTP/…` reads as a message `H` of length "TTP " (1414811696 bytes) cut short at end
+/// of file, a gRPC server's frames as messages of unknown types.
+fn another_protocol(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::UnexpectedEof,
+        _ => false,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressFinish, ProgressStyle};
+use indicatif::{ProgressBar, ProgressFinish, ProgressState, ProgressStyle};
 
 /// A bar of `len` `unit`s (`rows`, `cases`, …) labelled `message`, or a hidden one when `shown`
 /// is false (`import --quiet`).
@@ -13,10 +13,19 @@ pub(crate) fn bar(shown: bool, len: usize, unit: &str, message: String) -> Progr
     }
     // Cleared when dropped unfinished (an error), so the error is not printed under a stale bar.
     let bar = ProgressBar::new(len as u64).with_finish(ProgressFinish::AndClear);
-    let template =
-        format!("{{msg}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})");
+    let template = format!(
+        "{{msg}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} ({{rate}}, eta {{eta}})"
+    );
     bar.set_style(
-        ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            // indicatif's own `{per_sec}` prints four decimals (`1234.5678/s`).
+            .with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}/s", state.per_sec());
+                },
+            ),
     );
     bar.set_message(message);
     bar

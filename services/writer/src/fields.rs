@@ -117,7 +117,10 @@ pub fn enum_value<T>(
     from(value).ok_or_else(|| DomainError::invalid(field, format!("is required (got {value})")))
 }
 
-/// A required civil date between 1900-01-01 and 2100-12-31 (the range of `CivilDate`).
+/// The years a `CivilDate` may have (`bottomline.common.v1.CivilDate`): 1900 to 2100.
+pub const CIVIL_YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
+
+/// A required civil date between 1900-01-01 and 2100-12-31 ([`CIVIL_YEARS`]).
 pub fn date_field(field: &'static str, d: &Option<CivilDate>) -> Result<NaiveDate, DomainError> {
     let d = d
         .as_ref()
@@ -131,7 +134,7 @@ pub fn date_field(field: &'static str, d: &Option<CivilDate>) -> Result<NaiveDat
             ),
         )
     })?;
-    if !(1900..=2100).contains(&d.year) {
+    if !CIVIL_YEARS.contains(&d.year) {
         return Err(DomainError::invalid(
             field,
             format!("{date} is outside 1900-01-01..=2100-12-31"),

@@ -62,7 +62,8 @@ pub fn pad(text: &str, columns: usize) -> String {
 }
 
 /// Parses a `YYYY-MM-DD` command-line date (a civil date in China Standard Time), saying whether
-/// the text is not shaped like a date or names a day that does not exist (`2026-02-30`).
+/// the text is not shaped like a date, names a day that does not exist (`2026-02-30`), or lies
+/// outside the years the services take ([`writer::fields::CIVIL_YEARS`]).
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     let text = s.trim();
     // chrono alone takes `+2026-01-01` and `2026-1-1` too.
@@ -77,13 +78,21 @@ pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     if !shaped {
         return Err(format!("{s:?} is not a date like 2026-11-30 (YYYY-MM-DD)"));
     }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| {
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| {
         if e.kind() == chrono::format::ParseErrorKind::OutOfRange {
             format!("{s:?} is not a calendar date: there is no such month or day")
         } else {
             format!("{s:?} is not a date like 2026-11-30 (YYYY-MM-DD)")
         }
-    })
+    })?;
+    if !writer::fields::CIVIL_YEARS.contains(&chrono::Datelike::year(&date)) {
+        return Err(format!(
+            "{s:?} is outside the dates the services take ({}-01-01 to {}-12-31)",
+            writer::fields::CIVIL_YEARS.start(),
+            writer::fields::CIVIL_YEARS.end()
+        ));
+    }
+    Ok(date)
 }
 
 /// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`), failing with a hint when nothing
@@ -289,6 +298,14 @@ mod tests {
         for loose in ["+2026-01-01", "2026-1-1", "2026-01-1", ""] {
             assert!(parse_date(loose).is_err(), "{loose:?} accepted");
         }
+        // The services take 1900-01-01 to 2100-12-31: refused here, before anything is sent.
+        assert_eq!(
+            parse_date("0000-01-01").unwrap_err(),
+            "\"0000-01-01\" is outside the dates the services take (1900-01-01 to 2100-12-31)"
+        );
+        assert!(parse_date("1899-12-31").is_err());
+        assert!(parse_date("2101-01-01").is_err());
+        assert!(parse_date("1900-01-01").is_ok() && parse_date("2100-12-31").is_ok());
     }
 
     #[test]

@@ -117,9 +117,10 @@ impl ReferenceArgs {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// The CSV file (format: services/registry-import/FORMAT.md).
+    /// The CSV file (format: services/registry-import/FORMAT.md); `-` reads standard input.
     file: PathBuf,
-    /// Where rejected rows go (default: FILE.rejects.csv).
+    /// Where rejected rows go (default: FILE.rejects.csv; stdin.rejects.csv in the working
+    /// directory when reading standard input).
     #[arg(long)]
     rejects: Option<PathBuf>,
     /// Households registered in parallel (with --unary).
@@ -415,13 +416,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import(a) => {
             init_tracing("warn");
+            let stdin = a.file.as_os_str() == "-";
             let rejects_path = a.rejects.unwrap_or_else(|| {
-                let mut p = a.file.clone().into_os_string();
+                let mut p = if stdin {
+                    "stdin".into()
+                } else {
+                    a.file.clone().into_os_string()
+                };
                 p.push(".rejects.csv");
                 p.into()
             });
-            let input = std::fs::File::open(&a.file)
-                .with_context(|| format!("opening {}", a.file.display()))?;
+            let input: Box<dyn std::io::Read> = if stdin {
+                Box::new(std::io::stdin())
+            } else {
+                Box::new(
+                    std::fs::File::open(&a.file)
+                        .with_context(|| format!("opening {}", a.file.display()))?,
+                )
+            };
             let rejects = cli::CreateOnWrite::new(&rejects_path);
             rejects.check(&a.file).context("--rejects")?;
             let channel = cli::connect(&a.endpoint.endpoint).await?;
@@ -429,11 +441,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 concurrency: a.concurrency,
                 bulk: !a.unary,
                 progress: !a.quiet,
-                source_name: a
-                    .file
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                source_name: if stdin {
+                    "standard input".into()
+                } else {
+                    a.file
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                },
             };
             let client =
                 proto::registry::v1::registry_service_client::RegistryServiceClient::new(channel);

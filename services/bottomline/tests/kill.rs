@@ -1,8 +1,11 @@
 //! The real binary, killed with SIGKILL in the middle of an import, then started again: after the
 //! same file is imported once more, the read model's counts equal the registered counts exactly.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::{connect, free_port, start};
 
 use bottomline::reference::ReferenceData;
 use proto::employment::v1::employment_query_service_client::EmploymentQueryServiceClient;
@@ -10,37 +13,6 @@ use proto::employment::v1::ZeroEmploymentHouseholdsRequest;
 use proto::mara::v1::mara_query_service_client::MaraQueryServiceClient;
 use proto::mara::v1::SummaryRequest;
 use proto::registry::v1::registry_service_client::RegistryServiceClient;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(data_dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_bottomline"))
-        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bottomline up")
-}
-
-async fn connect(port: u16) -> tonic::transport::Channel {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match bottomline::cli::connect(&format!("http://127.0.0.1:{port}")).await {
-            Ok(c) => return c,
-            Err(e) if Instant::now() > deadline => panic!("server never came up: {e:#}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_import_then_restart_loses_and_doubles_nothing() {

@@ -1,0 +1,39 @@
+//! What the tests that run the real binary share: a free port, `bottomline up` on it, and a
+//! gRPC channel once it answers.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `bottomline up` (every service, embedded) on `data_dir`, listening on `port`.
+pub fn start(data_dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_bottomline"))
+        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start bottomline up")
+}
+
+/// A channel to the server on `port`, waiting up to 60 s for it to answer.
+pub async fn connect(port: u16) -> tonic::transport::Channel {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match bottomline::cli::connect(&format!("http://127.0.0.1:{port}")).await {
+            Ok(c) => return c,
+            Err(e) if Instant::now() > deadline => panic!("server never came up: {e:#}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}

@@ -114,28 +114,63 @@ async fn a_postgres_server_that_refuses_is_named_at_once_and_nothing_is_made() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_url_naming_another_kind_of_server_says_so() {
-    // An HTTP server (as a gRPC port would be) answering whatever it is sent.
+/// Starts on a database URL (`query` appended) whose port is served by a fake server that reads
+/// the client's first message, answers it with `reply` and closes the connection (reading what
+/// comes after, so that the close is an orderly end of stream and not a reset); returns the
+/// refusal's message.
+async fn refused_by_a_stranger(reply: &'static [u8], query: &str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = tokio::spawn(async move {
-        use tokio::io::AsyncWriteExt as _;
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         while let Ok((mut socket, _)) = listener.accept().await {
-            let _ = socket
-                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
-                .await;
+            tokio::spawn(async move {
+                let mut request = [0u8; 1024];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(reply).await;
+                let _ = socket.shutdown().await;
+                let drain =
+                    async { while matches!(socket.read(&mut request).await, Ok(n) if n > 0) {} };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+            });
         }
     });
     let message = refused_in_a_new_directory(|c| {
-        c.database_url = Some(format!("postgres://postgres@127.0.0.1:{port}/bl"));
+        c.database_url = Some(format!("postgres://postgres@127.0.0.1:{port}/bl{query}"));
     })
     .await;
     server.abort();
+    message
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_url_naming_another_kind_of_server_says_so() {
+    // An HTTP server (a gRPC port answers HTTP/1 alike), asked for TLS first or not.
+    let http = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+    for query in ["", "?sslmode=disable"] {
+        let message = refused_by_a_stranger(http, query).await;
+        assert!(
+            message.contains("does not speak PostgreSQL's protocol (is this port PostgreSQL's?)"),
+            "{query}: {message}"
+        );
+    }
+    // Without TLS sqlx reads `H` as a message type and "TTP/" as its length.
+    let message = refused_by_a_stranger(http, "?sslmode=disable").await;
     assert!(
-        message.contains("does not speak PostgreSQL's protocol (is this port PostgreSQL's?)"),
+        message.contains("expected to read 1414811696 bytes"),
         "{message}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_port_that_closes_without_a_word_is_told_apart() {
+    for query in ["", "?sslmode=disable"] {
+        let message = refused_by_a_stranger(b"", query).await;
+        assert!(
+            message.contains("closed the connection without answering"),
+            "{query}: {message}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -182,10 +182,17 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 async fn first_connection(options: &AnyConnectOptions) -> Result<(), sqlx::Error> {
     match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
         Ok(Ok(connection)) => connection.close().await,
-        Ok(Err(e)) if another_protocol(&e) => Err(sqlx::Error::Protocol(format!(
-            "the server there does not speak PostgreSQL's protocol (is this port PostgreSQL's?): {e}"
-        ))),
-        Ok(Err(e)) => Err(e),
+        Ok(Err(e)) => Err(match stranger(&e) {
+            Some(Stranger::OtherProtocol) => sqlx::Error::Protocol(format!(
+                "the server there does not speak PostgreSQL's protocol (is this port \
+                 PostgreSQL's?): {e}"
+            )),
+            Some(Stranger::Silent) => sqlx::Error::Protocol(format!(
+                "the server there closed the connection without answering (a proxy with no \
+                 PostgreSQL behind it yet, or a server going away?): {e}"
+            )),
+            None => e,
+        }),
         Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             format!(
@@ -196,14 +203,46 @@ async fn first_connection(options: &AnyConnectOptions) -> Result<(), sqlx::Error
     }
 }
 
-/// Whether a first connection failed because something else than PostgreSQL answered: an HTTP
-/// server's `HTTP/…` reads as a message `H` of length "TTP " (1414811696 bytes) cut short at end
-/// of file, a gRPC server's frames as messages of unknown types.
-fn another_protocol(e: &sqlx::Error) -> bool {
+/// What answered a first connection that failed in the handshake, when it was not PostgreSQL.
+#[derive(Debug, PartialEq, Eq)]
+enum Stranger {
+    /// Bytes came back that are not PostgreSQL's: an HTTP server's `HTTP/…` (with
+    /// `sslmode=disable` read as a message `H` whose length field is the text "TTP/", so sqlx
+    /// waits for 1414811696 bytes and meets the end of the stream), a gRPC server's frames
+    /// (unknown message types), or another reply to the SSL request than PostgreSQL's `S` or `N`.
+    OtherProtocol,
+    /// The connection was accepted and closed (or reset) without a byte: a proxy or
+    /// port-forward with nothing behind it yet, or a server going away mid-handshake.
+    Silent,
+}
+
+/// Classifies a first connection's error by sqlx's messages (sqlx-postgres 0.8): `None` for
+/// everything else (refused connections, PostgreSQL's own errors, authentication methods sqlx
+/// does not support), which keep their own words.
+fn stranger(e: &sqlx::Error) -> Option<Stranger> {
     match e {
-        sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::UnexpectedEof,
-        _ => false,
+        sqlx::Error::Protocol(m) if m.starts_with("unknown message type") => {
+            Some(Stranger::OtherProtocol)
+        }
+        sqlx::Error::Protocol(m) if m.starts_with("unexpected response from SSLRequest") => {
+            Some(if m.ends_with("0x00") {
+                Stranger::Silent
+            } else {
+                Stranger::OtherProtocol
+            })
+        }
+        // Closed with the client's request unread: Linux answers with a reset.
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
+            Some(Stranger::Silent)
+        }
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Some(if io.to_string().contains("got 0 bytes") {
+                Stranger::Silent
+            } else {
+                Stranger::OtherProtocol
+            })
+        }
+        _ => None,
     }
 }
 

@@ -13,8 +13,8 @@ use crate::{Checkpoint, Delivery, Projection, Projector};
 const BATCH: u32 = 500;
 
 /// Follows `store` (named `store_name` in checkpoints) until `shutdown` is cancelled, [`BATCH`]
-/// events per transaction, the next batch read while one is applied (and read again if that one
-/// fails). The batch in progress is finished before returning, so nothing is half-applied; a
+/// events per transaction, the next batch read while one is applied (used when it is full and
+/// that one committed). The batch in progress is finished before returning, so nothing is half-applied; a
 /// crash instead rolls it back.
 pub async fn run<P: Projection>(
     projector: Arc<Projector<P>>,
@@ -82,9 +82,10 @@ pub async fn run<P: Projection>(
             a: last.tx_id,
             b: last.position,
         }];
-        // The next batch is read while this one is applied: a projector that keeps up with a
-        // busy store then waits for the database only once per batch. It is used only once this
-        // batch committed; on failure it is dropped and the batch read again.
+        // The next batch is read while this one is applied, so a projector working through a
+        // backlog waits for the database once per batch. It is used only once this batch
+        // committed, and only when full: events committed during the apply would otherwise wait
+        // for the batch after it. On failure it is dropped and the batch read again.
         let (applied, next) = tokio::join!(
             projector.apply_batch(&deliveries, &checkpoint),
             store.read_committed(last, BATCH)
@@ -92,7 +93,10 @@ pub async fn run<P: Projection>(
         match applied {
             Ok(_) => {
                 cursor = last;
-                prefetched = Some(next);
+                prefetched = next
+                    .as_ref()
+                    .is_ok_and(|b| b.len() == BATCH as usize)
+                    .then_some(next);
             }
             Err(e) => {
                 tracing::warn!(projector = projector.name(), error = %e, "batch failed, retrying");

@@ -53,9 +53,12 @@ pub trait Projection: Send + Sync + 'static {
     /// Whether the runtime keeps a dedupe record of every event applied (a `projector_processed`
     /// row, committed with the batch) and skips an event it applied before. A projection whose
     /// every write is already idempotent by event id — a redelivered event changes nothing —
-    /// returns false and saves a row and a look-up per event; redelivered events then reach it
-    /// again and count as applied. A second copy of an event within one batch is skipped either
-    /// way. The default is true.
+    /// returns false and saves a row and a look-up per event. A second copy of an event within
+    /// one batch is skipped either way. Without records a redelivered event (after a restart, a
+    /// consumer-group rebalance, or a duplicate on the bus) reaches the projection again, so:
+    /// it counts as applied and adds an old lag sample to the metrics; and when a later event of
+    /// its stream was parked meanwhile, it is parked behind that one too ("waiting behind") where
+    /// a record would have skipped it. The default is true.
     fn dedupe(&self) -> bool {
         true
     }

@@ -151,7 +151,8 @@ pub struct Projector<P> {
 
 impl<P: Projection> Projector<P> {
     /// Opens the read-model database at `url`, creates the runtime's and the projection's tables,
-    /// and loads the keys that have parked events.
+    /// and loads the keys that have parked events. For a projection without dedupe records
+    /// ([`Projection::dedupe`]) any left by an earlier version are deleted.
     pub async fn open(projection: P, url: &str) -> Result<Projector<P>, sqlx::Error> {
         let (pool, backend) = eventstore::backend::connect(url, 8).await?;
         Self::with_pool(projection, pool, backend).await
@@ -182,6 +183,13 @@ impl<P: Projection> Projector<P> {
         ];
         ddl.extend(projection.schema(backend));
         eventstore::backend::create_schema(&pool, backend, &ddl).await?;
+        if !projection.dedupe() {
+            // Records an earlier version kept (the registry intake had them): never read again.
+            sqlx::query("DELETE FROM projector_processed WHERE projector = $1")
+                .bind(projection.name())
+                .execute(&pool)
+                .await?;
+        }
         let keys: Vec<String> =
             sqlx::query("SELECT DISTINCT stream_id FROM projector_parked WHERE projector = $1")
                 .bind(projection.name())
@@ -394,12 +402,14 @@ impl<P: Projection> Projector<P> {
         reason: &str,
         batch: &mut Batch,
     ) -> Result<(), sqlx::Error> {
-        let event_id = d.event.as_ref().map(|e| e.event_id.to_string());
-        sqlx::query("DELETE FROM projector_processed WHERE projector = $1 AND event_id = $2")
-            .bind(name)
-            .bind(event_id.unwrap_or_default())
-            .execute(&mut **tx)
-            .await?;
+        if self.projection.dedupe() {
+            let event_id = d.event.as_ref().map(|e| e.event_id.to_string());
+            sqlx::query("DELETE FROM projector_processed WHERE projector = $1 AND event_id = $2")
+                .bind(name)
+                .bind(event_id.unwrap_or_default())
+                .execute(&mut **tx)
+                .await?;
+        }
         self.park(tx, name, d, reason, batch).await
     }
 

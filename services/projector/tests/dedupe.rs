@@ -51,3 +51,19 @@ async fn a_projection_without_dedupe_gets_redeliveries_and_leaves_no_records() {
     // projection again; no dedupe row is written.
     assert_eq!(redeliver(false).await, (3, 3, 1, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_an_earlier_version_kept_are_deleted_when_the_projection_opts_out() {
+    let db = TestDatabase::sqlite();
+    let before = Projector::open(Counting::new(true), &db.url)
+        .await
+        .expect("open");
+    let batch = [delivery(1, "test.Known"), delivery(2, "test.Known")];
+    before.apply_batch(&batch, &[]).await.expect("batch");
+    assert_eq!(dedupe_rows(&before).await, 2);
+    drop(before);
+    let after = Projector::open(Counting::new(false), &db.url)
+        .await
+        .expect("reopen");
+    assert_eq!(dedupe_rows(&after).await, 0);
+}

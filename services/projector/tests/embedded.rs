@@ -1,6 +1,6 @@
 //! The embedded source (`projector::embedded::run`): it reads the batch after the one being
-//! applied meanwhile, and a batch that fails is read and applied again, so every event is
-//! applied once and in the store's order whatever fails.
+//! applied meanwhile, and a batch that fails is read and applied again (the batch read ahead
+//! dropped), so every event is applied once and in the store's order whatever fails.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,9 +15,10 @@ use projector::{Applied, Projection, ProjectionError, Projector};
 use sqlx::{AnyConnection, Row};
 use tokio_util::sync::CancellationToken;
 
-/// More than two of the source's batches (500 events each).
-const EVENTS: i64 = 1_234;
-/// The event whose first application fails (in the second batch).
+/// Three full batches of the source (500 events each) and part of a fourth: the batch read ahead
+/// while the second is applied is full.
+const EVENTS: i64 = 1_700;
+/// The event whose first application fails (in the second batch, 501..=1000).
 const FAILS_ONCE: i64 = 777;
 
 /// Records each event's global position in its read model (a row per application, in order);
@@ -77,9 +78,10 @@ async fn a_failed_batch_is_applied_again_and_no_prefetched_batch_skips_it() {
     let events_db = TestDatabase::sqlite();
     let read_db = TestDatabase::sqlite();
     let store = EventStore::open(&events_db.url).await.expect("store");
-    // Half before the feed starts, half while it runs.
-    for first in (1..=EVENTS / 2).step_by(200) {
-        append(&store, first, 200.min(EVENTS / 2 - first + 1)).await;
+    // Every event before the feed starts, so its batches are 1..=500, 501..=1000 (which fails
+    // once, while 1001..=1500 is read ahead) and so on.
+    for first in (1..=EVENTS).step_by(200) {
+        append(&store, first, 200.min(EVENTS - first + 1)).await;
     }
     let projector = Arc::new(
         Projector::open(
@@ -98,9 +100,6 @@ async fn a_failed_batch_is_applied_again_and_no_prefetched_batch_skips_it() {
         "events",
         stop.clone(),
     ));
-    for first in (EVENTS / 2 + 1..=EVENTS).step_by(100) {
-        append(&store, first, 100.min(EVENTS - first + 1)).await;
-    }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let at = projector

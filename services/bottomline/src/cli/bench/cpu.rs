@@ -13,8 +13,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy)]
 pub struct CpuClock {
     at: Instant,
-    /// This process's user + system CPU, seconds.
-    process: f64,
+    /// This process's user + system CPU, seconds; `None` where `/proc` is missing (off Linux).
+    process: Option<f64>,
     /// Every CPU's busy time (all but idle and I/O wait), seconds; `None` off Linux.
     machine: Option<f64>,
 }
@@ -24,14 +24,17 @@ pub struct CpuClock {
 pub struct CpuUse {
     /// Wall-clock seconds of the phase.
     pub seconds: f64,
-    /// Cores this process kept busy on average (user + system CPU seconds / wall seconds).
-    pub process_cores: f64,
+    /// Cores this process kept busy on average (user + system CPU seconds / wall seconds);
+    /// `None` where `/proc` is missing (off Linux).
+    pub process_cores: Option<f64>,
     /// Cores busy on the whole machine on average: this process, PostgreSQL and the broker when
     /// they run here, and anything else running; `None` where `/proc/stat` is missing.
     pub machine_cores: Option<f64>,
-    /// Cores the machine has.
+    /// Cores the machine has: the CPUs `/proc/stat` counts (what `machine_cores` is out of),
+    /// else those this process may use.
     pub cores: usize,
-    /// This process's CPU per command, microseconds (`None` for a phase without commands).
+    /// This process's CPU per command, microseconds (`None` for a phase without commands, or off
+    /// Linux).
     pub process_us_per_command: Option<f64>,
 }
 
@@ -48,17 +51,21 @@ impl CpuClock {
     /// What was used since [`CpuClock::start`], `commands` carried out meanwhile.
     pub fn stop(&self, commands: u64) -> CpuUse {
         let seconds = self.at.elapsed().as_secs_f64().max(f64::MIN_POSITIVE);
-        let process = (process_seconds() - self.process).max(0.0);
-        let machine = match (self.machine, machine_busy_seconds()) {
-            (Some(before), Some(after)) => Some((after - before).max(0.0) / seconds),
+        let used = |before: Option<f64>, after: Option<f64>| match (before, after) {
+            (Some(before), Some(after)) => Some((after - before).max(0.0)),
             _ => None,
         };
+        let process = used(self.process, process_seconds());
+        let machine = used(self.machine, machine_busy_seconds());
         CpuUse {
             seconds,
-            process_cores: process / seconds,
-            machine_cores: machine,
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            process_us_per_command: (commands > 0).then(|| process * 1e6 / commands as f64),
+            process_cores: process.map(|p| p / seconds),
+            machine_cores: machine.map(|m| m / seconds),
+            cores: machine_cpus()
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            process_us_per_command: process
+                .filter(|_| commands > 0)
+                .map(|p| p * 1e6 / commands as f64),
         }
     }
 }
@@ -69,7 +76,9 @@ impl std::fmt::Display for CpuUse {
             Some(machine) => write!(f, "machine {machine:.2} of {} cores busy", self.cores)?,
             None => write!(f, "{} cores", self.cores)?,
         }
-        write!(f, ", this process {:.2}", self.process_cores)?;
+        if let Some(process) = self.process_cores {
+            write!(f, ", this process {process:.2}")?;
+        }
         if let Some(us) = self.process_us_per_command {
             write!(f, " ({us:.0} µs CPU per command)")?;
         }
@@ -82,12 +91,10 @@ impl std::fmt::Display for CpuUse {
 const USER_HZ: f64 = 100.0;
 
 /// User + system CPU of this process (all its threads, ended ones included), seconds: fields 14
-/// and 15 of `/proc/self/stat`; 0 where it is missing.
-fn process_seconds() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|stat| process_ticks(&stat))
-        .map_or(0.0, |ticks| ticks as f64 / USER_HZ)
+/// and 15 of `/proc/self/stat`; `None` where it is missing.
+fn process_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    process_ticks(&stat).map(|ticks| ticks as f64 / USER_HZ)
 }
 
 /// utime + stime of a `/proc/PID/stat` line. The command name (field 2) is in parentheses and
@@ -105,6 +112,17 @@ fn process_ticks(stat: &str) -> Option<u64> {
 fn machine_busy_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     busy_ticks(stat.lines().next()?).map(|ticks| ticks as f64 / USER_HZ)
+}
+
+/// The CPUs `/proc/stat` counts (its `cpuN` lines), whose busy time [`machine_busy_seconds`]
+/// sums: on a container limited to fewer, the machine's figure is still out of these.
+fn machine_cpus() -> Option<usize> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpus = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count();
+    (cpus > 0).then_some(cpus)
 }
 
 /// Busy ticks of a `/proc/stat` "cpu" line: user, nice, system, irq, softirq and steal (guest
@@ -147,19 +165,36 @@ mod tests {
         let clock = CpuClock::start();
         let spin = Instant::now();
         let mut x = 0u64;
-        while spin.elapsed().as_millis() < 200 {
+        while spin.elapsed().as_millis() < 300 {
             x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
         }
         let used = clock.stop(1000);
-        // One thread spinning for the whole phase: close to one core, never more than the
-        // test process's threads could use.
-        assert!(used.process_cores > 0.2, "{used:?}");
-        assert!(used.machine_cores.is_some_and(|m| m > 0.2), "{used:?}");
-        let us = used.process_us_per_command.unwrap();
+        // The two sources (this process's ticks, the machine's) against each other and against
+        // what the machine can give: a thread spinning 0.3 s gets at least a tenth of it even
+        // on a busy machine, and nothing uses more cores than there are. The margins: ticks of
+        // 10 ms, and a process's ticks scaled to its exact run time where the machine's are
+        // sampled.
+        let process = used.process_cores.expect("Linux") * used.seconds;
+        let machine = used.machine_cores.expect("Linux") * used.seconds;
+        let margin = |seconds: f64| 1.1 * seconds + 0.05;
+        assert!(process >= 0.03, "{used:?}");
+        assert!(process <= margin(machine), "{used:?}");
         assert!(
-            (us - used.process_cores * used.seconds * 1e3).abs() < 1.0,
+            machine <= margin(used.cores as f64 * used.seconds),
             "{used:?}"
         );
+        // 1,000 commands: a thousandth of the CPU each, in microseconds.
+        let per_command = used.process_us_per_command.expect("commands");
+        assert!((30.0..=margin(used.seconds * used.cores as f64) * 1e3).contains(&per_command));
         assert_eq!(clock.stop(0).process_us_per_command, None);
+        assert_eq!(
+            machine_cpus(),
+            Some(
+                std::fs::read_to_string("/proc/cpuinfo")
+                    .unwrap()
+                    .matches("processor\t")
+                    .count()
+            )
+        );
     }
 }

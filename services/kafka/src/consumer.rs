@@ -45,6 +45,8 @@ pub const RESUME_MARGIN: i64 = 1000;
 const IDLE_CHECK: Duration = Duration::from_millis(200);
 /// How long a seek may block.
 const SEEK_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a consumer may hold no partition before it says so (and again each time as long).
+const UNASSIGNED_WARNING: Duration = Duration::from_secs(30);
 
 /// Remembers assignments made during polls, so the loop can seek after each rebalance.
 #[derive(Default)]
@@ -59,15 +61,57 @@ impl ClientContext for Context {}
 
 impl ConsumerContext for Context {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(tpl) = rebalance {
-            let parts = tpl
-                .elements()
-                .iter()
-                .map(|e| (e.topic().to_string(), e.partition()))
-                .collect();
-            *self.0.partitions.lock().expect("assignments") = parts;
-            self.0.generation.fetch_add(1, Ordering::SeqCst);
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let parts = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect();
+                *self.0.partitions.lock().expect("assignments") = parts;
+                self.0.generation.fetch_add(1, Ordering::SeqCst);
+            }
+            Rebalance::Revoke(_) => self.0.partitions.lock().expect("assignments").clear(),
+            Rebalance::Error(_) => {}
         }
+    }
+}
+
+/// When a consumer has held no partition for [`UNASSIGNED_WARNING`], and each time as long again.
+#[derive(Debug)]
+struct Unassigned {
+    /// Since when it holds none (`None` while it holds some).
+    since: Option<tokio::time::Instant>,
+    /// When it last said so.
+    told: Option<tokio::time::Instant>,
+}
+
+impl Unassigned {
+    /// A consumer that starts at `now` with no partition yet.
+    fn new(now: tokio::time::Instant) -> Unassigned {
+        Unassigned {
+            since: Some(now),
+            told: None,
+        }
+    }
+
+    /// Notes whether the consumer holds no partition at `now`; returns how long it has held
+    /// none when that is worth a warning.
+    fn check(&mut self, holds_none: bool, now: tokio::time::Instant) -> Option<Duration> {
+        if !holds_none {
+            *self = Unassigned {
+                since: None,
+                told: None,
+            };
+            return None;
+        }
+        let since = *self.since.get_or_insert(now);
+        let last = self.told.unwrap_or(since);
+        if now.duration_since(last) < UNASSIGNED_WARNING {
+            return None;
+        }
+        self.told = Some(now);
+        Some(now.duration_since(since))
     }
 }
 
@@ -95,6 +139,7 @@ pub async fn run<P: Projection>(
     let mut next: HashMap<i32, i64> = HashMap::new();
     let mut rewound: HashSet<i32> = HashSet::new();
     let mut generation = 0;
+    let mut unassigned = Unassigned::new(tokio::time::Instant::now());
     loop {
         // Wake up now and then without a record, so that a new assignment is sought to its
         // stored offsets even when nothing arrives from the group's committed position.
@@ -103,6 +148,24 @@ pub async fn run<P: Projection>(
             _ = tokio::time::sleep(IDLE_CHECK) => None,
             _ = shutdown.cancelled() => return Ok(()),
         };
+        let holds_none = assignments
+            .partitions
+            .lock()
+            .expect("assignments")
+            .is_empty();
+        if let Some(for_so_long) = unassigned.check(holds_none, tokio::time::Instant::now()) {
+            tracing::warn!(
+                group,
+                topic,
+                seconds = for_so_long.as_secs(),
+                "this consumer holds no partition of its topic, so its read model is not \
+                 updated: the group's other members hold them all (more members than \
+                 partitions), or a member that stopped without leaving the group (a killed \
+                 process) holds them until the broker expires its session (session.timeout.ms \
+                 {} s; a broker that never expires sessions keeps them until it restarts)",
+                crate::config::SESSION_TIMEOUT.as_secs()
+            );
+        }
         let now = assignments.generation.load(Ordering::SeqCst);
         if now != generation {
             generation = now;
@@ -295,5 +358,30 @@ async fn publish_dead_letters(producer: &FutureProducer, topic: &str, parked: &[
             // The parked table stays the source of truth; the topic is for operators' tools.
             tracing::warn!(topic, error = %e, "dead-letter publish failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_consumer_without_partitions_is_told_after_the_warning_time_and_each_time_again() {
+        let start = tokio::time::Instant::now();
+        let at = |s: u64| start + Duration::from_secs(s);
+        let mut u = Unassigned::new(start);
+        // Assignment takes a few seconds at start: no warning.
+        assert_eq!(u.check(true, at(5)), None);
+        assert_eq!(u.check(false, at(6)), None);
+        // Revoked at 100 s and not given back.
+        assert_eq!(u.check(true, at(100)), None);
+        assert_eq!(u.check(true, at(129)), None);
+        assert_eq!(u.check(true, at(130)), Some(Duration::from_secs(30)));
+        assert_eq!(u.check(true, at(131)), None);
+        assert_eq!(u.check(true, at(160)), Some(Duration::from_secs(60)));
+        // Given back: quiet again, and the clock starts over.
+        assert_eq!(u.check(false, at(161)), None);
+        assert_eq!(u.check(true, at(170)), None);
+        assert_eq!(u.check(true, at(200)), Some(Duration::from_secs(30)));
     }
 }

@@ -217,7 +217,8 @@ impl App {
                 }
             }
             Some(brokers) => {
-                let kafka = KafkaConfig::new(brokers.clone());
+                let kafka =
+                    KafkaConfig::new(brokers.clone()).static_member(&process_identity(&config));
                 let ns = &config.kafka_namespace;
                 let topic = format!("{}{ns}", kafka::admin::events_topic("registry"));
                 let employment_topic = format!("{}{ns}", kafka::admin::events_topic("employment"));
@@ -602,4 +603,16 @@ impl Tasks {
             }
         });
     }
+}
+
+/// Names this process among those alive, the same across its restarts: its host and its data
+/// directory (one process per service and data directory, [`storage::DataDir`]), for its
+/// consumers' static membership ([`KafkaConfig::static_member`]).
+fn process_identity(config: &AppConfig) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let dir = config
+        .data_dir
+        .canonicalize()
+        .unwrap_or_else(|_| config.data_dir.clone());
+    format!("{}\0{}", host.trim(), dir.display())
 }

@@ -1,6 +1,9 @@
 //! What the tests that run the real binary share: a free port, `bottomline up` on it, and a
 //! gRPC channel once it answers.
 
+// Each test binary that includes this module uses part of it.
+#![allow(dead_code)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,10 +18,16 @@ pub fn free_port() -> u16 {
 
 /// `bottomline up` (every service, embedded) on `data_dir`, listening on `port`.
 pub fn start(data_dir: &std::path::Path, port: u16) -> Child {
+    start_with(data_dir, port, &[])
+}
+
+/// `bottomline up` on `data_dir`, listening on `port`, with `args` added (`--database-url`…).
+pub fn start_with(data_dir: &std::path::Path, port: u16, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_bottomline"))
         .args(["up", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(data_dir)
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

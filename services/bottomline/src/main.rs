@@ -148,8 +148,9 @@ struct DemoArgs {
     /// Seed: the same seed generates the same population.
     #[arg(long, default_value_t = 20231001)]
     seed: u64,
-    /// "Today" for generated dates, YYYY-MM-DD, from 2000-01-01 to today (default: today in China
-    /// Standard Time).
+    /// "Today" for generated dates, YYYY-MM-DD (default: today in China Standard Time). At the
+    /// earliest 540 days after the reference data's policy parameters all start (with the
+    /// built-in data: 2025-03-24), since the demo dates employment records that far back.
     #[arg(long, value_parser = cli::parse_date)]
     today: Option<NaiveDate>,
     #[command(flatten)]
@@ -464,12 +465,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let reference = a.reference.load()?;
             let real_today = registry::service::today_in_china();
             let today = a.today.unwrap_or(real_today);
-            let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date");
+            // The employment plan dates records up to LOOKBACK_DAYS before `today`, and each
+            // must fall where the reference data's policy parameters (post subsidy bands from
+            // the minimum wage table, age rules, targets) have a value.
+            let lookback = registry_import::employment_plan::LOOKBACK_DAYS;
+            let policy_from = reference.policy.complete_from().context(
+                "the reference data leaves a policy parameter without any value, so the demo's \
+                 employment records cannot be checked",
+            )?;
+            let earliest = policy_from + chrono::Days::new(lookback);
             anyhow::ensure!(
                 (earliest..=real_today).contains(&today),
                 "--today {today}: must be from {earliest} to today in China ({real_today}): the \
-                 registry refuses dates after its today, and birth dates before 1900 (the \
-                 people generated are up to 96 years old)"
+                 demo dates employment records up to {lookback} days before --today, and the \
+                 policy parameters of the reference data (post subsidy bands from the minimum \
+                 wages, age rules, targets) start on {policy_from}; the registry refuses dates \
+                 after its today"
             );
             let report = registry_import::run_demo(
                 cli::connect(&a.endpoint.endpoint).await?,

@@ -172,6 +172,28 @@ impl PolicyBook {
         }
     }
 
+    /// The first day from which every parameter has a value: the latest of each kind's earliest
+    /// `effective_from` (age rule, employed-scale target, workshop minimum, Rain and Dew rate) and
+    /// of each configured province's earliest subsidy band. `None` when a kind has no value.
+    pub fn complete_from(&self) -> Option<NaiveDate> {
+        let earliest = |dates: &mut dyn Iterator<Item = NaiveDate>| dates.min();
+        let mut firsts = vec![
+            earliest(&mut self.age_rules.iter().map(|r| r.effective_from))?,
+            earliest(&mut self.employed_scale_targets.iter().map(|r| r.effective_from))?,
+            earliest(&mut self.workshop_minimums.iter().map(|r| r.effective_from))?,
+            earliest(&mut self.rain_and_dew_rates.iter().map(|r| r.effective_from))?,
+        ];
+        let mut by_province: std::collections::BTreeMap<&str, NaiveDate> = Default::default();
+        for band in &self.subsidy_bands {
+            let first = by_province
+                .entry(&band.province_code)
+                .or_insert(band.effective_from);
+            *first = (*first).min(band.effective_from);
+        }
+        firsts.extend(by_province.into_values());
+        firsts.into_iter().max()
+    }
+
     /// The subsidy band of `province_code` in force on `on`.
     pub fn band_for(&self, province_code: &str, on: NaiveDate) -> Option<&PostSubsidyBand> {
         latest(
@@ -231,6 +253,28 @@ mod tests {
             max_fen: 240_000,
             source: "test".into(),
         }
+    }
+
+    #[test]
+    fn complete_from_is_the_first_day_every_parameter_and_province_has_a_value() {
+        let national = PolicyBook::national();
+        // The national defaults all start on 2023-09-01; no band configured.
+        assert_eq!(national.complete_from(), Some(d(2023, 9, 1)));
+        let book = PolicyBook {
+            subsidy_bands: vec![
+                band("150000", d(2024, 1, 1), 60_000),
+                band("150000", d(2023, 1, 1), 50_000),
+                band("450000", d(2024, 6, 1), 70_000),
+            ],
+            ..PolicyBook::national()
+        };
+        // 150000 from 2023-01-01, 450000 only from 2024-06-01.
+        assert_eq!(book.complete_from(), Some(d(2024, 6, 1)));
+        let none = PolicyBook {
+            age_rules: Vec::new(),
+            ..PolicyBook::national()
+        };
+        assert_eq!(none.complete_from(), None);
     }
 
     #[test]

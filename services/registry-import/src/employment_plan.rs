@@ -23,7 +23,10 @@ const NEW_SPELL_SHARE: f64 = 0.45;
 /// Share of job losses followed up within a few days.
 const FOLLOW_UP_SHARE: f64 = 0.55;
 /// Days the spells' start dates spread back from `today` (about 18 months).
-const START_SPREAD_DAYS: u64 = 540;
+const START_SPREAD_DAYS: u64 = LOOKBACK_DAYS;
+/// The plan dates nothing earlier than this many days before its `today`: spells start and
+/// workshops are registered up to this far back, posts start up to 300 days back.
+pub const LOOKBACK_DAYS: u64 = 540;
 /// Follow-up delay the follow-up queue uses by default (`FollowUpQueueRequest.follow_up_days`).
 pub const FOLLOW_UP_DAYS: i64 = 7;
 
@@ -465,7 +468,7 @@ fn spells(
 
 fn workshop(rng: &mut ChaCha8Rng, index: usize, county: &str, today: NaiveDate) -> WorkshopPlan {
     use WorkshopType::*;
-    let registered_on = today - Days::new(rng.random_range(200..=540));
+    let registered_on = today - Days::new(rng.random_range(200..=LOOKBACK_DAYS));
     let reports = (0..3)
         .rev()
         .map(|k| (month_of(today) - Months::new(k), rng.random_range(5..=40)))

@@ -98,9 +98,28 @@ enum View {
 }
 
 /// `YYYY-MM` as the first day of that month.
+/// A `YYYY-MM` month as its first day, within the years the services take
+/// ([`writer::fields::CIVIL_YEARS`], as [`super::parse_date`]).
 fn parse_month(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d")
-        .map_err(|_| format!("{s:?} is not a month like 2026-11"))
+    let text = s.trim();
+    let shaped = text.len() == 7
+        && text
+            .char_indices()
+            .all(|(i, c)| if i == 4 { c == '-' } else { c.is_ascii_digit() });
+    if !shaped {
+        return Err(format!("{s:?} is not a month like 2026-11 (YYYY-MM)"));
+    }
+    let first = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a month: there is no such month"))?;
+    let years = writer::fields::CIVIL_YEARS;
+    if !years.contains(&first.year()) {
+        return Err(format!(
+            "{s:?} is outside the months the services take ({}-01 to {}-12)",
+            years.start(),
+            years.end()
+        ));
+    }
+    Ok(first)
 }
 
 fn civil(d: NaiveDate) -> Option<CivilDate> {
@@ -482,4 +501,30 @@ fn print_rain_and_dew(r: &pb::RainAndDewCoverageResponse) {
         );
     }
     more(&r.next_page_token);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_month;
+
+    #[test]
+    fn months_are_written_yyyy_mm_within_the_services_years() {
+        assert_eq!(
+            parse_month("2026-11"),
+            Ok(chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
+        );
+        assert_eq!(
+            parse_month("2024-1").unwrap_err(),
+            "\"2024-1\" is not a month like 2026-11 (YYYY-MM)"
+        );
+        assert_eq!(
+            parse_month("2026-13").unwrap_err(),
+            "\"2026-13\" is not a month: there is no such month"
+        );
+        assert_eq!(
+            parse_month("0000-01").unwrap_err(),
+            "\"0000-01\" is outside the months the services take (1900-01 to 2100-12)"
+        );
+        assert!(parse_month("2101-01").is_err() && parse_month("1900-01").is_ok());
+    }
 }

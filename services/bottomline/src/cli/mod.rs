@@ -98,7 +98,14 @@ pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
 /// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`), failing with a hint when nothing
 /// listens there.
 pub async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
-    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+    // This build has no TLS: tonic would reach an https:// endpoint in plain text, silently.
+    if endpoint.starts_with("https://") {
+        anyhow::bail!(
+            "endpoint {endpoint:?}: this build speaks plain-text gRPC only (no TLS): use \
+             http://, on a trusted network or through a TLS-terminating proxy"
+        );
+    }
+    if !endpoint.starts_with("http://") {
         anyhow::bail!(
             "endpoint {endpoint:?} must start with http:// (e.g. http://127.0.0.1:50051)"
         );
@@ -279,6 +286,14 @@ mod tests {
         written.write_all(b"line,reason\n").unwrap();
         drop(written);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "line,reason\n");
+    }
+
+    #[tokio::test]
+    async fn an_https_endpoint_is_refused_rather_than_reached_in_plain_text() {
+        let e = super::connect("https://127.0.0.1:1").await.unwrap_err();
+        assert!(e.to_string().contains("no TLS"), "{e}");
+        let e = super::connect("127.0.0.1:50051").await.unwrap_err();
+        assert!(e.to_string().contains("must start with http://"), "{e}");
     }
 
     #[test]

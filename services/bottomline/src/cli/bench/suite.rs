@@ -716,10 +716,19 @@ impl std::fmt::Display for SuiteReport {
                 r.refused
             )?,
         }
+        // With the registry alone there are no read models to wait for.
+        let caught_up = |lag: &[Lag], what: &str| {
+            if lag.is_empty() {
+                String::new()
+            } else {
+                format!(" (until {what} caught up)")
+            }
+        };
         writeln!(
             f,
-            "  cpu {} (until its read models caught up)",
-            self.registrations_cpu
+            "  cpu {}{}",
+            self.registrations_cpu,
+            caught_up(&self.lag, "its read models")
         )?;
         if let Some(e) = &self.employment {
             writeln!(
@@ -829,7 +838,7 @@ impl std::fmt::Display for SuiteReport {
                 p.commands, p.seconds, p.accepted_per_second, p.sending_seconds, p.refused
             )?;
             if let Some(cpu) = &p.cpu {
-                writeln!(f, "  cpu {cpu} (until every read model caught up)")?;
+                writeln!(f, "  cpu {cpu}{}", caught_up(&p.lag, "every read model"))?;
             }
             for l in &p.lag {
                 writeln!(

@@ -350,17 +350,7 @@ pub fn masked(citizen_id: &str) -> String {
 /// note on stderr when unset; panics instead when external services are required
 /// (`BOTTOMLINE_REQUIRE_EXTERNAL=1`).
 pub fn kafka_brokers() -> Option<String> {
-    match std::env::var("BOTTOMLINE_TEST_KAFKA_BROKERS") {
-        Ok(brokers) if !brokers.trim().is_empty() => Some(brokers),
-        _ => {
-            assert!(
-                !eventstore::testing::external_required(),
-                "BOTTOMLINE_TEST_KAFKA_BROKERS must be set when BOTTOMLINE_REQUIRE_EXTERNAL=1"
-            );
-            eprintln!("skipped: set BOTTOMLINE_TEST_KAFKA_BROKERS to run Kafka tests");
-            None
-        }
-    }
+    eventstore::testing::kafka_brokers()
 }
 
 /// A topic and consumer-group suffix no other test run uses.

@@ -159,11 +159,7 @@ async fn on_kafka_the_relay_and_the_raw_producer_are_compared_at_the_same_record
     let Some(db) = eventstore::testing::TestDatabase::postgres().await else {
         return;
     };
-    let Ok(brokers) = std::env::var("BOTTOMLINE_TEST_KAFKA_BROKERS") else {
-        assert!(
-            !eventstore::testing::external_required(),
-            "BOTTOMLINE_TEST_KAFKA_BROKERS must be set when BOTTOMLINE_REQUIRE_EXTERNAL=1"
-        );
+    let Some(brokers) = eventstore::testing::kafka_brokers() else {
         return;
     };
     let reference = ReferenceData::load(None, None, None).unwrap();

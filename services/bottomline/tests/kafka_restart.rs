@@ -68,11 +68,7 @@ async fn a_killed_process_restarted_takes_its_partitions_back_at_once() {
     let Some(db) = eventstore::testing::TestDatabase::postgres().await else {
         return;
     };
-    let Ok(brokers) = std::env::var("BOTTOMLINE_TEST_KAFKA_BROKERS") else {
-        assert!(
-            !eventstore::testing::external_required(),
-            "BOTTOMLINE_TEST_KAFKA_BROKERS must be set when BOTTOMLINE_REQUIRE_EXTERNAL=1"
-        );
+    let Some(brokers) = eventstore::testing::kafka_brokers() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -255,19 +255,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn complete_from_is_the_first_day_every_parameter_and_province_has_a_value() {
-        let national = PolicyBook::national();
-        // The national defaults all start on 2023-09-01; no band configured.
-        assert_eq!(national.complete_from(), Some(d(2023, 9, 1)));
-        let book = PolicyBook {
+    /// Bands for 150000 from 2023-01-01 (changed 2024-01-01) and for 450000 from 2024-06-01.
+    fn two_provinces() -> PolicyBook {
+        PolicyBook {
             subsidy_bands: vec![
                 band("150000", d(2024, 1, 1), 60_000),
                 band("150000", d(2023, 1, 1), 50_000),
                 band("450000", d(2024, 6, 1), 70_000),
             ],
             ..PolicyBook::national()
-        };
+        }
+    }
+
+    #[test]
+    fn complete_from_is_the_first_day_every_parameter_and_province_has_a_value() {
+        let national = PolicyBook::national();
+        // The national defaults all start on 2023-09-01; no band configured.
+        assert_eq!(national.complete_from(), Some(d(2023, 9, 1)));
+        let book = two_provinces();
         // 150000 from 2023-01-01, 450000 only from 2024-06-01.
         assert_eq!(book.complete_from(), Some(d(2024, 6, 1)));
         let none = PolicyBook {
@@ -279,14 +284,7 @@ mod tests {
 
     #[test]
     fn band_for_picks_the_latest_effective_not_after_the_date() {
-        let book = PolicyBook {
-            subsidy_bands: vec![
-                band("150000", d(2024, 1, 1), 60_000),
-                band("150000", d(2023, 1, 1), 50_000),
-                band("450000", d(2024, 6, 1), 70_000),
-            ],
-            ..PolicyBook::national()
-        };
+        let book = two_provinces();
         assert_eq!(book.band_for("150000", d(2022, 12, 31)), None);
         assert_eq!(
             book.band_for("150000", d(2023, 1, 1)).unwrap().min_fen,

@@ -19,6 +19,23 @@ pub fn external_required() -> bool {
     std::env::var("BOTTOMLINE_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1")
 }
 
+/// The test environment's Kafka brokers (`BOTTOMLINE_TEST_KAFKA_BROKERS`), or `None` with a note
+/// on stderr when unset (the test skips); panics instead when external services are required
+/// ([`external_required`]).
+pub fn kafka_brokers() -> Option<String> {
+    match std::env::var("BOTTOMLINE_TEST_KAFKA_BROKERS") {
+        Ok(brokers) if !brokers.trim().is_empty() => Some(brokers),
+        _ => {
+            assert!(
+                !external_required(),
+                "BOTTOMLINE_TEST_KAFKA_BROKERS must be set when BOTTOMLINE_REQUIRE_EXTERNAL=1"
+            );
+            eprintln!("skipped: set BOTTOMLINE_TEST_KAFKA_BROKERS to run Kafka tests");
+            None
+        }
+    }
+}
+
 impl TestDatabase {
     /// A fresh database of the given backend, or `None` when PostgreSQL is not configured.
     pub async fn new(backend: Backend) -> Option<TestDatabase> {

@@ -102,11 +102,7 @@ enum View {
 /// ([`writer::fields::CIVIL_YEARS`], as [`super::parse_date`]).
 fn parse_month(s: &str) -> Result<NaiveDate, String> {
     let text = s.trim();
-    let shaped = text.len() == 7
-        && text
-            .char_indices()
-            .all(|(i, c)| if i == 4 { c == '-' } else { c.is_ascii_digit() });
-    if !shaped {
+    if !super::shaped_like(text, "YYYY-MM") {
         return Err(format!("{s:?} is not a month like 2026-11 (YYYY-MM)"));
     }
     let first = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")

@@ -67,15 +67,7 @@ pub fn pad(text: &str, columns: usize) -> String {
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     let text = s.trim();
     // chrono alone takes `+2026-01-01` and `2026-1-1` too.
-    let shaped = text.len() == 10
-        && text.char_indices().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                c == '-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    if !shaped {
+    if !shaped_like(text, "YYYY-MM-DD") {
         return Err(format!("{s:?} is not a date like 2026-11-30 (YYYY-MM-DD)"));
     }
     let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| {
@@ -93,6 +85,19 @@ pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
         ));
     }
     Ok(date)
+}
+
+/// Whether `text` has exactly the shape of `pattern`: a digit where it has a letter, the same
+/// character elsewhere (`shaped_like("2026-11", "YYYY-MM")`).
+pub(crate) fn shaped_like(text: &str, pattern: &str) -> bool {
+    text.len() == pattern.len()
+        && text.chars().zip(pattern.chars()).all(|(c, p)| {
+            if p.is_ascii_alphabetic() {
+                c.is_ascii_digit()
+            } else {
+                c == p
+            }
+        })
 }
 
 /// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`), failing with a hint when nothing

@@ -10,17 +10,7 @@ use rdkafka::{ClientConfig, Message};
 
 /// The test broker, or `None` (skip) when not configured and not required.
 pub fn brokers() -> Option<KafkaConfig> {
-    match std::env::var("BOTTOMLINE_TEST_KAFKA_BROKERS") {
-        Ok(b) => Some(KafkaConfig::new(b)),
-        Err(_) => {
-            assert!(
-                !eventstore::testing::external_required(),
-                "BOTTOMLINE_TEST_KAFKA_BROKERS must be set when BOTTOMLINE_REQUIRE_EXTERNAL=1"
-            );
-            eprintln!("skipped: set BOTTOMLINE_TEST_KAFKA_BROKERS to run Kafka tests");
-            None
-        }
-    }
+    eventstore::testing::kafka_brokers().map(KafkaConfig::new)
 }
 
 /// A new topic with a random name.

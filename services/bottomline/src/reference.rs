@@ -131,6 +131,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_demo_can_be_dated_from_2025_03_24_with_the_built_in_data() {
+        // What `demo --help` says: every built-in band starts 2023-10-01 (the national defaults
+        // 2023-09-01), and the demo's records go back 540 days.
+        let reference = ReferenceData::load(None, None, None).unwrap();
+        let from = reference.policy.complete_from().unwrap();
+        assert_eq!(from, NaiveDate::from_ymd_opt(2023, 10, 1).unwrap());
+        let lookback = chrono::Days::new(registry_import::employment_plan::LOOKBACK_DAYS);
+        assert_eq!(
+            from + lookback,
+            NaiveDate::from_ymd_opt(2025, 3, 24).unwrap()
+        );
+    }
+
+    #[test]
     fn bands_cap_at_six_fifths_of_the_lowest_tier() {
         let bands = subsidy_bands(MINIMUM_WAGES).unwrap();
         let inner_mongolia = bands.iter().find(|b| b.province_code == "150000").unwrap();

@@ -36,8 +36,11 @@ impl KafkaConfig {
     /// one process per service and data directory). A restarted process then takes its
     /// partitions back at once, where a dynamic member waits for the killed one's session to
     /// expire — and a broker that never expires sessions (tansu 0.6) kept them from it for good.
-    /// A stopped static member does not leave its group: its partitions wait
-    /// [`SESSION_TIMEOUT`] before they go to another member.
+    /// A stopped static member does not leave its group, even on a clean stop: when it comes
+    /// back under another identity (another host name, as a rescheduled container gets), its
+    /// partitions wait [`SESSION_TIMEOUT`] before they go to another member — on a broker that
+    /// never expires sessions, until the old identity comes back. Two live processes with one
+    /// identity fence each other: the broker stops the older consumer for good.
     pub fn static_member(mut self, identity: &str) -> Self {
         use sha2::Digest as _;
         let digest = sha2::Sha256::digest(identity.as_bytes());

@@ -180,6 +180,21 @@ pub async fn run<P: Projection>(
         let mut messages = Vec::new();
         match first {
             Ok(m) => messages.push(m),
+            // Fatal: librdkafka will not rejoin the group. With static membership that is a
+            // fence: another live process joined with this consumer's group.instance.id.
+            Err(e @ KafkaError::MessageConsumptionFatal(_)) => {
+                let instance = config.instance.as_deref().unwrap_or("(dynamic member)");
+                tracing::error!(
+                    group,
+                    topic,
+                    instance,
+                    fatal = ?consumer.client().fatal_error(),
+                    "the consumer was stopped by the broker for good (fenced: another live \
+                     process has this process's host name and data directory, so the same \
+                     group.instance.id); its read model is no longer updated"
+                );
+                return Err(e);
+            }
             Err(e) => {
                 tracing::warn!(topic, error = %e, "consumer error");
                 tokio::time::sleep(Duration::from_millis(200)).await;

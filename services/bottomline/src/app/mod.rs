@@ -610,6 +610,12 @@ impl Tasks {
 /// consumers' static membership ([`KafkaConfig::static_member`]).
 fn process_identity(config: &AppConfig) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    if host.trim().is_empty() {
+        tracing::warn!(
+            "no host name (/proc/sys/kernel/hostname): the Kafka consumers are named by the data \
+             directory alone, so processes on other hosts must use other data directory paths"
+        );
+    }
     let dir = config
         .data_dir
         .canonicalize()

@@ -97,7 +97,6 @@ enum View {
     },
 }
 
-/// `YYYY-MM` as the first day of that month.
 /// A `YYYY-MM` month as its first day, within the years the services take
 /// ([`writer::fields::CIVIL_YEARS`], as [`super::parse_date`]).
 fn parse_month(s: &str) -> Result<NaiveDate, String> {

@@ -46,3 +46,20 @@ pub async fn connect(port: u16) -> tonic::transport::Channel {
         }
     }
 }
+
+/// A child process killed (SIGKILL) when dropped, so a failing test leaves no server running.
+pub struct KillOnDrop(pub Child);
+
+impl KillOnDrop {
+    /// Kills the process now and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

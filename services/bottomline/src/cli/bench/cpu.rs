@@ -187,14 +187,8 @@ mod tests {
         let per_command = used.process_us_per_command.expect("commands");
         assert!((30.0..=margin(used.seconds * used.cores as f64) * 1e3).contains(&per_command));
         assert_eq!(clock.stop(0).process_us_per_command, None);
-        assert_eq!(
-            machine_cpus(),
-            Some(
-                std::fs::read_to_string("/proc/cpuinfo")
-                    .unwrap()
-                    .matches("processor\t")
-                    .count()
-            )
-        );
+        // The machine has at least the CPUs this process may use.
+        let usable = std::thread::available_parallelism().unwrap().get();
+        assert!(machine_cpus().is_some_and(|cpus| cpus >= usable));
     }
 }

@@ -22,6 +22,9 @@ pub struct AppConfig {
     pub kafka_brokers: Option<String>,
     /// Suffix appended to topic names and consumer groups (tests use a random one).
     pub kafka_namespace: String,
+    /// What names this process to its Kafka consumer groups (static membership); `None`: its
+    /// host name and data directory.
+    pub kafka_instance_id: Option<String>,
     /// gRPC listen address (port 0 picks a free port).
     pub listen: SocketAddr,
     /// Division list file; `None` = built-in.
@@ -87,6 +90,7 @@ impl AppConfig {
             employment_database_url: None,
             kafka_brokers: None,
             kafka_namespace: String::new(),
+            kafka_instance_id: None,
             listen,
             divisions: None,
             key_counties: None,

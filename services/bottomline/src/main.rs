@@ -77,6 +77,12 @@ struct UpArgs {
     /// `.`, `_`, `-`.
     #[arg(long, env = "BOTTOMLINE_KAFKA_NAMESPACE", default_value = "", value_parser = kafka_namespace)]
     kafka_namespace: String,
+    /// What names this process to its Kafka consumer groups, stable across its restarts and
+    /// unique among the live processes running the same services (e.g. a pod's stable name).
+    /// Default: the host name and the data directory. Two live processes with one name fence
+    /// each other: the broker stops the older one's consumers.
+    #[arg(long, env = "BOTTOMLINE_KAFKA_INSTANCE_ID", value_parser = kafka_instance_id)]
+    kafka_instance_id: Option<String>,
     /// gRPC listen address.
     #[arg(long, env = "BOTTOMLINE_LISTEN", default_value = "127.0.0.1:50051", value_parser = listen_address)]
     listen: SocketAddr,
@@ -399,6 +405,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 employment_database_url: a.employment_database_url,
                 kafka_brokers: a.kafka_brokers,
                 kafka_namespace: a.kafka_namespace,
+                kafka_instance_id: a.kafka_instance_id,
                 listen: a.listen,
                 divisions: a.reference.divisions,
                 key_counties: a.reference.key_counties,
@@ -612,6 +619,14 @@ fn kafka_brokers(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// A Kafka instance name: not empty, at most 200 characters, no control characters.
+fn kafka_instance_id(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
+        return Err("must be 1 to 200 characters, without control characters".into());
+    }
+    Ok(s.to_string())
+}
+
 /// A suffix for Kafka topic and group names: empty, or `.` then at most 99 of `[A-Za-z0-9._-]`.
 fn kafka_namespace(s: &str) -> Result<String, String> {
     let valid = s.is_empty()
@@ -650,6 +665,21 @@ mod tests {
             assert!(error.contains("none of them empty"), "{error}");
         }
         assert!(Cli::try_parse_from(["bottomline", "up", "--kafka-brokers", "a:1,b:2"]).is_ok());
+    }
+
+    #[test]
+    fn a_kafka_instance_id_is_taken_as_given_and_an_empty_one_refused() {
+        let parse = |id: &str| Cli::try_parse_from(["bottomline", "up", "--kafka-instance-id", id]);
+        match parse("bottomline-mara-0").unwrap().command {
+            Command::Up(up) => {
+                assert_eq!(up.kafka_instance_id.as_deref(), Some("bottomline-mara-0"))
+            }
+            _ => unreachable!("parsed as up"),
+        }
+        for bad in ["", " ", "a\nb"] {
+            let error = parse(bad).err().expect(bad).to_string();
+            assert!(error.contains("1 to 200 characters"), "{error}");
+        }
     }
 
     #[test]

@@ -605,10 +605,14 @@ impl Tasks {
     }
 }
 
-/// Names this process among those alive, the same across its restarts: its host and its data
-/// directory (one process per service and data directory, [`storage::DataDir`]), for its
-/// consumers' static membership ([`KafkaConfig::static_member`]).
+/// Names this process among those alive, the same across its restarts, for its consumers'
+/// static membership ([`KafkaConfig::static_member`]): `--kafka-instance-id` when given, else its
+/// host and its data directory (one process per service and data directory,
+/// [`storage::DataDir`]).
 fn process_identity(config: &AppConfig) -> String {
+    if let Some(id) = &config.kafka_instance_id {
+        return id.clone();
+    }
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     if host.trim().is_empty() {
         tracing::warn!(
@@ -621,4 +625,24 @@ fn process_identity(config: &AppConfig) -> String {
         .canonicalize()
         .unwrap_or_else(|_| config.data_dir.clone());
     format!("{}\0{}", host.trim(), dir.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kafka_identity_is_the_one_given_else_the_host_and_the_data_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = AppConfig::embedded(dir.path(), "127.0.0.1:0".parse().unwrap());
+        let identity = process_identity(&config);
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        let canonical = dir.path().canonicalize().unwrap();
+        assert_eq!(
+            identity,
+            format!("{}\0{}", host.trim(), canonical.display())
+        );
+        config.kafka_instance_id = Some("bottomline-mara-0".into());
+        assert_eq!(process_identity(&config), "bottomline-mara-0");
+    }
 }

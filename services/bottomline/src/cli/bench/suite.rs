@@ -717,7 +717,7 @@ impl std::fmt::Display for SuiteReport {
             )?,
         }
         // With the registry alone there are no read models to wait for.
-        let caught_up = |lag: &[Lag], what: &str| {
+        let until = |lag: &[Lag], what: &str| {
             if lag.is_empty() {
                 String::new()
             } else {
@@ -728,7 +728,7 @@ impl std::fmt::Display for SuiteReport {
             f,
             "  cpu {}{}",
             self.registrations_cpu,
-            caught_up(&self.lag, "its read models")
+            until(&self.lag, "its read models")
         )?;
         if let Some(e) = &self.employment {
             writeln!(
@@ -838,7 +838,7 @@ impl std::fmt::Display for SuiteReport {
                 p.commands, p.seconds, p.accepted_per_second, p.sending_seconds, p.refused
             )?;
             if let Some(cpu) = &p.cpu {
-                writeln!(f, "  cpu {cpu}{}", caught_up(&p.lag, "every read model"))?;
+                writeln!(f, "  cpu {cpu}{}", until(&p.lag, "every read model"))?;
             }
             for l in &p.lag {
                 writeln!(

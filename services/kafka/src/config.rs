@@ -34,8 +34,9 @@ impl KafkaConfig {
     /// `<group>.<16 hex digits of SHA-256(identity)>`). `identity` must name this process
     /// among those alive and stay the same across its restarts (a host and a data directory:
     /// one process per service and data directory). A restarted process then takes its
-    /// partitions back as soon as it has joined, where a dynamic member waits for the killed one's session to
-    /// expire — and a broker that never expires sessions (tansu 0.6) kept them from it for good.
+    /// partitions back as soon as it has joined, where a dynamic member waits for the killed
+    /// one's session to expire — and a broker that never expires sessions (tansu 0.6) kept them
+    /// from it for good.
     /// A stopped static member does not leave its group, even on a clean stop: when it comes
     /// back under another identity (another host name, as a rescheduled container gets), its
     /// partitions wait [`SESSION_TIMEOUT`] before they go to another member — on a broker that

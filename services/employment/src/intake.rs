@@ -165,15 +165,6 @@ impl Projection for RegistryIntake {
         Vec::new()
     }
 
-    /// No dedupe records: the command of a registry event has an id derived from the event's, so
-    /// the employment writer replays a redelivered event's first outcome and records nothing new.
-    /// A record per registry event in the intake's database would only repeat the employment
-    /// store's commands table, and its claim was an eighth of each intake batch's time at 5,000
-    /// registrations/s (docs/performance.md, "Seventh pass").
-    fn dedupe(&self) -> bool {
-        false
-    }
-
     fn apply<'a>(
         &'a self,
         _conn: &'a mut AnyConnection,

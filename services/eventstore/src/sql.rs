@@ -1,5 +1,5 @@
 //! Text of multi-row statements, shared by every set-based writer (the event store's group
-//! append, the projector runtime's dedupe records, projections that write runs of events).
+//! append, projections that write runs of events).
 //!
 //! Parameters are numbered (`$1`, `$2`, …) on PostgreSQL and anonymous (`?`, bound in order) on
 //! SQLite: SQLite looks a numbered parameter's name up by walking the statement's list of names,

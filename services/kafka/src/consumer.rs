@@ -304,6 +304,7 @@ fn delivery(m: &BorrowedMessage<'_>) -> Delivery {
     };
     Delivery {
         key,
+        source: format!("{}:{}", m.topic(), m.partition()).into(),
         event,
         origin: format!("{}/{}/{}", m.topic(), m.partition(), m.offset()),
         raw,

@@ -5,7 +5,8 @@
 //! enqueues them on an idempotent producer keyed by stream id; a batch's checkpoint is saved only
 //! once the broker acknowledged every event of it. The next batch is read and enqueued while the
 //! previous one is being acknowledged, so the store and the broker work at the same time. A crash between the acknowledgement and the checkpoint
-//! republishes a tail of events: delivery is at least once, and consumers dedupe by event id.
+//! republishes a tail of events: delivery is at least once, and consumers skip the copies by
+//! their global positions (see `projector::Projector::apply_batch`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -199,7 +199,8 @@ async fn consumer_applies_once_parks_poison_and_keeps_key_order() {
     );
 
     // Restart, and republish everything as a relay that lost its checkpoint would: no event is
-    // applied twice, new events still flow, and stream a stays parked.
+    // applied or parked twice (all six copies are duplicates), new events still flow, and
+    // stream a stays parked.
     store
         .save_checkpoint(&format!("relay:{topic}"), GlobalCursor::START)
         .await
@@ -210,7 +211,7 @@ async fn consumer_applies_once_parks_poison_and_keeps_key_order() {
     let projector = Arc::new(Projector::open(Ledger, &read_db.url).await.unwrap());
     let (stop, task) = run(projector.clone());
     wait_for(&projector, "after restart", |m| {
-        m.applied == 1 && m.duplicates == 4 && m.parked == 3
+        m.applied == 1 && m.duplicates == 6 && m.parked == 1
     })
     .await;
     stop.cancel();
@@ -222,6 +223,8 @@ async fn consumer_applies_once_parks_poison_and_keeps_key_order() {
         !rows.iter().any(|(s, v)| s == "a" && *v > 1),
         "stream a waits behind its poison event"
     );
+    // The three parked before, and a5 behind them: none of the copies parked again.
+    assert_eq!(projector.parked().await.unwrap().len(), 4);
 }
 
 /// Runs `kafka::consumer::run` for `projector` as group `ledger-<topic>` (one group per test, so
@@ -300,15 +303,14 @@ async fn resuming_inside_a_record_batch_loses_nothing() {
     let db = TestDatabase::sqlite();
     let projector = Arc::new(Projector::open(Ledger, &db.url).await.unwrap());
     consume_until(&config, projector.clone(), &topic, 2500).await;
-    // Turn it into a read model that applied offsets 0..1737 only (versions 1..=1737).
+    // Turn it into a read model that applied offsets 0..1737 only (versions 1..=1737, at
+    // positions 1..=1737 of the store the stream was appended to, which held nothing else).
     let pool = projector.pool();
-    sqlx::query(
-        "DELETE FROM projector_processed WHERE event_id IN \
-         (SELECT event_id FROM ledger WHERE version > 1737)",
-    )
-    .execute(pool)
-    .await
-    .unwrap();
+    sqlx::query("UPDATE projector_watermarks SET position = 1737 WHERE source = $1")
+        .bind(format!("{topic}:0"))
+        .execute(pool)
+        .await
+        .unwrap();
     sqlx::query("DELETE FROM ledger WHERE version > 1737")
         .execute(pool)
         .await

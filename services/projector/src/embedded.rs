@@ -22,7 +22,7 @@ pub async fn run<P: Projection>(
     store_name: &str,
     shutdown: CancellationToken,
 ) {
-    let source = format!("store:{store_name}");
+    let source: Arc<str> = format!("store:{store_name}").into();
     let mut head = store.subscribe();
     let mut cursor = loop {
         match projector.checkpoint(&source).await {
@@ -74,11 +74,11 @@ pub async fn run<P: Projection>(
             .into_iter()
             .map(|e| {
                 let origin = format!("{source}/{}", e.position);
-                Delivery::of_event(e, origin)
+                Delivery::of_event(e, source.clone(), origin)
             })
             .collect();
         let checkpoint = [Checkpoint {
-            source: source.clone(),
+            source: source.to_string(),
             a: last.tx_id,
             b: last.position,
         }];

@@ -26,7 +26,7 @@ pub struct ProjectorMetrics {
 pub struct MetricsSnapshot {
     /// Events applied to the read model.
     pub applied: u64,
-    /// Redelivered events skipped by event id.
+    /// Redelivered events skipped: at or below their source's watermark.
     pub duplicates: u64,
     /// Events of unknown type passed over.
     pub unknown: u64,

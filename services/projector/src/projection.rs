@@ -44,24 +44,11 @@ pub enum RunError {
 
 /// A read model fed by events.
 pub trait Projection: Send + Sync + 'static {
-    /// Stable name: the consumer group, and the key of its checkpoints and dedupe records.
+    /// Stable name: the consumer group, and the key of its checkpoints and dedupe watermarks.
     fn name(&self) -> &str;
 
     /// DDL creating the read model's tables when missing (idempotent statements).
     fn schema(&self, backend: Backend) -> Vec<String>;
-
-    /// Whether the runtime keeps a dedupe record of every event applied (a `projector_processed`
-    /// row, committed with the batch) and skips an event it applied before. A projection whose
-    /// every write is already idempotent by event id — a redelivered event changes nothing —
-    /// returns false and saves a row and a look-up per event. A second copy of an event within
-    /// one batch is skipped either way. Without records a redelivered event (after a restart, a
-    /// consumer-group rebalance, or a duplicate on the bus) reaches the projection again, so:
-    /// it counts as applied and adds an old lag sample to the metrics; and when a later event of
-    /// its stream was parked meanwhile, it is parked behind that one too ("waiting behind") where
-    /// a record would have skipped it. The default is true.
-    fn dedupe(&self) -> bool {
-        true
-    }
 
     /// Applies one event inside the batch's transaction (`conn`). Must return
     /// [`ProjectionError::Poison`] before writing anything when the event is unusable.

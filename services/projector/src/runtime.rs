@@ -1,11 +1,10 @@
-//! Batches applied exactly once: read-model change, dedupe records, parked events and source
+//! Batches applied exactly once: read-model change, dedupe watermarks, parked events and source
 //! checkpoints commit in one transaction.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use eventstore::backend::WalCheckpointer;
-use eventstore::sql::{value_rows, CHUNK};
 use eventstore::{Backend, RecordedEvent};
 use sqlx::{AnyPool, Row};
 use tokio::sync::watch;
@@ -18,6 +17,10 @@ use crate::projection::{Applied, Projection, RunError};
 pub struct Delivery {
     /// Ordering key: the stream id.
     pub key: String,
+    /// The sequence it was delivered in, whose events come in the order of their event store's
+    /// global positions: a Kafka partition (`<topic>:<partition>`) or an event store
+    /// (`store:<name>`). Its dedupe watermark is kept under this name.
+    pub source: Arc<str>,
     /// The decoded event, or why it could not be decoded (it will be parked).
     pub event: Result<RecordedEvent, String>,
     /// Where it came from, for the dead-letter record (e.g. `topic/partition/offset`).
@@ -36,10 +39,11 @@ impl Delivery {
         }
     }
 
-    /// A delivery of a decoded event read from an event store.
-    pub fn of_event(event: RecordedEvent, origin: impl Into<String>) -> Delivery {
+    /// A delivery of a decoded event from `source` (see [`Delivery::source`]).
+    pub fn of_event(event: RecordedEvent, source: Arc<str>, origin: impl Into<String>) -> Delivery {
         Delivery {
             key: event.stream_id.clone(),
+            source,
             origin: origin.into(),
             raw: Vec::new(),
             event: Ok(event),
@@ -106,35 +110,25 @@ fn waiting_behind(key: &str) -> String {
     format!("waiting behind an earlier parked event of stream {key}")
 }
 
-/// Records `event_ids` as applied by projector `name` (multi-row statements) and returns those
-/// recorded now, that is not applied before.
-///
-/// One `INSERT … ON CONFLICT DO NOTHING RETURNING` per chunk. Looking the ids up first and
-/// inserting only the new ones with plain INSERTs was tried: on PostgreSQL the look-up of 500 ids
-/// cost more than the speculative insertions it saved (729 against 418 ms of statement time for
-/// 48,694 events).
-async fn claim(
+/// How far below its source's watermark a republished event can be: the relay has at most two
+/// batches of 5,000 events in flight when it fails, and positions have few gaps. A duplicate
+/// further below is more likely an event of a recreated event store (see
+/// [`Projector::apply_batch`]); it is skipped all the same, and logged.
+pub const REPUBLISHED_WINDOW: i64 = 20_000;
+
+/// The dedupe watermarks of projector `name`: by source, the highest global position applied
+/// from it.
+async fn watermarks(
     conn: &mut sqlx::AnyConnection,
     name: &str,
-    event_ids: &[String],
-) -> Result<HashSet<String>, sqlx::Error> {
-    let backend = Backend::of_connection(conn);
-    let mut first_time = HashSet::with_capacity(event_ids.len());
-    for chunk in event_ids.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO projector_processed (projector, event_id) VALUES {} \
-             ON CONFLICT DO NOTHING RETURNING event_id",
-            value_rows(backend, chunk.len(), 2)
-        );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for id in chunk {
-            q = q.bind(name).bind(id);
-        }
-        for row in q.fetch_all(&mut *conn).await? {
-            first_time.insert(row.try_get::<String, _>(0)?);
-        }
-    }
-    Ok(first_time)
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    sqlx::query("SELECT source, position FROM projector_watermarks WHERE projector = $1")
+        .bind(name)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 /// Applies batches of events to one [`Projection`]'s read model.
@@ -151,8 +145,8 @@ pub struct Projector<P> {
 
 impl<P: Projection> Projector<P> {
     /// Opens the read-model database at `url`, creates the runtime's and the projection's tables,
-    /// and loads the keys that have parked events. For a projection without dedupe records
-    /// ([`Projection::dedupe`]) any left by an earlier version are deleted.
+    /// and loads the keys that have parked events. The per-event dedupe records of earlier
+    /// versions (`projector_processed`) are dropped: watermarks replaced them.
     pub async fn open(projection: P, url: &str) -> Result<Projector<P>, sqlx::Error> {
         let (pool, backend) = eventstore::backend::connect(url, 8).await?;
         Self::with_pool(projection, pool, backend).await
@@ -171,9 +165,12 @@ impl<P: Projection> Projector<P> {
                 projector TEXT NOT NULL, source TEXT NOT NULL, a BIGINT NOT NULL, b BIGINT NOT NULL,
                 PRIMARY KEY (projector, source))"
                 .to_string(),
-            "CREATE TABLE IF NOT EXISTS projector_processed (
-                projector TEXT NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (projector, event_id))"
+            "CREATE TABLE IF NOT EXISTS projector_watermarks (
+                projector TEXT NOT NULL, source TEXT NOT NULL, position BIGINT NOT NULL,
+                PRIMARY KEY (projector, source))"
                 .to_string(),
+            // One row per event applied, kept by earlier versions and never read now.
+            "DROP TABLE IF EXISTS projector_processed".to_string(),
             format!(
                 "CREATE TABLE IF NOT EXISTS projector_parked (
                     id {serial}, projector TEXT NOT NULL, stream_id TEXT NOT NULL,
@@ -183,13 +180,6 @@ impl<P: Projection> Projector<P> {
         ];
         ddl.extend(projection.schema(backend));
         eventstore::backend::create_schema(&pool, backend, &ddl).await?;
-        if !projection.dedupe() {
-            // Records an earlier version kept (the registry intake had them): never read again.
-            sqlx::query("DELETE FROM projector_processed WHERE projector = $1")
-                .bind(projection.name())
-                .execute(&pool)
-                .await?;
-        }
         let keys: Vec<String> =
             sqlx::query("SELECT DISTINCT stream_id FROM projector_parked WHERE projector = $1")
                 .bind(projection.name())
@@ -260,11 +250,26 @@ impl<P: Projection> Projector<P> {
     /// Applies `deliveries` in order and stores `checkpoints`, all in one transaction. On error
     /// nothing of the batch is kept; the caller retries it from its last checkpoint.
     ///
-    /// The batch's dedupe records are claimed with one statement per [`CHUNK`] events (unless the
-    /// projection opts out, [`Projection::dedupe`]); the events claimed for the first time go to
-    /// the projection in runs ([`Projection::apply_run`]), a run
-    /// ending where an event has to be parked. An event parked from a store source keeps its
-    /// payload as its bytes ([`Delivery::bytes`]).
+    /// **Dedupe.** The relay delivers at least once: after a crash it publishes again the events
+    /// after its checkpoint, under new offsets. Each source delivers its events in the order of
+    /// their global positions (the relay publishes in commit order, the idempotent producer keeps
+    /// a partition's order, and positions grow in commit order: see
+    /// `eventstore::backend::append_lock`), so a copy comes after the original and at or below
+    /// the highest position seen before it. The runtime keeps that position per source, its
+    /// **watermark** (`projector_watermarks`, committed with the batch), and skips every event at
+    /// or below it as a duplicate: within the batch, across batches, restarts and rebalances.
+    /// One read and one write per source per batch, instead of a record per event. Parked
+    /// events move the watermark too, so a copy of one is a duplicate, not parked twice.
+    ///
+    /// The rule assumes a source's positions come from one event store. Topics outlive their
+    /// store: one recreated empty under the same topics starts again at position 1, and its
+    /// events would be skipped; give it new topics (another `--namespace`) or rebuild the read
+    /// models. An event far below its watermark (more than [`REPUBLISHED_WINDOW`] positions) is
+    /// logged as a likely sign of that.
+    ///
+    /// Events that pass go to the projection in runs ([`Projection::apply_run`]), a run ending
+    /// where an event has to be parked. An event parked from a store source keeps its payload as
+    /// its bytes ([`Delivery::bytes`]).
     pub async fn apply_batch(
         &self,
         deliveries: &[Delivery],
@@ -277,16 +282,9 @@ impl<P: Projection> Projector<P> {
             newly_parked: HashSet::new(),
         };
         let mut tx = self.pool.begin().await?;
-        let ids: Vec<String> = deliveries
-            .iter()
-            .filter_map(|d| d.event.as_ref().ok())
-            .map(|e| e.event_id.to_string())
-            .collect();
-        let mut first_time = if self.projection.dedupe() {
-            claim(&mut tx, &name, &ids).await?
-        } else {
-            ids.into_iter().collect()
-        };
+        let stored = watermarks(&mut tx, &name).await?;
+        let mut moved: HashMap<&str, i64> = HashMap::new();
+        let mut far_below = None;
         let mut run: Vec<&Delivery> = Vec::new();
         for d in deliveries {
             let event = match &d.event {
@@ -298,15 +296,35 @@ impl<P: Projection> Projector<P> {
                 }
             };
             batch.report.last_event = Some((event.position, event.recorded_at_micros));
-            // `remove`: a second copy of an event within the batch is a duplicate too.
-            if !first_time.remove(&event.event_id.to_string()) {
+            let watermark = moved
+                .entry(&d.source)
+                .or_insert_with(|| stored.get(&*d.source).copied().unwrap_or(0));
+            if event.position <= *watermark {
+                if *watermark - event.position > REPUBLISHED_WINDOW {
+                    far_below.get_or_insert((d.source.clone(), event.position, *watermark));
+                }
                 batch.report.duplicates += 1;
                 continue;
             }
+            *watermark = event.position;
             run.push(d);
         }
         self.apply_run(&mut tx, &name, &mut run, &mut batch).await?;
         self.projection.before_commit().await?;
+        if let Some((source, position, watermark)) = far_below {
+            tracing::warn!(projector = name, %source, position, watermark, "events far below their source's watermark skipped as duplicates: was the event store recreated under the same topics?");
+        }
+        for (source, position) in moved {
+            sqlx::query(
+                "INSERT INTO projector_watermarks (projector, source, position) VALUES ($1, $2, $3) \
+                 ON CONFLICT (projector, source) DO UPDATE SET position = excluded.position",
+            )
+            .bind(&name)
+            .bind(source)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+        }
         for c in checkpoints {
             sqlx::query(
                 "INSERT INTO projector_checkpoints (projector, source, a, b) VALUES ($1, $2, $3, $4) \
@@ -357,8 +375,7 @@ impl<P: Projection> Projector<P> {
                 .map_or(run.len(), |i| start + i);
             if end == start {
                 let reason = waiting_behind(&run[start].key);
-                self.unclaim_and_park(tx, name, run[start], &reason, batch)
-                    .await?;
+                self.park(tx, name, run[start], &reason, batch).await?;
                 start += 1;
                 continue;
             }
@@ -385,32 +402,11 @@ impl<P: Projection> Projector<P> {
             }
             start += applied.len();
             if let Some(reason) = poisoned {
-                self.unclaim_and_park(tx, name, run[start], &reason, batch)
-                    .await?;
+                self.park(tx, name, run[start], &reason, batch).await?;
                 start += 1;
             }
         }
         Ok(())
-    }
-
-    /// Parks a claimed event: forgets it was seen first, so a repaired replay can apply it.
-    async fn unclaim_and_park(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        name: &str,
-        d: &Delivery,
-        reason: &str,
-        batch: &mut Batch,
-    ) -> Result<(), sqlx::Error> {
-        if self.projection.dedupe() {
-            let event_id = d.event.as_ref().map(|e| e.event_id.to_string());
-            sqlx::query("DELETE FROM projector_processed WHERE projector = $1 AND event_id = $2")
-                .bind(name)
-                .bind(event_id.unwrap_or_default())
-                .execute(&mut **tx)
-                .await?;
-        }
-        self.park(tx, name, d, reason, batch).await
     }
 
     async fn park(

@@ -1,69 +1,165 @@
-//! The runtime's dedupe records (`projector_processed`), and a projection that opts out of them
-//! (`Projection::dedupe`).
+//! Dedupe by per-source watermark (`projector_watermarks`): an event at or below the highest
+//! global position applied from its source is a duplicate, on both backends.
 
 mod common;
 
-use common::{delivery, Counting};
+use common::{delivery, delivery_from, Counting};
 use eventstore::testing::TestDatabase;
+use eventstore::Backend;
 use projector::Projector;
 use sqlx::Row;
 use std::sync::atomic::Ordering;
 
-async fn dedupe_rows(projector: &Projector<Counting>) -> i64 {
-    sqlx::query("SELECT COUNT(*) FROM projector_processed WHERE projector = $1")
+/// Every backend this machine offers: SQLite always, PostgreSQL when configured.
+async fn databases() -> Vec<TestDatabase> {
+    let mut dbs = vec![TestDatabase::sqlite()];
+    dbs.extend(TestDatabase::new(Backend::Postgres).await);
+    dbs
+}
+
+async fn watermark(projector: &Projector<Counting>, source: &str) -> Option<i64> {
+    sqlx::query("SELECT position FROM projector_watermarks WHERE projector = $1 AND source = $2")
         .bind(projector.name())
-        .fetch_one(projector.pool())
+        .bind(source)
+        .fetch_optional(projector.pool())
         .await
-        .expect("count dedupe rows")
-        .try_get(0)
-        .expect("a count")
-}
-
-/// Runs the same deliveries through a projector: a batch with a second copy of its first
-/// event, then the first event redelivered alone. Returns the projection's applications, the
-/// reports' applied and duplicate counts, and the dedupe rows left.
-async fn redeliver(dedupe: bool) -> (u64, u64, u64, i64) {
-    let db = TestDatabase::sqlite();
-    let counting = Counting::new(dedupe);
-    let applied = counting.applied.clone();
-    let projector = Projector::open(counting, &db.url).await.expect("open");
-    let first = delivery(1, "test.Known");
-    let batch = [first.clone(), first.clone(), delivery(2, "test.Known")];
-    let one = projector.apply_batch(&batch, &[]).await.expect("batch");
-    let again = projector.apply_batch(&[first], &[]).await.expect("again");
-    (
-        applied.load(Ordering::Relaxed),
-        one.applied + again.applied,
-        one.duplicates + again.duplicates,
-        dedupe_rows(&projector).await,
-    )
+        .expect("read watermark")
+        .map(|r| r.try_get(0).expect("a position"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redelivered_events_are_skipped_with_dedupe_records() {
-    // Two distinct events applied once each; the copy in the batch and the redelivery skipped.
-    assert_eq!(redeliver(true).await, (2, 2, 2, 2));
-}
+async fn copies_within_a_batch_across_batches_and_after_reopening_are_skipped() {
+    for db in databases().await {
+        let counting = Counting::default();
+        let applied = counting.applied.clone();
+        let projector = Projector::open(counting, &db.url).await.expect("open");
+        let (first, second) = (delivery(1, "test.Known"), delivery(2, "test.Known"));
+        let one = projector
+            .apply_batch(&[first.clone(), first.clone(), second.clone()], &[])
+            .await
+            .expect("batch");
+        assert_eq!((one.applied, one.duplicates), (2, 1), "{}", db.url);
+        let again = projector
+            .apply_batch(std::slice::from_ref(&second), &[])
+            .await
+            .expect("again");
+        assert_eq!((again.applied, again.duplicates), (0, 1));
+        drop(projector);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_projection_without_dedupe_gets_redeliveries_and_leaves_no_records() {
-    // The copy within the batch is still skipped; the redelivery in a later batch reaches the
-    // projection again; no dedupe row is written.
-    assert_eq!(redeliver(false).await, (3, 3, 1, 0));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn records_an_earlier_version_kept_are_deleted_when_the_projection_opts_out() {
-    let db = TestDatabase::sqlite();
-    let before = Projector::open(Counting::new(true), &db.url)
-        .await
-        .expect("open");
-    let batch = [delivery(1, "test.Known"), delivery(2, "test.Known")];
-    before.apply_batch(&batch, &[]).await.expect("batch");
-    assert_eq!(dedupe_rows(&before).await, 2);
-    drop(before);
-    let after = Projector::open(Counting::new(false), &db.url)
+        // The watermark is stored: a projector opened again (a restart) skips the copies too,
+        // and applies what is above it.
+        let projector = Projector::open(
+            Counting {
+                applied: applied.clone(),
+            },
+            &db.url,
+        )
         .await
         .expect("reopen");
-    assert_eq!(dedupe_rows(&after).await, 0);
+        let third = delivery(3, "test.Known");
+        let after = projector
+            .apply_batch(&[first, second, third], &[])
+            .await
+            .expect("after reopening");
+        assert_eq!((after.applied, after.duplicates), (1, 2));
+        assert_eq!(applied.load(Ordering::Relaxed), 3);
+        assert_eq!(watermark(&projector, "test").await, Some(3));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_source_has_its_own_watermark() {
+    for db in databases().await {
+        let projector = Projector::open(Counting::default(), &db.url)
+            .await
+            .expect("open");
+        // Partition 0 is ahead of partition 1: its position 9 does not hide partition 1's 4.
+        let report = projector
+            .apply_batch(
+                &[
+                    delivery_from("t:0", 9, "test.Known"),
+                    delivery_from("t:1", 4, "test.Known"),
+                    delivery_from("t:1", 7, "test.Known"),
+                    delivery_from("t:0", 8, "test.Known"),
+                ],
+                &[],
+            )
+            .await
+            .expect("batch");
+        assert_eq!((report.applied, report.duplicates), (3, 1));
+        assert_eq!(watermark(&projector, "t:0").await, Some(9));
+        assert_eq!(watermark(&projector, "t:1").await, Some(7));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_a_parked_event_is_a_duplicate_not_parked_again() {
+    for db in databases().await {
+        let projector = Projector::open(Counting::default(), &db.url)
+            .await
+            .expect("open");
+        let bad = delivery(1, "test.Bad");
+        let first = projector
+            .apply_batch(std::slice::from_ref(&bad), &[])
+            .await
+            .expect("batch");
+        assert_eq!(first.parked.len(), 1);
+        let copy = projector.apply_batch(&[bad], &[]).await.expect("copy");
+        assert_eq!((copy.parked.len(), copy.duplicates), (0, 1));
+        assert_eq!(projector.parked().await.expect("parked").len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_leaves_the_watermark_where_it_was() {
+    for db in databases().await {
+        let counting = Counting::default();
+        let applied = counting.applied.clone();
+        let projector = Projector::open(counting, &db.url).await.expect("open");
+        projector
+            .apply_batch(&[delivery(1, "test.Known")], &[])
+            .await
+            .expect("first");
+        let failing = [delivery(2, "test.Known"), delivery(3, "test.Fail")];
+        assert!(projector.apply_batch(&failing, &[]).await.is_err());
+        assert_eq!(watermark(&projector, "test").await, Some(1));
+        // Retried without the failure, event 2 is applied, not taken for a duplicate.
+        let retried = projector
+            .apply_batch(&failing[..1], &[])
+            .await
+            .expect("retry");
+        assert_eq!((retried.applied, retried.duplicates), (1, 0));
+        assert_eq!(
+            applied.load(Ordering::Relaxed),
+            3,
+            "1, 2 rolled back, 2 again"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_event_records_of_earlier_versions_are_dropped() {
+    for db in databases().await {
+        let (pool, _) = eventstore::backend::connect(&db.url, 1)
+            .await
+            .expect("connect");
+        sqlx::query(
+            "CREATE TABLE projector_processed (projector TEXT NOT NULL, event_id TEXT NOT NULL, \
+             PRIMARY KEY (projector, event_id))",
+        )
+        .execute(&pool)
+        .await
+        .expect("an earlier version's table");
+        sqlx::query("INSERT INTO projector_processed VALUES ('counting', 'e1')")
+            .execute(&pool)
+            .await
+            .expect("a record");
+        Projector::open(Counting::default(), &db.url)
+            .await
+            .expect("open");
+        let gone = sqlx::query("SELECT COUNT(*) FROM projector_processed")
+            .fetch_one(&pool)
+            .await;
+        assert!(gone.is_err(), "the table is still there");
+    }
 }

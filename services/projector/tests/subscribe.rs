@@ -9,7 +9,7 @@ use projector::Projector;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribe_counts_batches_that_applied_events() {
     let db = TestDatabase::sqlite();
-    let projector = Projector::open(Counting::new(true), &db.url)
+    let projector = Projector::open(Counting::default(), &db.url)
         .await
         .expect("open");
     let mut changes = projector.subscribe();

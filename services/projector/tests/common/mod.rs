@@ -9,21 +9,12 @@ use futures::future::BoxFuture;
 use projector::{Applied, Delivery, Projection, ProjectionError};
 use sqlx::AnyConnection;
 
-/// Applies `test.Known` events, passes over every other type, parks `test.Bad`; counts the
-/// events it applied in `applied` (a handle the test keeps). `dedupe` is what it answers to
-/// [`Projection::dedupe`].
+/// Applies `test.Known` events, passes over every other type, parks `test.Bad`, fails the batch
+/// (as a database error would) on `test.Fail`; counts the events it applied in `applied` (a
+/// handle the test keeps; rolled-back applications count too).
+#[derive(Default)]
 pub struct Counting {
-    pub dedupe: bool,
     pub applied: Arc<AtomicU64>,
-}
-
-impl Counting {
-    pub fn new(dedupe: bool) -> Counting {
-        Counting {
-            dedupe,
-            applied: Arc::default(),
-        }
-    }
 }
 
 impl Projection for Counting {
@@ -33,10 +24,6 @@ impl Projection for Counting {
 
     fn schema(&self, _backend: Backend) -> Vec<String> {
         Vec::new()
-    }
-
-    fn dedupe(&self) -> bool {
-        self.dedupe
     }
 
     fn apply<'a>(
@@ -51,14 +38,22 @@ impl Projection for Counting {
                     Ok(Applied::Applied)
                 }
                 "test.Bad" => Err(ProjectionError::Poison("bad".into())),
+                "test.Fail" => Err(ProjectionError::Store(sqlx::Error::Protocol(
+                    "the database failed".into(),
+                ))),
                 _ => Ok(Applied::UnknownType),
             }
         })
     }
 }
 
-/// A decoded event of `event_type` at `position`, on a stream of its own.
+/// A decoded event of `event_type` at `position`, on a stream of its own, from source `test`.
 pub fn delivery(position: i64, event_type: &str) -> Delivery {
+    delivery_from("test", position, event_type)
+}
+
+/// A decoded event of `event_type` at `position`, on a stream of its own, from `source`.
+pub fn delivery_from(source: &str, position: i64, event_type: &str) -> Delivery {
     let event = RecordedEvent {
         event_id: uuid::Uuid::now_v7(),
         stream_id: format!("s-{position}"),
@@ -76,5 +71,5 @@ pub fn delivery(position: i64, event_type: &str) -> Delivery {
         payload: Vec::new(),
         hash: Vec::new(),
     };
-    Delivery::of_event(event, "test")
+    Delivery::of_event(event, source.into(), format!("{source}/{position}"))
 }

@@ -185,6 +185,15 @@ async fn on_kafka_the_relay_and_the_raw_producer_are_compared_at_the_same_record
     let k = report.kafka_baseline.as_ref().expect("Kafka baseline");
     assert_eq!(k.produce_runs_per_second.len(), 3);
     assert_eq!(k.consume_runs_per_second.len(), 3);
+    // The projector's raw baseline: a consumer inserting each record, three runs, the median
+    // reported and compared with the projector's capacity.
+    assert_eq!(k.consume_insert_runs_per_second.len(), 3);
+    let mut inserting = k.consume_insert_runs_per_second.clone();
+    inserting.sort_by(f64::total_cmp);
+    assert_eq!(k.consume_insert_per_second, Some(inserting[1]));
+    assert!(report.ratios.iter().any(|r| r.figure
+        == "projector capacity vs raw consumer inserting"
+        && r.baseline_per_second == inserting[1]));
     // The CloudEvents attributes of a registry event: at least the fifteen the relay always
     // sends, several times the payload's size.
     assert!(k.headers >= 15, "{} headers", k.headers);

@@ -32,7 +32,7 @@ use crate::headers;
 
 /// Records applied per database transaction, at most (the projections write runs set-based, so a
 /// backlog is applied in few, short transactions).
-const MAX_BATCH: usize = 500;
+pub const MAX_BATCH: usize = 500;
 /// How long a batch collects records after its first one, at most: it bounds the delay a record
 /// waits in a batch. (A per-record window let a steady stream fill 1,000-record batches and
 /// delayed records by over a second.)

@@ -32,7 +32,7 @@ use super::suite::median_index;
 /// Partitions of the baseline topic.
 const PARTITIONS: i32 = 3;
 /// How long the consumer may take to read every record back before the baseline fails.
-const CONSUME_TIMEOUT: Duration = Duration::from_secs(120);
+pub(super) const CONSUME_TIMEOUT: Duration = Duration::from_secs(120);
 /// Events per stream in the insert baseline (a household and its members, roughly).
 const EVENTS_PER_STREAM: usize = 5;
 /// Values bound per row by the insert baseline (the transaction order, then ten values).
@@ -65,6 +65,11 @@ pub struct KafkaBaseline {
     pub produce_runs_per_second: Vec<f64>,
     /// Records received per second in each run.
     pub consume_runs_per_second: Vec<f64>,
+    /// Records read and inserted per second by a consumer that writes each record as a row
+    /// ([`super::consume_insert`]), when a database was given: the projector's raw baseline.
+    pub consume_insert_per_second: Option<f64>,
+    /// The same in each run.
+    pub consume_insert_runs_per_second: Vec<f64>,
 }
 
 /// Raw batched-insert throughput on the database the system uses.
@@ -90,13 +95,15 @@ pub struct InsertBaseline {
 /// Records are all enqueued before any acknowledgement is awaited (except when librdkafka's local
 /// queue is full), so this is the pipelined ceiling the relay's batches can approach. The
 /// consumer counts records and checks their payload size and number of headers; it fails after
-/// 120 s.
+/// 120 s. With `insert_into` (a database URL), another consumer in a fresh group then reads them
+/// again and inserts them into that database ([`super::consume_insert::consume_and_insert`]).
 pub async fn kafka_baseline(
     brokers: &str,
     topic: &str,
     messages: usize,
     payload_bytes: usize,
     headers: &OwnedHeaders,
+    insert_into: Option<&str>,
 ) -> anyhow::Result<KafkaBaseline> {
     anyhow::ensure!(
         messages > 0,
@@ -106,7 +113,18 @@ pub async fn kafka_baseline(
     kafka::admin::ensure_topics(&config, &[topic], PARTITIONS)
         .await
         .with_context(|| format!("create topic {topic}"))?;
-    let result = produce_and_consume(&config, topic, messages, payload_bytes, headers).await;
+    let result = async {
+        let mut k = produce_and_consume(&config, topic, messages, payload_bytes, headers).await?;
+        if let Some(url) = insert_into {
+            let seconds =
+                super::consume_insert::consume_and_insert(&config, topic, messages, url).await?;
+            let per_second = per_second(messages, seconds);
+            k.consume_insert_per_second = Some(per_second);
+            k.consume_insert_runs_per_second = vec![per_second];
+        }
+        Ok(k)
+    }
+    .await;
     if let Err(e) = kafka::admin::delete_topics(&config, &[topic]).await {
         tracing::warn!(topic, error = %e, "baseline topic not deleted");
     }
@@ -123,14 +141,29 @@ pub async fn kafka_baseline_median(
     messages: usize,
     payload_bytes: usize,
     headers: &OwnedHeaders,
+    insert_into: Option<&str>,
 ) -> anyhow::Result<KafkaBaseline> {
     anyhow::ensure!(!topics.is_empty(), "the Kafka baseline needs a topic");
     let mut all = Vec::with_capacity(topics.len());
     for topic in topics {
-        all.push(kafka_baseline(brokers, topic, messages, payload_bytes, headers).await?);
+        all.push(
+            kafka_baseline(
+                brokers,
+                topic,
+                messages,
+                payload_bytes,
+                headers,
+                insert_into,
+            )
+            .await?,
+        );
     }
     let produce_runs: Vec<f64> = all.iter().map(|k| k.produce_per_second).collect();
     let consume_runs: Vec<f64> = all.iter().map(|k| k.consume_per_second).collect();
+    let consume_insert_runs: Vec<f64> = all
+        .iter()
+        .filter_map(|k| k.consume_insert_per_second)
+        .collect();
     let (produce, consume) = (
         &all[median_index(&produce_runs)],
         &all[median_index(&consume_runs)],
@@ -142,6 +175,9 @@ pub async fn kafka_baseline_median(
         consume_per_second: consume.consume_per_second,
         produce_runs_per_second: produce_runs,
         consume_runs_per_second: consume_runs,
+        consume_insert_per_second: (!consume_insert_runs.is_empty())
+            .then(|| consume_insert_runs[median_index(&consume_insert_runs)]),
+        consume_insert_runs_per_second: consume_insert_runs,
         ..all[0].clone()
     })
 }
@@ -173,6 +209,8 @@ async fn produce_and_consume(
         consume_per_second,
         produce_runs_per_second: vec![produce_per_second],
         consume_runs_per_second: vec![consume_per_second],
+        consume_insert_per_second: None,
+        consume_insert_runs_per_second: Vec::new(),
     })
 }
 
@@ -246,7 +284,7 @@ async fn await_all(pending: &mut Vec<DeliveryFuture>) -> anyhow::Result<()> {
 }
 
 /// Records when the group assigned partitions to the consumer.
-struct AssignedAt(Arc<Mutex<Option<Instant>>>);
+pub(super) struct AssignedAt(pub(super) Arc<Mutex<Option<Instant>>>);
 
 impl ClientContext for AssignedAt {}
 
@@ -363,14 +401,14 @@ fn check_batch(batch: usize) -> anyhow::Result<()> {
 }
 
 /// The scratch table of one insert baseline.
-struct ScratchTable {
+pub(super) struct ScratchTable {
     name: String,
     backend: Backend,
 }
 
 impl ScratchTable {
     /// Creates `bench_baseline_<uuid>` with the events table's shape.
-    async fn create(pool: &AnyPool, backend: Backend) -> anyhow::Result<ScratchTable> {
+    pub(super) async fn create(pool: &AnyPool, backend: Backend) -> anyhow::Result<ScratchTable> {
         let name = format!("bench_baseline_{}", uuid::Uuid::new_v4().simple());
         let serial = backend.serial_key();
         let bytes = backend.bytes();
@@ -423,50 +461,48 @@ impl ScratchTable {
         let mut tx_id = 0i64;
         while done < rows {
             let n = batch.min(rows - done);
-            let values: Vec<Vec<_>> = (0..n)
+            tx_id += 1;
+            let values: Vec<Vec<Value>> = (0..n)
                 .map(|i| {
                     let row = done + i;
                     if row.is_multiple_of(EVENTS_PER_STREAM) {
                         stream = stream_key();
                     }
-                    let now = chrono::Utc::now().timestamp_micros();
-                    let command = uuid::Uuid::new_v4().to_string();
-                    vec![
-                        Value::Int(tx_id + 1),
-                        Value::Text(uuid::Uuid::now_v7().to_string()),
-                        Value::Text(stream.clone()),
-                        Value::Int((row % EVENTS_PER_STREAM) as i64 + 1),
-                        Value::Text("bottomline.registry.v1.PersonRegistered".into()),
-                        Value::Int(now),
-                        Value::Int(now),
-                        Value::Text(command.clone()),
-                        Value::Text(command),
-                        Value::Bytes(bytes.take(payload_bytes)),
-                        Value::Bytes(bytes.take(32)),
-                    ]
+                    let version = (row % EVENTS_PER_STREAM) as i64 + 1;
+                    let payload = bytes.take(payload_bytes);
+                    event_row(tx_id, stream.clone(), version, payload, bytes.take(32))
                 })
                 .collect();
-            tx_id += 1;
-            let sql = self.insert_sql(n);
-            let started = Instant::now();
-            let mut tx = pool.begin().await.context("begin")?;
-            let mut query = sqlx::query(&sql);
-            for value in values.into_iter().flatten() {
-                query = match value {
-                    Value::Text(s) => query.bind(s),
-                    Value::Int(i) => query.bind(i),
-                    Value::Bytes(b) => query.bind(b),
-                };
-            }
-            query
-                .execute(&mut *tx)
-                .await
-                .with_context(|| format!("insert into {}", self.name))?;
-            tx.commit().await.context("commit")?;
-            spent += started.elapsed();
+            spent += self.insert(pool, values).await?;
             done += n;
         }
         Ok(spent.as_secs_f64())
+    }
+
+    /// Inserts `rows` (of [`event_row`]) with one multi-row INSERT in one transaction; returns
+    /// the time from its begin to its commit.
+    pub(super) async fn insert(
+        &self,
+        pool: &AnyPool,
+        rows: Vec<Vec<Value>>,
+    ) -> anyhow::Result<Duration> {
+        let sql = self.insert_sql(rows.len());
+        let started = Instant::now();
+        let mut tx = pool.begin().await.context("begin")?;
+        let mut query = sqlx::query(&sql);
+        for value in rows.into_iter().flatten() {
+            query = match value {
+                Value::Text(s) => query.bind(s),
+                Value::Int(i) => query.bind(i),
+                Value::Bytes(b) => query.bind(b),
+            };
+        }
+        query
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("insert into {}", self.name))?;
+        tx.commit().await.context("commit")?;
+        Ok(started.elapsed())
     }
 
     /// One multi-row INSERT of `n` rows of eleven values (the transaction order first), with
@@ -493,7 +529,7 @@ impl ScratchTable {
         sql
     }
 
-    async fn count(&self, pool: &AnyPool) -> anyhow::Result<usize> {
+    pub(super) async fn count(&self, pool: &AnyPool) -> anyhow::Result<usize> {
         let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {}", self.name))
             .fetch_one(pool)
             .await
@@ -502,7 +538,7 @@ impl ScratchTable {
         Ok(n as usize)
     }
 
-    async fn drop(&self, pool: &AnyPool) -> anyhow::Result<()> {
+    pub(super) async fn drop(&self, pool: &AnyPool) -> anyhow::Result<()> {
         sqlx::query(&format!("DROP TABLE IF EXISTS {}", self.name))
             .execute(pool)
             .await
@@ -511,22 +547,48 @@ impl ScratchTable {
     }
 }
 
+/// The eleven values of one scratch-table row: an event of `stream` at `version`, in
+/// transaction `tx_id`, with a fresh event id and command id and the clock's time.
+pub(super) fn event_row(
+    tx_id: i64,
+    stream: String,
+    version: i64,
+    payload: Vec<u8>,
+    hash: Vec<u8>,
+) -> Vec<Value> {
+    let now = chrono::Utc::now().timestamp_micros();
+    let command = uuid::Uuid::new_v4().to_string();
+    vec![
+        Value::Int(tx_id),
+        Value::Text(uuid::Uuid::now_v7().to_string()),
+        Value::Text(stream),
+        Value::Int(version),
+        Value::Text("bottomline.registry.v1.PersonRegistered".into()),
+        Value::Int(now),
+        Value::Int(now),
+        Value::Text(command.clone()),
+        Value::Text(command),
+        Value::Bytes(payload),
+        Value::Bytes(hash),
+    ]
+}
+
 /// A value to bind (sqlx `Any` binds only these).
-enum Value {
+pub(super) enum Value {
     Text(String),
     Int(i64),
     Bytes(Vec<u8>),
 }
 
 /// Incompressible filler bytes (splitmix64), so neither compression nor TOAST flatters a figure.
-struct Bytes(u64);
+pub(super) struct Bytes(u64);
 
 impl Bytes {
-    fn new(seed: u64) -> Bytes {
+    pub(super) fn new(seed: u64) -> Bytes {
         Bytes(seed)
     }
 
-    fn take(&mut self, n: usize) -> Vec<u8> {
+    pub(super) fn take(&mut self, n: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(n + 8);
         while out.len() < n {
             self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -668,13 +730,17 @@ mod tests {
                 value: Some(b"t"),
             });
         let topic = format!("test.baseline.{}", uuid::Uuid::new_v4().simple());
-        let report = kafka_baseline(&brokers, &topic, 2_000, 300, &headers)
+        let db = TestDatabase::sqlite();
+        let report = kafka_baseline(&brokers, &topic, 2_000, 300, &headers, Some(&db.url))
             .await
             .expect("kafka baseline");
         assert_eq!((report.messages, report.payload_bytes), (2_000, 300));
         assert_eq!((report.headers, report.header_bytes), (2, 5 + 10 + 7 + 1));
         assert!(report.produce_seconds > 0.0 && report.produce_per_second > 0.0);
         assert!(report.consume_seconds > 0.0 && report.consume_per_second > 0.0);
+        assert!(report.consume_insert_per_second.is_some_and(|r| r > 0.0));
+        // Its rows were counted (2,000, or it fails) and dropped with their table.
+        assert_eq!(scratch_tables_left(&db.url, Backend::Sqlite).await, 0);
     }
 
     /// Manual measurement, printed: `BOTTOMLINE_BASELINE_BROKERS` and/or
@@ -691,6 +757,9 @@ mod tests {
                 50_000,
                 300,
                 &OwnedHeaders::new(),
+                std::env::var("BOTTOMLINE_BASELINE_DATABASE_URL")
+                    .ok()
+                    .as_deref(),
             )
             .await
             .expect("kafka baseline");

@@ -12,6 +12,7 @@
 //! spend a fifth of its time on the bench's own measurement.)
 
 pub mod baseline;
+pub mod consume_insert;
 pub mod cpu;
 
 use std::sync::atomic::{AtomicI64, Ordering};

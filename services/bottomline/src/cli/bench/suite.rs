@@ -578,6 +578,7 @@ pub async fn run(
                         .as_ref()
                         .map(|e| kafka::headers::encode(e, registry::SOURCE))
                         .unwrap_or_default(),
+                    Some(&store_url),
                 )
                 .await
                 .context("Kafka baseline")?,
@@ -602,6 +603,13 @@ pub async fn run(
                     projector_replay.events_per_second,
                     k.consume_per_second,
                 ));
+                if let Some(consume_insert) = k.consume_insert_per_second {
+                    ratios.push(Ratio::new(
+                        "projector capacity vs raw consumer inserting",
+                        projector_replay.events_per_second,
+                        consume_insert,
+                    ));
+                }
             }
             _ => ratios.push(Ratio::new(
                 "projector capacity (from the store) vs batched inserts",
@@ -813,6 +821,17 @@ impl std::fmt::Display for SuiteReport {
                 k.consume_per_second,
                 runs(&k.consume_runs_per_second)
             )?;
+            if let Some(per_second) = k.consume_insert_per_second {
+                writeln!(
+                    f,
+                    "baseline cons+insert {:>6} msgs in {:>7.3} s   {:>8.0}/s (each record a row, {} per transaction; median of {})",
+                    k.messages,
+                    k.messages as f64 / per_second.max(f64::MIN_POSITIVE),
+                    per_second,
+                    super::consume_insert::BATCH,
+                    runs(&k.consume_insert_runs_per_second)
+                )?;
+            }
         }
         for r in &self.ratios {
             writeln!(

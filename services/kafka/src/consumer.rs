@@ -11,13 +11,18 @@
 //! applied records skipped, so none is lost. Kafka's committed offsets are only
 //! advice, committed after the database transaction. Parked (poison) events are also published to
 //! a dead-letter topic for operators.
+//!
+//! One batch is applied at a time, in order, while the next is read and decoded: a batch starts
+//! once the previous one committed, and the batch in flight is finished before a rebalance is
+//! handled (the new assignment's offsets and watermarks are read from the database) and before
+//! the consumer returns.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use projector::{Checkpoint, Delivery, ParkedEvent, Projection, Projector};
+use projector::{BatchReport, Checkpoint, Delivery, ParkedEvent, Projection, Projector};
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -138,16 +143,34 @@ pub async fn run<P: Projection>(
     // Per partition: the next offset to apply, and whether it is being read again from its start.
     let mut next: HashMap<i32, i64> = HashMap::new();
     let mut rewound: HashSet<i32> = HashSet::new();
+    // Per partition: its source name, made once.
+    let mut sources: HashMap<i32, Arc<str>> = HashMap::new();
     let mut generation = 0;
     let mut unassigned = Unassigned::new(tokio::time::Instant::now());
+    // The batch being applied while the next one is read and decoded.
+    let mut in_flight: Option<InFlight> = None;
     loop {
         // Wake up now and then without a record, so that a new assignment is sought to its
         // stored offsets even when nothing arrives from the group's committed position.
         let first = tokio::select! {
             m = consumer.recv() => Some(m),
             _ = tokio::time::sleep(IDLE_CHECK) => None,
-            _ = shutdown.cancelled() => return Ok(()),
+            _ = shutdown.cancelled() => {
+                settle(&consumer, topic, in_flight.take(), &dead_letters, dead_letter_topic).await;
+                return Ok(());
+            }
         };
+        if first.is_none() {
+            // Idle: finish the batch in flight now rather than when the next record comes.
+            settle(
+                &consumer,
+                topic,
+                in_flight.take(),
+                &dead_letters,
+                dead_letter_topic,
+            )
+            .await;
+        }
         let holds_none = assignments
             .partitions
             .lock()
@@ -168,6 +191,15 @@ pub async fn run<P: Projection>(
         }
         let now = assignments.generation.load(Ordering::SeqCst);
         if now != generation {
+            // The stored offsets and watermarks are read again: the batch in flight first.
+            settle(
+                &consumer,
+                topic,
+                in_flight.take(),
+                &dead_letters,
+                dead_letter_topic,
+            )
+            .await;
             generation = now;
             next.clear();
             rewound.clear();
@@ -183,6 +215,14 @@ pub async fn run<P: Projection>(
             // Fatal: librdkafka will not rejoin the group. With static membership that is a
             // fence: another live process joined with this consumer's group.instance.id.
             Err(e @ KafkaError::MessageConsumptionFatal(_)) => {
+                settle(
+                    &consumer,
+                    topic,
+                    in_flight.take(),
+                    &dead_letters,
+                    dead_letter_topic,
+                )
+                .await;
                 let instance = config.instance.as_deref().unwrap_or("(dynamic member)");
                 tracing::error!(
                     group,
@@ -255,7 +295,10 @@ pub async fn run<P: Projection>(
                 tracing::error!(topic, partition, expected, got = m.offset(), "offsets missing from the topic (deleted by retention?); going on from the next one");
             }
             rewound.remove(&partition);
-            deliveries.push(delivery(m));
+            let source = sources
+                .entry(partition)
+                .or_insert_with(|| format!("{topic}:{partition}").into());
+            deliveries.push(delivery(m, source.clone()));
             checkpoints.insert(partition, m.offset() + 1);
         }
         if deliveries.is_empty() {
@@ -269,30 +312,73 @@ pub async fn run<P: Projection>(
                 b: 0,
             })
             .collect();
-        let report = loop {
-            match projector.apply_batch(&deliveries, &cps).await {
-                Ok(r) => break r,
-                Err(e) => {
-                    tracing::warn!(projector = projector.name(), error = %e, "batch failed, retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
-        };
+        // One batch applied at a time, in order: this one starts once the previous committed,
+        // and the next is read and decoded while it is applied.
+        settle(
+            &consumer,
+            topic,
+            in_flight.take(),
+            &dead_letters,
+            dead_letter_topic,
+        )
+        .await;
         next.extend(checkpoints.iter().map(|(p, o)| (*p, *o)));
-        if let (Some(producer), Some(dlq)) = (&dead_letters, dead_letter_topic) {
-            publish_dead_letters(producer, dlq, &report.parked).await;
-        }
-        let mut tpl = TopicPartitionList::new();
-        for (p, o) in &checkpoints {
-            tpl.add_partition_offset(topic, *p, Offset::Offset(*o))?;
-        }
-        if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
-            tracing::debug!(error = %e, "advisory offset commit failed");
-        }
+        let projector = projector.clone();
+        in_flight = Some(InFlight {
+            checkpoints,
+            task: tokio::spawn(async move {
+                loop {
+                    match projector.apply_batch(&deliveries, &cps).await {
+                        Ok(r) => break r,
+                        Err(e) => {
+                            tracing::warn!(projector = projector.name(), error = %e, "batch failed, retrying");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                }
+            }),
+        });
     }
 }
 
-fn delivery(m: &BorrowedMessage<'_>) -> Delivery {
+/// A batch handed to the projector: retried until it commits.
+struct InFlight {
+    /// Next offset per partition once it commits.
+    checkpoints: BTreeMap<i32, i64>,
+    task: tokio::task::JoinHandle<BatchReport>,
+}
+
+/// Waits for the batch in flight, if any, to commit; then publishes its parked events to the
+/// dead-letter topic and commits its offsets to the group (advice only: the read model's own are
+/// in its database).
+async fn settle(
+    consumer: &StreamConsumer<Context>,
+    topic: &str,
+    batch: Option<InFlight>,
+    dead_letters: &Option<FutureProducer>,
+    dead_letter_topic: Option<&str>,
+) {
+    let Some(batch) = batch else { return };
+    let report = match batch.task.await {
+        Ok(report) => report,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
+    if let (Some(producer), Some(dlq)) = (dead_letters, dead_letter_topic) {
+        publish_dead_letters(producer, dlq, &report.parked).await;
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (p, o) in &batch.checkpoints {
+        if let Err(e) = tpl.add_partition_offset(topic, *p, Offset::Offset(*o)) {
+            tracing::debug!(error = %e, "advisory offset not added");
+        }
+    }
+    if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+        tracing::debug!(error = %e, "advisory offset commit failed");
+    }
+}
+
+/// The delivery of record `m` of partition `source` (`<topic>:<partition>`).
+fn delivery(m: &BorrowedMessage<'_>, source: Arc<str>) -> Delivery {
     let key = m
         .key()
         .map(|k| String::from_utf8_lossy(k).into_owned())
@@ -304,9 +390,9 @@ fn delivery(m: &BorrowedMessage<'_>) -> Delivery {
     };
     Delivery {
         key,
-        source: format!("{}:{}", m.topic(), m.partition()).into(),
+        source,
+        offset: m.offset(),
         event,
-        origin: format!("{}/{}/{}", m.topic(), m.partition(), m.offset()),
         raw,
     }
 }

@@ -72,10 +72,7 @@ pub async fn run<P: Projection>(
         };
         let deliveries: Vec<Delivery> = batch
             .into_iter()
-            .map(|e| {
-                let origin = format!("{source}/{}", e.position);
-                Delivery::of_event(e, source.clone(), origin)
-            })
+            .map(|e| Delivery::of_event(e, source.clone()))
             .collect();
         let checkpoint = [Checkpoint {
             source: source.to_string(),

@@ -23,8 +23,9 @@ pub struct Delivery {
     pub source: Arc<str>,
     /// The decoded event, or why it could not be decoded (it will be parked).
     pub event: Result<RecordedEvent, String>,
-    /// Where it came from, for the dead-letter record (e.g. `topic/partition/offset`).
-    pub origin: String,
+    /// Its place in `source`: the record's offset in a Kafka partition, the event's global
+    /// position in an event store.
+    pub offset: i64,
     /// The record's bytes when `event` could not be decoded, kept with the parked event so it can
     /// be inspected or replayed; empty when `event` is decoded (its payload is those bytes).
     pub raw: Vec<u8>,
@@ -39,12 +40,19 @@ impl Delivery {
         }
     }
 
-    /// A delivery of a decoded event from `source` (see [`Delivery::source`]).
-    pub fn of_event(event: RecordedEvent, source: Arc<str>, origin: impl Into<String>) -> Delivery {
+    /// Where it came from, for the dead-letter record: `<source>/<offset>`, e.g.
+    /// `bottomline.registry.events:2/1041` or `store:registry/1041`.
+    pub fn origin(&self) -> String {
+        format!("{}/{}", self.source, self.offset)
+    }
+
+    /// A delivery of a decoded event read from an event store `source` (see
+    /// [`Delivery::source`]), at its global position.
+    pub fn of_event(event: RecordedEvent, source: Arc<str>) -> Delivery {
         Delivery {
             key: event.stream_id.clone(),
             source,
-            origin: origin.into(),
+            offset: event.position,
             raw: Vec::new(),
             event: Ok(event),
         }
@@ -424,7 +432,8 @@ impl<P: Projection> Projector<P> {
             .as_ref()
             .map(|e| e.event_id.to_string())
             .unwrap_or_default();
-        tracing::warn!(projector = name, stream = %d.key, event_id, origin = %d.origin, reason, "event parked");
+        let origin = d.origin();
+        tracing::warn!(projector = name, stream = %d.key, event_id, origin, reason, "event parked");
         sqlx::query(
             "INSERT INTO projector_parked (projector, stream_id, event_id, origin, reason, raw, parked_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -432,7 +441,7 @@ impl<P: Projection> Projector<P> {
         .bind(name)
         .bind(&d.key)
         .bind(&event_id)
-        .bind(&d.origin)
+        .bind(&origin)
         .bind(reason)
         .bind(d.bytes())
         .bind(chrono::Utc::now().timestamp_micros())
@@ -441,7 +450,7 @@ impl<P: Projection> Projector<P> {
         batch.report.parked.push(ParkedEvent {
             key: d.key.clone(),
             event_id,
-            origin: d.origin.clone(),
+            origin,
             reason: reason.to_string(),
             raw: d.bytes().to_vec(),
         });

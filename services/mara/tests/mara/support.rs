@@ -96,11 +96,7 @@ impl Log {
             payload,
             hash: Vec::new(),
         };
-        self.pending.push(Delivery::of_event(
-            event,
-            "test".into(),
-            format!("test/{}", self.position),
-        ));
+        self.pending.push(Delivery::of_event(event, "test".into()));
         self
     }
 

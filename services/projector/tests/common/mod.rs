@@ -71,5 +71,5 @@ pub fn delivery_from(source: &str, position: i64, event_type: &str) -> Delivery 
         payload: Vec::new(),
         hash: Vec::new(),
     };
-    Delivery::of_event(event, source.into(), format!("{source}/{position}"))
+    Delivery::of_event(event, source.into())
 }

@@ -792,7 +792,7 @@ impl std::fmt::Display for SuiteReport {
         let t = &self.projector_replay;
         writeln!(
             f,
-            "projector capacity {:>8} events in {:>7.3} s    {:>8.0}/s (MARA rebuilt from scratch)",
+            "projector capacity {:>8} events in {:>7.3} s    {:>8.0}/s (MARA rebuilt from scratch, after its first batch)",
             t.events, t.seconds, t.events_per_second
         )?;
         writeln!(

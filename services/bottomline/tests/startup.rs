@@ -210,3 +210,51 @@ async fn a_start_that_fails_in_a_directory_it_did_not_create_leaves_it() {
     assert!(App::build(config).await.is_err());
     assert!(dir.path().is_dir(), "a directory that existed was removed");
 }
+
+/// Adds a dedupe watermark for `source` to the MARA read model of `config`, as following that
+/// source would have.
+async fn followed(config: &AppConfig, source: &str) {
+    let (pool, _) = eventstore::backend::connect(&config.read_model_url(), 1)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO projector_watermarks (projector, source, position) VALUES ('mara', $1, 5)",
+    )
+    .bind(source)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_model_is_not_fed_from_other_sources_than_it_followed() {
+    // Built from the event store (embedded), then started with Kafka: refused before any
+    // topic is created or consumed.
+    if let Some(brokers) = eventstore::testing::kafka_brokers() {
+        let dir = tempfile::tempdir().unwrap();
+        App::build(config(dir.path())).await.unwrap().stop().await;
+        followed(&config(dir.path()), "store:registry").await;
+        let mut kafka = config(dir.path());
+        kafka.kafka_brokers = Some(brokers);
+        kafka.kafka_namespace = format!(".test-{}", uuid::Uuid::new_v4().simple());
+        let Err(e) = App::build(kafka).await else {
+            panic!("a read model built from the event store was fed from Kafka")
+        };
+        let e = format!("{e:#}");
+        assert!(e.contains("the mara read model at"), "{e}");
+        assert!(e.contains("[\"store:registry\"]"), "{e}");
+        assert!(e.contains("bottomline.registry.events.v1.test-"), "{e}");
+        // Embedded again, as before: it starts.
+        App::build(config(dir.path())).await.unwrap().stop().await;
+    }
+
+    // Built from Kafka, then started embedded: refused too.
+    let dir = tempfile::tempdir().unwrap();
+    App::build(config(dir.path())).await.unwrap().stop().await;
+    followed(&config(dir.path()), "bottomline.registry.events.v1:2").await;
+    let Err(e) = App::build(config(dir.path())).await else {
+        panic!("a read model built from Kafka was fed from the event store")
+    };
+    assert!(format!("{e:#}").contains("store:registry"), "{e:#}");
+}

@@ -3,14 +3,15 @@
 //! own reference view of persons and households and never reads the registry's database.
 //!
 //! It runs as a [`Projection`] (name `employment-intake`) so it gets the projector runtime's
-//! checkpoints and dead-lettering; its "read model" is the employment event store itself, and
-//! the store's command ids are its dedupe (see [`Projection::dedupe`]).
+//! checkpoints, dedupe watermarks and dead-lettering; its "read model" is the employment event
+//! store itself.
 //! The commands of a batch are pipelined to the employment writer (so they share its group
 //! commits) and awaited in [`Projection::before_commit`]: the checkpoint moves only once every
 //! fact of the batch is recorded.
 //! Each registry event becomes one command whose id is derived from the registry event id
-//! (UUID v5), so a redelivered event — after a crash between the append and the checkpoint, or a
-//! duplicate on the bus — replays the first outcome and the exit reaction happens exactly once.
+//! (UUID v5), so an event delivered again after a crash between the append and the checkpoint
+//! (the intake's checkpoint and watermark live in its own database, not in the employment
+//! store) replays the first outcome and the exit reaction happens exactly once.
 
 use std::sync::{Arc, Mutex};
 

@@ -65,8 +65,15 @@ impl KafkaConfig {
         c.set("enable.idempotence", "true")
             // Small linger: group events into batches without adding visible latency.
             .set("linger.ms", "5")
-            // Bound how long one delivery may take before the relay retries the batch itself.
-            .set("message.timeout.ms", "30000")
+            // Never give up on a record: a record that timed out while later ones were delivered
+            // would leave a gap in its partition, and its copy, published again by the relay,
+            // would land after them, where consumers skip it as below their watermark
+            // (`projector::Projector::apply_batch`). Retries keep a partition's order.
+            .set("message.timeout.ms", "0")
+            // An error that could leave a gap anyway (a record refused for good) stops the
+            // producer instead of letting later records through; the relay then starts a new
+            // producer and publishes again from its checkpoint.
+            .set("enable.gapless.guarantee", "true")
             // At most this many records per record batch: a consumer resuming at an offset
             // inside a batch fetches from `crate::consumer::RESUME_MARGIN` records earlier, so
             // it never depends on the broker returning the batch that holds its offset (tansu

@@ -323,16 +323,21 @@ pub async fn run<P: Projection>(
         )
         .await;
         next.extend(checkpoints.iter().map(|(p, o)| (*p, *o)));
-        let projector = projector.clone();
+        let (projector, shutdown) = (projector.clone(), shutdown.clone());
         in_flight = Some(InFlight {
             checkpoints,
             task: tokio::spawn(async move {
                 loop {
                     match projector.apply_batch(&deliveries, &cps).await {
-                        Ok(r) => break r,
+                        Ok(r) => break Some(r),
                         Err(e) => {
                             tracing::warn!(projector = projector.name(), error = %e, "batch failed, retrying");
-                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            // Given up at shutdown: nothing of it committed, the next start
+                            // reads it again from the stored offsets.
+                            tokio::select! {
+                                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                                _ = shutdown.cancelled() => break None,
+                            }
                         }
                     }
                 }
@@ -341,11 +346,18 @@ pub async fn run<P: Projection>(
     }
 }
 
-/// A batch handed to the projector: retried until it commits.
+/// A batch handed to the projector: retried until it commits, or given up at shutdown (`None`).
+/// Dropped unsettled (the consumer's future dropped), its task is aborted.
 struct InFlight {
     /// Next offset per partition once it commits.
     checkpoints: BTreeMap<i32, i64>,
-    task: tokio::task::JoinHandle<BatchReport>,
+    task: tokio::task::JoinHandle<Option<BatchReport>>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Waits for the batch in flight, if any, to commit; then publishes its parked events to the
@@ -358,10 +370,15 @@ async fn settle(
     dead_letters: &Option<FutureProducer>,
     dead_letter_topic: Option<&str>,
 ) {
-    let Some(batch) = batch else { return };
-    let report = match batch.task.await {
-        Ok(report) => report,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    let Some(mut batch) = batch else { return };
+    let report = match (&mut batch.task).await {
+        Ok(Some(report)) => report,
+        Ok(None) => return,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => {
+            tracing::warn!(error = %e, "batch task stopped");
+            return;
+        }
     };
     if let (Some(producer), Some(dlq)) = (dead_letters, dead_letter_topic) {
         publish_dead_letters(producer, dlq, &report.parked).await;

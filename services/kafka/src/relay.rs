@@ -37,6 +37,7 @@ pub enum RelayError {
 /// Publishes one event store to one topic.
 pub struct Relay {
     store: EventStore,
+    config: KafkaConfig,
     producer: FutureProducer,
     topic: String,
     source: String,
@@ -55,6 +56,7 @@ impl Relay {
     ) -> Result<Relay, KafkaError> {
         Ok(Relay {
             store,
+            config: config.clone(),
             producer: config.producer().create()?,
             topic: topic.to_string(),
             source: source.to_string(),
@@ -75,17 +77,35 @@ impl Relay {
     }
 
     /// Publishes until `shutdown`, then drains what is committed (bounded by 10 s) and returns.
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// Records are never given up on (an unreachable broker is waited for); a producer stopped
+    /// by an error that could leave a gap in a partition is replaced before publishing again
+    /// from the checkpoint.
+    pub async fn run(mut self, shutdown: CancellationToken) {
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
             let before = self.published.load(Ordering::Relaxed);
-            match self.stream(&shutdown).await {
+            let streamed = tokio::select! {
+                r = self.stream(&shutdown) => r,
+                // Waiting for acknowledgements that may never come: what was not acknowledged
+                // is published again at the next start.
+                _ = shutdown.cancelled() => Ok(()),
+            };
+            match streamed {
                 Ok(()) => break,
                 Err(e) => {
                     let progressed = self.published.load(Ordering::Relaxed) > before;
                     failures = if progressed { 1 } else { failures + 1 };
                     let backoff = Duration::from_millis(200 * u64::from(failures.min(25)));
                     tracing::warn!(topic = %self.topic, error = %e, ?backoff, "relay failed, resuming from its checkpoint");
+                    if let Some((code, reason)) = self.producer.client().fatal_error() {
+                        tracing::warn!(topic = %self.topic, ?code, reason, "the producer stopped for good; starting a new one");
+                        match self.config.producer().create() {
+                            Ok(producer) => self.producer = producer,
+                            Err(e) => {
+                                tracing::warn!(topic = %self.topic, error = %e, "no new producer; trying again after the back-off")
+                            }
+                        }
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.cancelled() => {}

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use eventstore::backend::WalCheckpointer;
+use eventstore::sql::{placeholders, value_rows};
 use eventstore::{Backend, RecordedEvent};
 use sqlx::{AnyPool, Row};
 use tokio::sync::watch;
@@ -93,7 +94,8 @@ pub struct ParkedEvent {
 pub struct BatchReport {
     /// Events applied.
     pub applied: u64,
-    /// Events skipped because they were applied before (redelivery).
+    /// Events skipped as copies: at or below their source's watermark (applied or parked
+    /// before, or a second copy within the batch).
     pub duplicates: u64,
     /// Events of unknown type passed over.
     pub unknown: u64,
@@ -122,17 +124,48 @@ fn waiting_behind(key: &str) -> String {
 /// batches of 5,000 events in flight when it fails, and positions have few gaps. A duplicate
 /// further below is more likely an event of a recreated event store (see
 /// [`Projector::apply_batch`]); it is skipped all the same, and logged.
-pub const REPUBLISHED_WINDOW: i64 = 20_000;
+const REPUBLISHED_WINDOW: i64 = 20_000;
 
-/// The dedupe watermarks of projector `name`: by source, the highest global position applied
-/// from it.
-async fn watermarks(
+/// The dedupe watermarks of projector `name` for `sources` (sorted, distinct): by source, the
+/// highest global position applied from it (0 for a source seen first now). The rows are created
+/// when missing and, on PostgreSQL, locked until the batch's transaction ends, so that two
+/// consumers applying the same partition at once (during a rebalance, one finishing the batch it
+/// started while the other starts on the partition) take turns and the second sees what the
+/// first applied. SQLite has one writer at a time anyway.
+async fn lock_watermarks(
     conn: &mut sqlx::AnyConnection,
+    backend: Backend,
     name: &str,
+    sources: &[&str],
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
-    sqlx::query("SELECT source, position FROM projector_watermarks WHERE projector = $1")
-        .bind(name)
-        .fetch_all(&mut *conn)
+    if sources.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "INSERT INTO projector_watermarks (projector, source, position) VALUES {} \
+         ON CONFLICT DO NOTHING",
+        value_rows(backend, sources.len(), 3)
+    );
+    let mut q = sqlx::query(&sql).persistent(false);
+    for source in sources {
+        q = q.bind(name).bind(*source).bind(0i64);
+    }
+    q.execute(&mut *conn).await?;
+    let sql = format!(
+        "SELECT source, position FROM projector_watermarks WHERE projector = {} \
+         AND source IN ({}) ORDER BY source{}",
+        placeholders(backend, 1, 1),
+        placeholders(backend, 2, sources.len()),
+        match backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    );
+    let mut q = sqlx::query(&sql).persistent(false).bind(name);
+    for source in sources {
+        q = q.bind(*source);
+    }
+    q.fetch_all(&mut *conn)
         .await?
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -236,6 +269,22 @@ impl<P: Projection> Projector<P> {
         self.changes.subscribe()
     }
 
+    /// The sources this read model has followed (its checkpoints' and watermarks' names),
+    /// sorted: `store:<name>` when it was fed from an event store, `<topic>:<partition>` from
+    /// Kafka.
+    pub async fn sources(&self) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query(
+            "SELECT source FROM projector_checkpoints WHERE projector = $1 \
+             UNION SELECT source FROM projector_watermarks WHERE projector = $1 ORDER BY 1",
+        )
+        .bind(self.name())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect()
+    }
+
     /// The stored checkpoint of `source`, if any.
     pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, sqlx::Error> {
         let row = sqlx::query(
@@ -260,19 +309,22 @@ impl<P: Projection> Projector<P> {
     ///
     /// **Dedupe.** The relay delivers at least once: after a crash it publishes again the events
     /// after its checkpoint, under new offsets. Each source delivers its events in the order of
-    /// their global positions (the relay publishes in commit order, the idempotent producer keeps
-    /// a partition's order, and positions grow in commit order: see
+    /// their global positions (the relay publishes in commit order; its idempotent producer
+    /// keeps a partition's order, never gives up on a record and stops rather than leave a gap,
+    /// see `kafka::config::KafkaConfig::producer`; positions grow in commit order, see
     /// `eventstore::backend::append_lock`), so a copy comes after the original and at or below
     /// the highest position seen before it. The runtime keeps that position per source, its
     /// **watermark** (`projector_watermarks`, committed with the batch), and skips every event at
     /// or below it as a duplicate: within the batch, across batches, restarts and rebalances.
-    /// One read and one write per source per batch, instead of a record per event. Parked
-    /// events move the watermark too, so a copy of one is a duplicate, not parked twice.
+    /// The batch's watermark rows are locked (PostgreSQL) until it commits, so two consumers on
+    /// one partition during a rebalance take turns. Two statements per batch and one write per
+    /// source that moved, instead of a record per event. Parked events move the watermark too,
+    /// so a copy of one is a duplicate, not parked twice.
     ///
     /// The rule assumes a source's positions come from one event store. Topics outlive their
     /// store: one recreated empty under the same topics starts again at position 1, and its
     /// events would be skipped; give it new topics (another `--namespace`) or rebuild the read
-    /// models. An event far below its watermark (more than [`REPUBLISHED_WINDOW`] positions) is
+    /// models. An event far below its watermark (more than 20,000 positions) is
     /// logged as a likely sign of that.
     ///
     /// Events that pass go to the projection in runs ([`Projection::apply_run`]), a run ending
@@ -290,7 +342,14 @@ impl<P: Projection> Projector<P> {
             newly_parked: HashSet::new(),
         };
         let mut tx = self.pool.begin().await?;
-        let stored = watermarks(&mut tx, &name).await?;
+        let mut sources: Vec<&str> = deliveries
+            .iter()
+            .filter(|d| d.event.is_ok())
+            .map(|d| &*d.source)
+            .collect();
+        sources.sort_unstable();
+        sources.dedup();
+        let stored = lock_watermarks(&mut tx, self.backend, &name, &sources).await?;
         let mut moved: HashMap<&str, i64> = HashMap::new();
         let mut far_below = None;
         let mut run: Vec<&Delivery> = Vec::new();
@@ -323,13 +382,16 @@ impl<P: Projection> Projector<P> {
             tracing::warn!(projector = name, %source, position, watermark, "events far below their source's watermark skipped as duplicates: was the event store recreated under the same topics?");
         }
         for (source, position) in moved {
+            if stored.get(source) == Some(&position) {
+                continue;
+            }
             sqlx::query(
-                "INSERT INTO projector_watermarks (projector, source, position) VALUES ($1, $2, $3) \
-                 ON CONFLICT (projector, source) DO UPDATE SET position = excluded.position",
+                "UPDATE projector_watermarks SET position = $1 \
+                 WHERE projector = $2 AND source = $3 AND position < $1",
             )
+            .bind(position)
             .bind(&name)
             .bind(source)
-            .bind(position)
             .execute(&mut *tx)
             .await?;
         }

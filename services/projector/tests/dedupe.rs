@@ -163,3 +163,31 @@ async fn the_per_event_records_of_earlier_versions_are_dropped() {
         assert!(gone.is_err(), "the table is still there");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_projectors_applying_the_same_partition_at_once_apply_each_event_once() {
+    for db in databases().await {
+        // Two consumers of one read model during a rebalance: the old owner still applying the
+        // batch it read, the new one starting on the same records.
+        let (first, second) = (Counting::default(), Counting::default());
+        let counts = (first.applied.clone(), second.applied.clone());
+        let a = Projector::open(first, &db.url).await.expect("open a");
+        let b = Projector::open(second, &db.url).await.expect("open b");
+        // The partition's watermark row exists already, as it does after its first batch.
+        a.apply_batch(&[delivery_from("t:0", 1, "test.Known")], &[])
+            .await
+            .expect("first batch");
+        let batch: Vec<_> = (2..=201)
+            .map(|p| delivery_from("t:0", p, "test.Known"))
+            .collect();
+        let (ra, rb) = tokio::join!(a.apply_batch(&batch, &[]), b.apply_batch(&batch, &[]));
+        let (ra, rb) = (ra.expect("a"), rb.expect("b"));
+        assert_eq!(ra.applied + rb.applied, 200, "{}", db.url);
+        assert_eq!(ra.duplicates + rb.duplicates, 200);
+        assert_eq!(
+            counts.0.load(Ordering::Relaxed) + counts.1.load(Ordering::Relaxed),
+            201
+        );
+        assert_eq!(watermark(&a, "t:0").await, Some(201));
+    }
+}

@@ -194,6 +194,23 @@ impl App {
             description.push(format!("read model    {name}: {}", redact(url)));
         }
 
+        // Each read model must go on from the sources it followed: its watermarks are theirs.
+        let ns = &config.kafka_namespace;
+        let feed = |store: &str, topic: &str| match &config.kafka_brokers {
+            None => format!("store:{store}"),
+            Some(_) => format!("{}{ns}:", kafka::admin::events_topic(topic)),
+        };
+        if let Some(p) = &projector {
+            same_feed(p, &read_url, &feed("registry", "registry")).await?;
+        }
+        if let Some(p) = &intake {
+            same_feed(p, &config.intake_url(), &feed("registry", "registry")).await?;
+        }
+        if let Some(p) = &views {
+            let url = config.employment_views_url();
+            same_feed(p, &url, &feed("employment", "employment")).await?;
+        }
+
         let shutdown = CancellationToken::new();
         let mut tasks = Tasks::default();
         let mut relays: Vec<(&'static str, Arc<AtomicU64>)> = Vec::new();
@@ -219,7 +236,6 @@ impl App {
             Some(brokers) => {
                 let kafka =
                     KafkaConfig::new(brokers.clone()).static_member(&process_identity(&config));
-                let ns = &config.kafka_namespace;
                 let topic = format!("{}{ns}", kafka::admin::events_topic("registry"));
                 let employment_topic = format!("{}{ns}", kafka::admin::events_topic("employment"));
                 // Each process makes sure the topics it publishes to or reads exist.
@@ -556,6 +572,37 @@ async fn open_store(url: &str, service: Service) -> anyhow::Result<EventStore> {
     EventStore::open(url)
         .await
         .with_context(|| format!("opening the {service} event store"))
+}
+
+/// Refuses to feed `projector` (its read model at `url`) from sources named `expected…` when it
+/// followed others before: its dedupe watermarks are per source (a Kafka partition, or the event
+/// store itself), so a read model built from the event store directly and then fed from Kafka
+/// (or from Kafka topics under another namespace, or the other way round) would find no
+/// watermark for its new sources and apply every event again.
+async fn same_feed<P: Projection>(
+    projector: &Projector<P>,
+    url: &str,
+    expected: &str,
+) -> anyhow::Result<()> {
+    let sources = projector
+        .sources()
+        .await
+        .with_context(|| format!("reading the {} read model's sources", projector.name()))?;
+    let other: Vec<&String> = sources
+        .iter()
+        .filter(|s| !s.starts_with(expected))
+        .collect();
+    anyhow::ensure!(
+        other.is_empty(),
+        "the {name} read model at {url} was built from {other:?}, not {expected}…: fed from \
+         here it would apply every event again. Start it as before (embedded, or --kafka-brokers \
+         with the same --kafka-namespace), or give it a new, empty database to rebuild it from \
+         the start",
+        name = projector.name(),
+        url = redact(url),
+        other = other,
+    );
+    Ok(())
 }
 
 /// The background tasks of a process, by name.

@@ -116,9 +116,9 @@ pub async fn kafka_baseline(
     let result = async {
         let mut k = produce_and_consume(&config, topic, messages, payload_bytes, headers).await?;
         if let Some(url) = insert_into {
-            let seconds =
+            let (records, seconds) =
                 super::consume_insert::consume_and_insert(&config, topic, messages, url).await?;
-            let per_second = per_second(messages, seconds);
+            let per_second = per_second(records, seconds);
             k.consume_insert_per_second = Some(per_second);
             k.consume_insert_runs_per_second = vec![per_second];
         }
@@ -284,7 +284,7 @@ async fn await_all(pending: &mut Vec<DeliveryFuture>) -> anyhow::Result<()> {
 }
 
 /// Records when the group assigned partitions to the consumer.
-pub(super) struct AssignedAt(pub(super) Arc<Mutex<Option<Instant>>>);
+struct AssignedAt(Arc<Mutex<Option<Instant>>>);
 
 impl ClientContext for AssignedAt {}
 

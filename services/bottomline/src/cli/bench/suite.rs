@@ -824,7 +824,7 @@ impl std::fmt::Display for SuiteReport {
             if let Some(per_second) = k.consume_insert_per_second {
                 writeln!(
                     f,
-                    "baseline cons+insert {:>6} msgs in {:>7.3} s   {:>8.0}/s (each record a row, {} per transaction; median of {})",
+                    "baseline cons+insert {:>6} msgs in {:>7.3} s   {:>8.0}/s (each record a row, {} per transaction, read ahead, after the first; median of {})",
                     k.messages,
                     k.messages as f64 / per_second.max(f64::MIN_POSITIVE),
                     per_second,

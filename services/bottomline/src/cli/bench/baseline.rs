@@ -65,11 +65,22 @@ pub struct KafkaBaseline {
     pub produce_runs_per_second: Vec<f64>,
     /// Records received per second in each run.
     pub consume_runs_per_second: Vec<f64>,
-    /// Records read and inserted per second by a consumer that writes each record as a row
-    /// ([`super::consume_insert`]), when a database was given: the projector's raw baseline.
-    pub consume_insert_per_second: Option<f64>,
+    /// A consumer that writes each record as a row ([`super::consume_insert`]), when a database
+    /// was given: the projector's raw baseline (the median run).
+    pub consume_insert: Option<ConsumeInsert>,
     /// The same in each run.
     pub consume_insert_runs_per_second: Vec<f64>,
+}
+
+/// One run of the consume-and-insert baseline, timed from its first commit to its last.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ConsumeInsert {
+    /// Records inserted after the first batch committed.
+    pub records: usize,
+    /// From the first commit to the last, seconds.
+    pub seconds: f64,
+    /// `records / seconds`.
+    pub per_second: f64,
 }
 
 /// Raw batched-insert throughput on the database the system uses.
@@ -118,9 +129,13 @@ pub async fn kafka_baseline(
         if let Some(url) = insert_into {
             let (records, seconds) =
                 super::consume_insert::consume_and_insert(&config, topic, messages, url).await?;
-            let per_second = per_second(records, seconds);
-            k.consume_insert_per_second = Some(per_second);
-            k.consume_insert_runs_per_second = vec![per_second];
+            let run = ConsumeInsert {
+                records,
+                seconds,
+                per_second: per_second(records, seconds),
+            };
+            k.consume_insert = Some(run);
+            k.consume_insert_runs_per_second = vec![run.per_second];
         }
         Ok(k)
     }
@@ -160,10 +175,8 @@ pub async fn kafka_baseline_median(
     }
     let produce_runs: Vec<f64> = all.iter().map(|k| k.produce_per_second).collect();
     let consume_runs: Vec<f64> = all.iter().map(|k| k.consume_per_second).collect();
-    let consume_insert_runs: Vec<f64> = all
-        .iter()
-        .filter_map(|k| k.consume_insert_per_second)
-        .collect();
+    let consume_insert: Vec<ConsumeInsert> = all.iter().filter_map(|k| k.consume_insert).collect();
+    let consume_insert_runs: Vec<f64> = consume_insert.iter().map(|c| c.per_second).collect();
     let (produce, consume) = (
         &all[median_index(&produce_runs)],
         &all[median_index(&consume_runs)],
@@ -175,8 +188,8 @@ pub async fn kafka_baseline_median(
         consume_per_second: consume.consume_per_second,
         produce_runs_per_second: produce_runs,
         consume_runs_per_second: consume_runs,
-        consume_insert_per_second: (!consume_insert_runs.is_empty())
-            .then(|| consume_insert_runs[median_index(&consume_insert_runs)]),
+        consume_insert: (!consume_insert.is_empty())
+            .then(|| consume_insert[median_index(&consume_insert_runs)]),
         consume_insert_runs_per_second: consume_insert_runs,
         ..all[0].clone()
     })
@@ -209,7 +222,7 @@ async fn produce_and_consume(
         consume_per_second,
         produce_runs_per_second: vec![produce_per_second],
         consume_runs_per_second: vec![consume_per_second],
-        consume_insert_per_second: None,
+        consume_insert: None,
         consume_insert_runs_per_second: Vec::new(),
     })
 }
@@ -738,7 +751,10 @@ mod tests {
         assert_eq!((report.headers, report.header_bytes), (2, 5 + 10 + 7 + 1));
         assert!(report.produce_seconds > 0.0 && report.produce_per_second > 0.0);
         assert!(report.consume_seconds > 0.0 && report.consume_per_second > 0.0);
-        assert!(report.consume_insert_per_second.is_some_and(|r| r > 0.0));
+        let c = report.consume_insert.expect("consume and insert");
+        // Four batches of 500: the three after the first are timed.
+        assert_eq!(c.records, 1_500);
+        assert!(c.seconds > 0.0 && c.per_second > 0.0);
         // Its rows were counted (2,000, or it fails) and dropped with their table.
         assert_eq!(scratch_tables_left(&db.url, Backend::Sqlite).await, 0);
     }

@@ -603,11 +603,11 @@ pub async fn run(
                     projector_replay.events_per_second,
                     k.consume_per_second,
                 ));
-                if let Some(consume_insert) = k.consume_insert_per_second {
+                if let Some(consume_insert) = &k.consume_insert {
                     ratios.push(Ratio::new(
                         "projector capacity vs raw consumer inserting",
                         projector_replay.events_per_second,
-                        consume_insert,
+                        consume_insert.per_second,
                     ));
                 }
             }
@@ -821,13 +821,13 @@ impl std::fmt::Display for SuiteReport {
                 k.consume_per_second,
                 runs(&k.consume_runs_per_second)
             )?;
-            if let Some(per_second) = k.consume_insert_per_second {
+            if let Some(c) = &k.consume_insert {
                 writeln!(
                     f,
-                    "baseline cons+insert {:>6} msgs in {:>7.3} s   {:>8.0}/s (each record a row, {} per transaction, read ahead, after the first; median of {})",
-                    k.messages,
-                    k.messages as f64 / per_second.max(f64::MIN_POSITIVE),
-                    per_second,
+                    "baseline cons+insert {:>6} msgs in {:>7.3} s   {:>8.0}/s (each record a row, {} per transaction, the next batch read meanwhile; after its first batch; median of {})",
+                    c.records,
+                    c.seconds,
+                    c.per_second,
                     super::consume_insert::BATCH,
                     runs(&k.consume_insert_runs_per_second)
                 )?;
@@ -873,8 +873,33 @@ impl std::fmt::Display for SuiteReport {
     }
 }
 
-/// `n runs: a / b / c` (events per second of each run, in run order).
+/// `n runs: a / b / c` (events per second of each run, in run order), and how far apart they are
+/// when the fastest is more than half again the slowest (a busy machine: a ratio against the
+/// median means little then).
 fn runs(per_second: &[f64]) -> String {
     let each: Vec<String> = per_second.iter().map(|r| format!("{r:.0}")).collect();
-    format!("{} runs: {}", per_second.len(), each.join(" / "))
+    let (low, high) = per_second
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+    let spread = if low > 0.0 && high / low > 1.5 {
+        format!(", {:.1}× apart: compare with care", high / low)
+    } else {
+        String::new()
+    };
+    format!("{} runs: {}{spread}", per_second.len(), each.join(" / "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn runs_far_apart_are_flagged() {
+        assert_eq!(runs(&[100.0, 120.0, 149.0]), "3 runs: 100 / 120 / 149");
+        assert_eq!(
+            runs(&[31642.0, 13957.0, 7533.0]),
+            "3 runs: 31642 / 13957 / 7533, 4.2× apart: compare with care"
+        );
+        assert_eq!(runs(&[]), "0 runs: ");
+    }
 }

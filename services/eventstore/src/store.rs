@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{watch, Mutex};
 use uuid::Uuid;
@@ -64,6 +63,8 @@ pub struct EventStore {
 
 struct Inner {
     pool: AnyPool,
+    /// On PostgreSQL, typed connections for the commit-order feed ([`backend::connect_feed`]).
+    feed: Option<sqlx::PgPool>,
     /// Where this process writes: on SQLite one connection of its own, whose page cache stays
     /// warm ([`backend::connect_writer`]); on PostgreSQL the pool.
     writes: AnyPool,
@@ -101,12 +102,14 @@ impl EventStore {
             }
             Backend::Postgres => pool.clone(),
         };
+        let feed = backend::connect_feed(url).map_err(StoreError::of("connect"))?;
         let writer = (backend == Backend::Sqlite).then(|| Mutex::new(()));
         let checkpointer = backend::WalCheckpointer::start(&pool, backend);
         let (head, _) = watch::channel(0);
         Ok(EventStore {
             inner: Arc::new(Inner {
                 pool,
+                feed,
                 writes,
                 backend,
                 writer,
@@ -405,13 +408,25 @@ impl EventStore {
         after: GlobalCursor,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows = sqlx::query(&read_committed_sql())
+        let sql = read_committed_sql();
+        let read = StoreError::of("read global order");
+        if let Some(feed) = &self.inner.feed {
+            let rows = sqlx::query(&sql)
+                .bind(after.tx_id)
+                .bind(after.position)
+                .bind(limit as i64)
+                .fetch_all(feed)
+                .await
+                .map_err(read)?;
+            return rows.iter().map(decode).collect();
+        }
+        let rows = sqlx::query(&sql)
             .bind(after.tx_id)
             .bind(after.position)
             .bind(limit as i64)
             .fetch_all(&self.inner.pool)
             .await
-            .map_err(StoreError::of("read global order"))?;
+            .map_err(read)?;
         rows.iter().map(decode).collect()
     }
 
@@ -531,6 +546,9 @@ impl EventStore {
     pub async fn close(&self) {
         self.inner.writes.close().await;
         self.inner.pool.close().await;
+        if let Some(feed) = &self.inner.feed {
+            feed.close().await;
+        }
     }
 }
 
@@ -677,7 +695,15 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
-fn decode(row: &AnyRow) -> Result<RecordedEvent, StoreError> {
+/// An event from a row of [`COLUMNS`], through the `Any` driver or straight from PostgreSQL.
+fn decode<'r, R>(row: &'r R) -> Result<RecordedEvent, StoreError>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     let bad = StoreError::of("decode event");
     let r = (|| -> Result<RecordedEvent, sqlx::Error> {
         let event_id: String = row.try_get(2)?;

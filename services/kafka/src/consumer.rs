@@ -143,6 +143,9 @@ pub async fn run<P: Projection>(
     // Per partition: the next offset to apply, and whether it is being read again from its start.
     let mut next: HashMap<i32, i64> = HashMap::new();
     let mut rewound: HashSet<i32> = HashSet::new();
+    // Per partition: the highest position handed to the projector or stored as its watermark
+    // (`None`: a read model without one, from before watermarks).
+    let mut marks: HashMap<i32, Option<i64>> = HashMap::new();
     // Per partition: its source name, made once.
     let mut sources: HashMap<i32, Arc<str>> = HashMap::new();
     let mut generation = 0;
@@ -202,6 +205,7 @@ pub async fn run<P: Projection>(
             .await;
             generation = now;
             next.clear();
+            marks.clear();
             rewound.clear();
             seek_to_stored(&consumer, &projector, &assignments).await;
             // `first` may have been fetched from the group's old position: read again from the
@@ -254,6 +258,9 @@ pub async fn run<P: Projection>(
         }
         let mut deliveries = Vec::with_capacity(messages.len());
         let mut checkpoints: BTreeMap<i32, i64> = BTreeMap::new();
+        // Per partition: the highest position among the records skipped by offset, for a read
+        // model that has no watermark yet.
+        let mut seeds: HashMap<i32, i64> = HashMap::new();
         let mut gapped: HashSet<i32> = HashSet::new();
         for m in &messages {
             let partition = m.partition();
@@ -263,13 +270,51 @@ pub async fn run<P: Projection>(
             let expected = match checkpoints.get(&partition).or(next.get(&partition)) {
                 Some(o) => *o,
                 None => {
-                    let o = stored_offset(&projector, topic, partition).await;
+                    let (o, mark) = stored(&projector, topic, partition).await;
                     next.insert(partition, o);
+                    marks.insert(partition, mark);
                     o
                 }
             };
             if m.offset() < expected {
-                continue; // applied before: its effect is already in the read model
+                // Applied before, by its offset. Its position says whether the log is still the
+                // one the stored offset counts in.
+                let Some(position) = headers::position(m) else {
+                    continue;
+                };
+                match marks.get(&partition).copied().flatten() {
+                    // A read model from before watermarks: what it applied gives its watermark.
+                    None => {
+                        let seed = seeds.entry(partition).or_insert(position);
+                        *seed = (*seed).max(position);
+                    }
+                    Some(mark) if position > mark => {
+                        // Never applied, yet below the stored offset: the broker lost the
+                        // partition's log or the topic was recreated, and the relay published
+                        // again into it. Read it from its start; positions skip what was applied.
+                        tracing::error!(
+                            topic,
+                            partition,
+                            offset = m.offset(),
+                            position,
+                            watermark = mark,
+                            stored_offset = expected,
+                            "a record below the stored offset was never applied: the partition's \
+                             log is not the one the offset counts in (broker data lost, or topic \
+                             recreated); reading it again from its start"
+                        );
+                        if let Err(e) =
+                            consumer.seek(topic, partition, Offset::Beginning, SEEK_TIMEOUT)
+                        {
+                            tracing::warn!(topic, partition, error = %e, "seek to the start failed");
+                        }
+                        next.insert(partition, 0);
+                        checkpoints.remove(&partition);
+                        gapped.insert(partition);
+                    }
+                    Some(_) => {}
+                }
+                continue;
             }
             if m.offset() > expected && rewound.insert(partition) {
                 // Records between the stored offset and this one were not delivered. Topics are
@@ -298,8 +343,30 @@ pub async fn run<P: Projection>(
             let source = sources
                 .entry(partition)
                 .or_insert_with(|| format!("{topic}:{partition}").into());
-            deliveries.push(delivery(m, source.clone()));
+            let d = delivery(m, source.clone());
+            if let Ok(event) = &d.event {
+                let mark = marks.entry(partition).or_default();
+                *mark = Some(mark.unwrap_or(0).max(event.position));
+            }
+            deliveries.push(d);
             checkpoints.insert(partition, m.offset() + 1);
+        }
+        for (partition, position) in seeds.drain() {
+            let source = format!("{topic}:{partition}");
+            match projector.raise_watermark(&source, position).await {
+                Ok(()) => {
+                    tracing::info!(
+                        projector = projector.name(),
+                        source,
+                        position,
+                        "watermark set from the records below the stored offset"
+                    );
+                    marks.insert(partition, Some(position));
+                }
+                Err(e) => {
+                    tracing::warn!(projector = projector.name(), source, error = %e, "watermark not set, trying again with the next records")
+                }
+            }
         }
         if deliveries.is_empty() {
             continue;
@@ -414,15 +481,20 @@ fn delivery(m: &BorrowedMessage<'_>, source: Arc<str>) -> Delivery {
     }
 }
 
-async fn stored_offset<P: Projection>(
+/// The stored offset of `partition` (0 when none) and its dedupe watermark.
+async fn stored<P: Projection>(
     projector: &Projector<P>,
     topic: &str,
     partition: i32,
-) -> i64 {
+) -> (i64, Option<i64>) {
+    let source = format!("{topic}:{partition}");
     loop {
-        match projector.checkpoint(&format!("{topic}:{partition}")).await {
-            Ok(c) => return c.map(|c| c.a).unwrap_or(0),
-            Err(e) => {
+        match (
+            projector.checkpoint(&source).await,
+            projector.watermark(&source).await,
+        ) {
+            (Ok(checkpoint), Ok(mark)) => return (checkpoint.map_or(0, |c| c.a), mark),
+            (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!(error = %e, "checkpoint unreadable, retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
@@ -441,7 +513,7 @@ async fn seek_to_stored<P: Projection>(
         // committed offset says (it may be another read model's, under the same group). One
         // with a checkpoint fetches from a record batch earlier (records below the checkpoint
         // are skipped as applied).
-        let stored = stored_offset(projector, &topic, partition).await;
+        let (stored, _) = stored(projector, &topic, partition).await;
         let offset = match stored - RESUME_MARGIN {
             o if o > 0 => Offset::Offset(o),
             _ => Offset::Beginning,

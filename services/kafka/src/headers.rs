@@ -89,6 +89,16 @@ const ACTOR: usize = 11;
 const TRACEPARENT: usize = 12;
 const HASH: usize = 13;
 
+/// The global position a record carries (`ce_position`), if it carries a well-formed one.
+pub fn position(message: &BorrowedMessage<'_>) -> Option<i64> {
+    let value = message
+        .headers()?
+        .iter()
+        .find(|h| h.key == "ce_position")?
+        .value?;
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
 /// Rebuilds the event from a record, or says which attribute is missing or malformed.
 pub fn decode(message: &BorrowedMessage<'_>) -> Result<RecordedEvent, String> {
     let headers = message.headers().ok_or("record has no headers")?;

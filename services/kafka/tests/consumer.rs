@@ -325,3 +325,115 @@ async fn resuming_inside_a_record_batch_loses_nothing() {
     let versions: Vec<i64> = ledger(&resumed).await.iter().map(|(_, v)| *v).collect();
     assert_eq!(versions, (1..=2500).collect::<Vec<i64>>());
 }
+
+/// A store with stream `s` at versions 1..=n, published to a fresh one-partition topic.
+async fn relayed(
+    config: &kafka::config::KafkaConfig,
+    n: usize,
+) -> (TestDatabase, EventStore, String) {
+    let store_db = TestDatabase::sqlite();
+    let store = EventStore::open(&store_db.url).await.unwrap();
+    for i in 1..=n {
+        append(&store, "s", &format!("s{i}"), &format!("s{i}")).await;
+    }
+    let topic = support::fresh_topic(config, 1).await;
+    publish_from(config, &store, &topic, 0).await;
+    (store_db, store, topic)
+}
+
+/// Publishes `store` to `topic` from after its `after`-th event.
+async fn publish_from(
+    config: &kafka::config::KafkaConfig,
+    store: &EventStore,
+    topic: &str,
+    after: usize,
+) {
+    let cursor = match after {
+        0 => GlobalCursor::START,
+        n => store
+            .read_committed(GlobalCursor::START, n as u32)
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .cursor(),
+    };
+    store
+        .save_checkpoint(&format!("relay:{topic}"), cursor)
+        .await
+        .unwrap();
+    let relay = Relay::new(config, store.clone(), topic, "/test").unwrap();
+    while relay.publish_pass().await.unwrap() > 0 {}
+}
+
+fn versions(rows: &[(String, i64)]) -> Vec<i64> {
+    rows.iter().map(|(_, v)| *v).collect()
+}
+
+/// The broker lost a partition's log (or the topic was recreated) and the relay published the
+/// events the read model had not applied into the new log, at offsets below the stored one:
+/// they are applied, not skipped by offset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_replaced_under_the_stored_offsets_is_read_again() {
+    let Some(config) = support::brokers() else {
+        return;
+    };
+    let (_store_db, store, first) = relayed(&config, 100).await;
+    let db = TestDatabase::sqlite();
+    let projector = Arc::new(Projector::open(Ledger, &db.url).await.unwrap());
+    consume_until(&config, projector.clone(), &first, 100).await;
+    // Fifty more events go into a new, empty log that takes the old one's place: offsets 0..49,
+    // under a stored offset of 100.
+    for i in 101..=150 {
+        append(&store, "s", &format!("s{i}"), &format!("s{i}")).await;
+    }
+    let second = support::fresh_topic(&config, 1).await;
+    publish_from(&config, &store, &second, 100).await;
+    for table in ["projector_checkpoints", "projector_watermarks"] {
+        sqlx::query(&format!("UPDATE {table} SET source = $1 WHERE source = $2"))
+            .bind(format!("{second}:0"))
+            .bind(format!("{first}:0"))
+            .execute(projector.pool())
+            .await
+            .unwrap();
+    }
+    let resumed = Arc::new(Projector::open(Ledger, &db.url).await.unwrap());
+    consume_until(&config, resumed.clone(), &second, 50).await;
+    assert_eq!(
+        versions(&ledger(&resumed).await),
+        (1..=150).collect::<Vec<i64>>()
+    );
+}
+
+/// A read model from before watermarks (offsets stored, no watermark) gets its watermark from
+/// the records below its stored offset, so the relay's copies after them are skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_model_without_watermarks_gets_them_from_its_offsets() {
+    let Some(config) = support::brokers() else {
+        return;
+    };
+    let (_store_db, store, topic) = relayed(&config, 100).await;
+    let db = TestDatabase::sqlite();
+    let projector = Arc::new(Projector::open(Ledger, &db.url).await.unwrap());
+    consume_until(&config, projector.clone(), &topic, 100).await;
+    sqlx::query("DELETE FROM projector_watermarks")
+        .execute(projector.pool())
+        .await
+        .unwrap();
+    // A relay that lost its last checkpoints publishes 81..=100 again, then ten new events.
+    for i in 101..=110 {
+        append(&store, "s", &format!("s{i}"), &format!("s{i}")).await;
+    }
+    publish_from(&config, &store, &topic, 80).await;
+    let resumed = Arc::new(Projector::open(Ledger, &db.url).await.unwrap());
+    consume_until(&config, resumed.clone(), &topic, 10).await;
+    assert_eq!(resumed.metrics().snapshot().duplicates, 20);
+    assert_eq!(
+        versions(&ledger(&resumed).await),
+        (1..=110).collect::<Vec<i64>>()
+    );
+    assert_eq!(
+        resumed.watermark(&format!("{topic}:0")).await.unwrap(),
+        Some(110)
+    );
+}

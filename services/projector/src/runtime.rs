@@ -285,6 +285,37 @@ impl<P: Projection> Projector<P> {
         .collect()
     }
 
+    /// The dedupe watermark of `source` (see [`Projector::apply_batch`]), if it has one.
+    pub async fn watermark(&self, source: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query(
+            "SELECT position FROM projector_watermarks WHERE projector = $1 AND source = $2",
+        )
+        .bind(self.name())
+        .bind(source)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()
+    }
+
+    /// Raises the dedupe watermark of `source` to `position` (creating it when missing; a higher
+    /// one is kept): for a source known to have been applied up to `position` by other means,
+    /// such as a read model built before watermarks existed, whose Kafka offsets say which
+    /// records it applied.
+    pub async fn raise_watermark(&self, source: &str, position: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO projector_watermarks (projector, source, position) VALUES ($1, $2, $3) \
+             ON CONFLICT (projector, source) DO UPDATE SET position = excluded.position \
+             WHERE projector_watermarks.position < excluded.position",
+        )
+        .bind(self.name())
+        .bind(source)
+        .bind(position)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// The stored checkpoint of `source`, if any.
     pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, sqlx::Error> {
         let row = sqlx::query(

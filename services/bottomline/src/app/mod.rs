@@ -596,8 +596,8 @@ async fn same_feed<P: Projection>(
         other.is_empty(),
         "the {name} read model at {url} was built from {other:?}, not {expected}…: fed from \
          here it would apply every event again. Start it as before (embedded, or --kafka-brokers \
-         with the same --kafka-namespace), or give it a new, empty database to rebuild it from \
-         the start",
+         with the --kafka-namespace its topic names end with), or rebuild it from the start in a \
+         new, empty database (a SQLite one: remove the file named here)",
         name = projector.name(),
         url = redact(url),
         other = other,

@@ -146,6 +146,9 @@ pub async fn run<P: Projection>(
     // Per partition: the highest position handed to the projector or stored as its watermark
     // (`None`: a read model without one, from before watermarks).
     let mut marks: HashMap<i32, Option<i64>> = HashMap::new();
+    // Partitions of a read model from before watermarks whose records below the stored offset
+    // are still being read: they give the watermark, and are not checked against it.
+    let mut seeding: HashSet<i32> = HashSet::new();
     // Per partition: its source name, made once.
     let mut sources: HashMap<i32, Arc<str>> = HashMap::new();
     let mut generation = 0;
@@ -206,6 +209,7 @@ pub async fn run<P: Projection>(
             generation = now;
             next.clear();
             marks.clear();
+            seeding.clear();
             rewound.clear();
             seek_to_stored(&consumer, &projector, &assignments).await;
             // `first` may have been fetched from the group's old position: read again from the
@@ -273,22 +277,25 @@ pub async fn run<P: Projection>(
                     let (o, mark) = stored(&projector, topic, partition).await;
                     next.insert(partition, o);
                     marks.insert(partition, mark);
+                    if mark.is_none() && o > 0 {
+                        seeding.insert(partition);
+                    }
                     o
                 }
             };
             if m.offset() < expected {
                 // Applied before, by its offset. Its position says whether the log is still the
-                // one the stored offset counts in.
-                let Some(position) = headers::position(m) else {
+                // one the stored offset counts in. (A record that does not decode never moved
+                // the watermark: it says nothing.)
+                let Ok(position) = headers::decode(m).map(|e| e.position) else {
                     continue;
                 };
-                match marks.get(&partition).copied().flatten() {
+                if seeding.contains(&partition) {
                     // A read model from before watermarks: what it applied gives its watermark.
-                    None => {
-                        let seed = seeds.entry(partition).or_insert(position);
-                        *seed = (*seed).max(position);
-                    }
-                    Some(mark) if position > mark => {
+                    let seed = seeds.entry(partition).or_insert(position);
+                    *seed = (*seed).max(position);
+                } else if let Some(mark) = marks.get(&partition).copied().flatten() {
+                    if position > mark {
                         // Never applied, yet below the stored offset: the broker lost the
                         // partition's log or the topic was recreated, and the relay published
                         // again into it. Read it from its start; positions skip what was applied.
@@ -311,11 +318,13 @@ pub async fn run<P: Projection>(
                         next.insert(partition, 0);
                         checkpoints.remove(&partition);
                         gapped.insert(partition);
+                        rewound.insert(partition);
                     }
-                    Some(_) => {}
                 }
                 continue;
             }
+            // The records below the stored offset are behind: its watermark is known.
+            seeding.remove(&partition);
             if m.offset() > expected && rewound.insert(partition) {
                 // Records between the stored offset and this one were not delivered. Topics are
                 // neither compacted nor transactional, so none are missing from the log: the
@@ -352,21 +361,20 @@ pub async fn run<P: Projection>(
             checkpoints.insert(partition, m.offset() + 1);
         }
         for (partition, position) in seeds.drain() {
+            // Before this batch's records of the partition are applied: they may be copies.
             let source = format!("{topic}:{partition}");
-            match projector.raise_watermark(&source, position).await {
-                Ok(()) => {
-                    tracing::info!(
-                        projector = projector.name(),
-                        source,
-                        position,
-                        "watermark set from the records below the stored offset"
-                    );
-                    marks.insert(partition, Some(position));
-                }
-                Err(e) => {
-                    tracing::warn!(projector = projector.name(), source, error = %e, "watermark not set, trying again with the next records")
-                }
+            while let Err(e) = projector.raise_watermark(&source, position).await {
+                tracing::warn!(projector = projector.name(), source, error = %e, "watermark not set, retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
+            tracing::info!(
+                projector = projector.name(),
+                source,
+                position,
+                "watermark set from the records below the stored offset"
+            );
+            let mark = marks.entry(partition).or_default();
+            *mark = Some(mark.unwrap_or(0).max(position));
         }
         if deliveries.is_empty() {
             continue;

@@ -412,28 +412,39 @@ async fn a_read_model_without_watermarks_gets_them_from_its_offsets() {
     let Some(config) = support::brokers() else {
         return;
     };
-    let (_store_db, store, topic) = relayed(&config, 100).await;
+    // 1,200 events published a hundred at a time, so that record batches are small and the
+    // 1,000 records read back below the stored offset take more than one consumer batch.
+    let store_db = TestDatabase::sqlite();
+    let store = EventStore::open(&store_db.url).await.unwrap();
+    let topic = support::fresh_topic(&config, 1).await;
+    let relay = Relay::new(&config, store.clone(), &topic, "/test").unwrap();
+    for i in 1..=1200 {
+        append(&store, "s", &format!("s{i}"), &format!("s{i}")).await;
+        if i % 100 == 0 {
+            while relay.publish_pass().await.unwrap() > 0 {}
+        }
+    }
     let db = TestDatabase::sqlite();
     let projector = Arc::new(Projector::open(Ledger, &db.url).await.unwrap());
-    consume_until(&config, projector.clone(), &topic, 100).await;
+    consume_until(&config, projector.clone(), &topic, 1200).await;
     sqlx::query("DELETE FROM projector_watermarks")
         .execute(projector.pool())
         .await
         .unwrap();
-    // A relay that lost its last checkpoints publishes 81..=100 again, then ten new events.
-    for i in 101..=110 {
+    // A relay that lost its last checkpoints publishes 1101..=1200 again, then ten new events.
+    for i in 1201..=1210 {
         append(&store, "s", &format!("s{i}"), &format!("s{i}")).await;
     }
-    publish_from(&config, &store, &topic, 80).await;
+    publish_from(&config, &store, &topic, 1100).await;
     let resumed = Arc::new(Projector::open(Ledger, &db.url).await.unwrap());
     consume_until(&config, resumed.clone(), &topic, 10).await;
-    assert_eq!(resumed.metrics().snapshot().duplicates, 20);
+    assert_eq!(resumed.metrics().snapshot().duplicates, 100);
     assert_eq!(
         versions(&ledger(&resumed).await),
-        (1..=110).collect::<Vec<i64>>()
+        (1..=1210).collect::<Vec<i64>>()
     );
     assert_eq!(
         resumed.watermark(&format!("{topic}:0")).await.unwrap(),
-        Some(110)
+        Some(1210)
     );
 }

@@ -104,7 +104,12 @@ pub async fn ensure_topics(
     let admin: AdminClient<DefaultClientContext> = config.base().create()?;
     let new: Vec<NewTopic> = topics
         .iter()
-        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .map(|t| {
+            // Kept for ever: read models are rebuilt, and the audit replays, from offset 0.
+            NewTopic::new(t, partitions, TopicReplication::Fixed(1))
+                .set("retention.ms", "-1")
+                .set("retention.bytes", "-1")
+        })
         .collect();
     for result in admin.create_topics(&new, &options()).await? {
         match result {

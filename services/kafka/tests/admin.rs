@@ -58,3 +58,27 @@ async fn the_records_of_a_topic_are_counted() {
         .await
         .unwrap();
 }
+
+/// Topics are created to keep their records for ever (read models are rebuilt from offset 0).
+#[tokio::test]
+async fn topics_are_created_without_retention_limits() {
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    let Some(config) = support::brokers() else {
+        return;
+    };
+    let topic = support::fresh_topic(&config, 1).await;
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = config.base().create().unwrap();
+    let described = admin
+        .describe_configs(&[ResourceSpecifier::Topic(&topic)], &AdminOptions::new())
+        .await
+        .unwrap();
+    let resource = described[0].as_ref().expect("the topic's configuration");
+    let value = |name: &str| {
+        resource
+            .get(name)
+            .and_then(|entry| entry.value.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(value("retention.ms"), "-1", "{resource:?}");
+    assert_eq!(value("retention.bytes"), "-1", "{resource:?}");
+}

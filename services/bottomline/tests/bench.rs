@@ -212,3 +212,34 @@ async fn on_kafka_the_relay_and_the_raw_producer_are_compared_at_the_same_record
             .unwrap();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// A database name PostgreSQL would refuse is reported as given, before anything is reached;
+/// one too long only for the replay's database beside it says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_names_are_checked_as_given_then_for_the_replay() {
+    let reference = ReferenceData::load(None, None, None).unwrap();
+    let run = |name: String| {
+        let stack = Stack {
+            database_url: Some(format!("postgres://postgres@127.0.0.1:1/{name}")),
+            kafka_brokers: Some("127.0.0.1:1".into()),
+            registry_only: true,
+        };
+        let reference = &reference;
+        async move {
+            let Err(e) = suite::run(&stack, reference, HOUSEHOLDS, 4, SEED, today(), None).await
+            else {
+                panic!("ran with database {name}")
+            };
+            format!("{e:#}")
+        }
+    };
+    let dashed = run("nu-dash".into()).await;
+    assert!(dashed.contains("database name \"nu-dash\""), "{dashed}");
+    assert!(!dashed.contains("_replay_0"), "{dashed}");
+    let long = run("n".repeat(50)).await;
+    assert!(
+        long.starts_with("the bench's replay database is named after"),
+        "{long}"
+    );
+    assert!(long.contains("at most 47"), "{long}");
+}

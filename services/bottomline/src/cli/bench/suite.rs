@@ -416,8 +416,11 @@ pub async fn run(
     };
     let employment_store = config.employment_store_url();
     if let Some(url) = &stack.database_url {
-        // The replay's database, named later, must fit PostgreSQL's names too.
-        crate::app::check_database_name(&crate::config::sibling_database(url, "_replay_00000000"))?;
+        // The name given, then the replay's database, named later after it, must fit
+        // PostgreSQL's names.
+        crate::app::check_database_name(url)?;
+        crate::app::check_database_name(&crate::config::sibling_database(url, "_replay_00000000"))
+            .context("the bench's replay database is named after --database-url's")?;
         ensure_fresh(url, &employment_store).await?;
     }
     let app = match App::build(config).await {

@@ -155,6 +155,8 @@ pub async fn run<P: Projection>(
     let mut unassigned = Unassigned::new(tokio::time::Instant::now());
     // The batch being applied while the next one is read and decoded.
     let mut in_flight: Option<InFlight> = None;
+    let settle_in_flight =
+        |batch| settle(&consumer, topic, batch, &dead_letters, dead_letter_topic);
     loop {
         // Wake up now and then without a record, so that a new assignment is sought to its
         // stored offsets even when nothing arrives from the group's committed position.
@@ -162,20 +164,13 @@ pub async fn run<P: Projection>(
             m = consumer.recv() => Some(m),
             _ = tokio::time::sleep(IDLE_CHECK) => None,
             _ = shutdown.cancelled() => {
-                settle(&consumer, topic, in_flight.take(), &dead_letters, dead_letter_topic).await;
+                settle_in_flight(in_flight.take()).await;
                 return Ok(());
             }
         };
         if first.is_none() {
             // Idle: finish the batch in flight now rather than when the next record comes.
-            settle(
-                &consumer,
-                topic,
-                in_flight.take(),
-                &dead_letters,
-                dead_letter_topic,
-            )
-            .await;
+            settle_in_flight(in_flight.take()).await;
         }
         let holds_none = assignments
             .partitions
@@ -198,14 +193,7 @@ pub async fn run<P: Projection>(
         let now = assignments.generation.load(Ordering::SeqCst);
         if now != generation {
             // The stored offsets and watermarks are read again: the batch in flight first.
-            settle(
-                &consumer,
-                topic,
-                in_flight.take(),
-                &dead_letters,
-                dead_letter_topic,
-            )
-            .await;
+            settle_in_flight(in_flight.take()).await;
             generation = now;
             next.clear();
             marks.clear();
@@ -223,14 +211,7 @@ pub async fn run<P: Projection>(
             // Fatal: librdkafka will not rejoin the group. With static membership that is a
             // fence: another live process joined with this consumer's group.instance.id.
             Err(e @ KafkaError::MessageConsumptionFatal(_)) => {
-                settle(
-                    &consumer,
-                    topic,
-                    in_flight.take(),
-                    &dead_letters,
-                    dead_letter_topic,
-                )
-                .await;
+                settle_in_flight(in_flight.take()).await;
                 let instance = config.instance.as_deref().unwrap_or("(dynamic member)");
                 tracing::error!(
                     group,
@@ -389,14 +370,7 @@ pub async fn run<P: Projection>(
             .collect();
         // One batch applied at a time, in order: this one starts once the previous committed,
         // and the next is read and decoded while it is applied.
-        settle(
-            &consumer,
-            topic,
-            in_flight.take(),
-            &dead_letters,
-            dead_letter_topic,
-        )
-        .await;
+        settle_in_flight(in_flight.take()).await;
         next.extend(checkpoints.iter().map(|(p, o)| (*p, *o)));
         let (projector, shutdown) = (projector.clone(), shutdown.clone());
         in_flight = Some(InFlight {

@@ -259,15 +259,7 @@ async fn consume_until(
 /// One stream of `n` events published by the relay to a fresh one-partition topic (offset =
 /// version - 1).
 async fn published_stream(config: &kafka::config::KafkaConfig, n: usize) -> String {
-    let store_db = TestDatabase::sqlite();
-    let store = EventStore::open(&store_db.url).await.unwrap();
-    for i in 1..=n {
-        append(&store, "s", &format!("s{i}"), &format!("s{i}")).await;
-    }
-    let topic = support::fresh_topic(config, 1).await;
-    let relay = Relay::new(config, store.clone(), &topic, "/test").unwrap();
-    while relay.publish_pass().await.unwrap() > 0 {}
-    topic
+    relayed(config, n).await.2
 }
 
 /// A new read model under a group name whose offsets an earlier read model committed reads the

@@ -377,31 +377,49 @@ pub async fn insert_baseline(
     batch: usize,
 ) -> anyhow::Result<InsertBaseline> {
     check_batch(batch)?;
-    let (pool, backend) = eventstore::backend::connect(database_url, 1)
-        .await
-        .with_context(|| format!("connect to {database_url}"))?;
-    let table = ScratchTable::create(&pool, backend).await?;
-    let measured = async {
-        let seconds = table.fill(&pool, rows, payload_bytes, batch).await?;
-        let counted = table.count(&pool).await?;
-        anyhow::ensure!(
-            counted == rows,
-            "{counted} rows in {} where {rows} were inserted",
-            table.name
-        );
-        Ok(seconds)
-    }
-    .await;
-    let dropped = table.drop(&pool).await;
-    pool.close().await;
-    let seconds = measured?;
-    dropped?;
+    let seconds = with_scratch_table(database_url, rows, |pool, table| async move {
+        table.fill(&pool, rows, payload_bytes, batch).await
+    })
+    .await?;
     Ok(InsertBaseline {
         rows,
         batch,
         seconds,
         rows_per_second: per_second(rows, seconds),
     })
+}
+
+/// Connects to `database_url`, creates a scratch table, runs `measure` on it, checks that the
+/// table then holds `rows` rows, and drops it whatever happened.
+pub(super) async fn with_scratch_table<T, F, Fut>(
+    database_url: &str,
+    rows: usize,
+    measure: F,
+) -> anyhow::Result<T>
+where
+    F: FnOnce(AnyPool, ScratchTable) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let (pool, backend) = eventstore::backend::connect(database_url, 1)
+        .await
+        .with_context(|| format!("connect to {database_url}"))?;
+    let table = ScratchTable::create(&pool, backend).await?;
+    let measured = async {
+        let measured = measure(pool.clone(), table.clone()).await?;
+        let counted = table.count(&pool).await?;
+        anyhow::ensure!(
+            counted == rows,
+            "{counted} rows in {} where {rows} were written",
+            table.name
+        );
+        Ok(measured)
+    }
+    .await;
+    let dropped = table.drop(&pool).await;
+    pool.close().await;
+    let measured = measured?;
+    dropped?;
+    Ok(measured)
 }
 
 fn check_batch(batch: usize) -> anyhow::Result<()> {
@@ -414,6 +432,7 @@ fn check_batch(batch: usize) -> anyhow::Result<()> {
 }
 
 /// The scratch table of one insert baseline.
+#[derive(Clone)]
 pub(super) struct ScratchTable {
     name: String,
     backend: Backend,

@@ -13,7 +13,7 @@ use kafka::config::KafkaConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::Message;
 
-use super::baseline::{event_row, Bytes, ScratchTable, Value, CONSUME_TIMEOUT};
+use super::baseline::{event_row, with_scratch_table, Bytes, ScratchTable, Value, CONSUME_TIMEOUT};
 
 /// Records per multi-row INSERT and transaction: the projectors' batch on Kafka
 /// ([`kafka::consumer::MAX_BATCH`]).
@@ -34,25 +34,10 @@ pub async fn consume_and_insert(
     messages: usize,
     database_url: &str,
 ) -> anyhow::Result<(usize, f64)> {
-    let (pool, backend) = eventstore::backend::connect(database_url, 1)
-        .await
-        .with_context(|| format!("connect to {database_url}"))?;
-    let table = ScratchTable::create(&pool, backend).await?;
-    let measured = async {
-        let timed = consume_into(config, topic, messages, &pool, &table).await?;
-        let counted = table.count(&pool).await?;
-        anyhow::ensure!(
-            counted == messages,
-            "{counted} rows where {messages} records were read"
-        );
-        Ok(timed)
-    }
-    .await;
-    let dropped = table.drop(&pool).await;
-    pool.close().await;
-    let timed = measured?;
-    dropped?;
-    Ok(timed)
+    with_scratch_table(database_url, messages, |pool, table| async move {
+        consume_into(config, topic, messages, &pool, &table).await
+    })
+    .await
 }
 
 /// Reads up to `want` records (all of them when there are more): one batch's rows, for

@@ -257,4 +257,5 @@ async fn a_read_model_is_not_fed_from_other_sources_than_it_followed() {
         panic!("a read model built from Kafka was fed from the event store")
     };
     assert!(format!("{e:#}").contains("store:registry"), "{e:#}");
+    assert!(format!("{e:#}").contains("--read-model-url"), "{e:#}");
 }

@@ -597,7 +597,9 @@ async fn same_feed<P: Projection>(
         "the {name} read model at {url} was built from {other:?}, not {expected}…: fed from \
          here it would apply every event again. Start it as before (embedded, or --kafka-brokers \
          with the --kafka-namespace its topic names end with), or rebuild it from the start in a \
-         new, empty database (a SQLite one: remove the file named here)",
+         new, empty database: --read-model-url (BOTTOMLINE_READ_MODEL_URL; a PostgreSQL one holds \
+         every read model), \
+         or, on SQLite, remove the file named here",
         name = projector.name(),
         url = redact(url),
         other = other,

@@ -158,12 +158,20 @@ impl AppConfig {
 
     /// The event store URL in use.
     pub fn event_store_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite:{}",
-                self.data_dir.join("registry-events.db").display()
-            )
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| self.embedded_store_url(Service::Registry))
+    }
+
+    /// The URL of the event store `service` writes or reads in embedded mode:
+    /// `sqlite:<data_dir>/registry-events.db` (registry, MARA) or
+    /// `sqlite:<data_dir>/employment-events.db` (employment and its views).
+    pub fn embedded_store_url(&self, service: Service) -> String {
+        let file = match service {
+            Service::Registry | Service::Mara => "registry-events.db",
+            Service::Employment | Service::EmploymentViews => "employment-events.db",
+        };
+        format!("sqlite:{}", self.data_dir.join(file).display())
     }
 
     /// The employment event store URL in use.
@@ -171,10 +179,7 @@ impl AppConfig {
         match (&self.employment_database_url, &self.database_url) {
             (Some(url), _) => url.clone(),
             (None, Some(db)) if db.starts_with("postgres") => sibling_database(db, "_employment"),
-            _ => format!(
-                "sqlite:{}",
-                self.data_dir.join("employment-events.db").display()
-            ),
+            _ => self.embedded_store_url(Service::Employment),
         }
     }
 

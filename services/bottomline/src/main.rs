@@ -611,10 +611,46 @@ fn postgres_url(s: &str) -> Result<String, String> {
     }
 }
 
-/// A broker list, `host:port[,host:port…]`, none of its entries blank.
+/// A broker list, `host[:port][,host[:port]…]` as librdkafka reads `bootstrap.servers`: none of
+/// its entries blank, a port a number from 1 to 65535, and a scheme, if any, one of Kafka's
+/// security protocols (`PLAINTEXT://host:port`); `http://…` and the like are refused here
+/// rather than tried for 15 s.
 fn kafka_brokers(s: &str) -> Result<String, String> {
-    if s.split(',').any(|b| b.trim().is_empty()) {
-        return Err("must list brokers as host:port, comma-separated, none of them empty".into());
+    for broker in s.split(',').map(str::trim) {
+        if broker.is_empty() {
+            return Err(
+                "must list brokers as host:port, comma-separated, none of them empty".into(),
+            );
+        }
+        let address = match broker.split_once("://") {
+            Some((scheme, rest)) => {
+                const PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
+                if !PROTOCOLS.iter().any(|p| p.eq_ignore_ascii_case(scheme)) {
+                    return Err(format!(
+                        "broker {broker:?}: {scheme}:// is not a Kafka protocol; give host:port \
+                         (or PLAINTEXT://host:port)"
+                    ));
+                }
+                rest
+            }
+            None => broker,
+        };
+        // An IPv6 address is bracketed: [::1]:9092.
+        let port = match address.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(':') || host.starts_with('[') => Some(port),
+            _ => None,
+        };
+        let host = port.map_or(address, |p| &address[..address.len() - p.len() - 1]);
+        if host.is_empty() || host.contains('/') {
+            return Err(format!("broker {broker:?}: must be host:port"));
+        }
+        if let Some(port) = port {
+            if !matches!(port.parse::<u16>(), Ok(p) if p > 0) {
+                return Err(format!(
+                    "broker {broker:?}: port {port:?} is not a number from 1 to 65535"
+                ));
+            }
+        }
     }
     Ok(s.to_string())
 }
@@ -665,6 +701,35 @@ mod tests {
             assert!(error.contains("none of them empty"), "{error}");
         }
         assert!(Cli::try_parse_from(["bottomline", "up", "--kafka-brokers", "a:1,b:2"]).is_ok());
+    }
+
+    #[test]
+    fn a_broker_that_is_no_kafka_address_is_refused_at_once() {
+        let parse = |brokers: &str| {
+            Cli::try_parse_from(["bottomline", "up", "--kafka-brokers", brokers])
+                .err()
+                .map(|e| e.to_string())
+        };
+        for (bad, says) in [
+            ("http://127.0.0.1:9092", "http:// is not a Kafka protocol"),
+            ("a:1,https://b:2", "https:// is not a Kafka protocol"),
+            ("127.0.0.1:kafka", "port \"kafka\" is not a number"),
+            ("127.0.0.1:0", "from 1 to 65535"),
+            ("127.0.0.1:70000", "from 1 to 65535"),
+            (":9092", "must be host:port"),
+            ("h:1/path", "is not a number"),
+        ] {
+            let error = parse(bad).expect(bad);
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+        for good in [
+            "localhost",
+            "127.0.0.1:9092",
+            "PLAINTEXT://127.0.0.1:9092,sasl_ssl://b.example:9093",
+            "[::1]:9092",
+        ] {
+            assert_eq!(parse(good), None, "{good}");
+        }
     }
 
     #[test]

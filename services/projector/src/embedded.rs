@@ -12,6 +12,12 @@ use crate::{Checkpoint, Delivery, Projection, Projector};
 /// Events read and applied per transaction.
 const BATCH: u32 = 500;
 
+/// The source name under which a projector fed from the event store named `store_name` keeps
+/// its checkpoint and watermark: `store:<store_name>`.
+pub fn source(store_name: &str) -> String {
+    format!("store:{store_name}")
+}
+
 /// Follows `store` (named `store_name` in checkpoints) until `shutdown` is cancelled, [`BATCH`]
 /// events per transaction, the next batch read while one is applied (used when it is full and
 /// that one committed). The batch in progress is finished before returning, so nothing is half-applied; a
@@ -22,7 +28,7 @@ pub async fn run<P: Projection>(
     store_name: &str,
     shutdown: CancellationToken,
 ) {
-    let source: Arc<str> = format!("store:{store_name}").into();
+    let source: Arc<str> = source(store_name).into();
     let mut head = store.subscribe();
     let mut cursor = loop {
         match projector.checkpoint(&source).await {

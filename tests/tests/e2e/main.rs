@@ -10,5 +10,6 @@ mod idempotency;
 mod monitoring_cases;
 mod postgres_kafka;
 mod privacy;
+mod replaced_store;
 mod split_processes;
 mod up_import_query;

@@ -117,7 +117,9 @@ impl App {
         // Embedded, projectors follow the store they read, in this process or not.
         let store = if config.opens_registry_store() {
             description.push(format!("event store   {}", redact(&store_url)));
-            Some(open_store(&store_url, Service::Registry).await?)
+            let store = open_store(&store_url, Service::Registry).await?;
+            warn_if_embedded_left(&config, Service::Registry, &store_url, &store).await?;
+            Some(store)
         } else {
             None
         };
@@ -136,7 +138,9 @@ impl App {
         };
         let employment_store = if config.opens_employment_store() {
             description.push(format!("employment    {}", redact(&employment_url)));
-            Some(open_store(&employment_url, Service::Employment).await?)
+            let store = open_store(&employment_url, Service::Employment).await?;
+            warn_if_embedded_left(&config, Service::Employment, &employment_url, &store).await?;
+            Some(store)
         } else {
             None
         };
@@ -197,7 +201,7 @@ impl App {
         // Each read model must go on from the sources it followed: its watermarks are theirs.
         let ns = &config.kafka_namespace;
         let feed = |store: &str, topic: &str| match &config.kafka_brokers {
-            None => format!("store:{store}"),
+            None => projector::embedded::source(store),
             Some(_) => format!("{}{ns}:", kafka::admin::events_topic(topic)),
         };
         if let Some(p) = &projector {
@@ -220,6 +224,18 @@ impl App {
                 if projector.is_some() || intake.is_some() || views.is_some() {
                     description
                         .push("bus           embedded (projectors read the event store)".into());
+                }
+                if let Some(store) = &store {
+                    if let Some(p) = &projector {
+                        same_store(p, &read_url, store, "registry", &store_url).await?;
+                    }
+                    if let Some(p) = &intake {
+                        same_store(p, &config.intake_url(), store, "registry", &store_url).await?;
+                    }
+                }
+                if let (Some(p), Some(store)) = (&views, &employment_store) {
+                    let url = config.employment_views_url();
+                    same_store(p, &url, store, "employment", &employment_url).await?;
                 }
                 if let Some(store) = &store {
                     if let Some(p) = &projector {
@@ -566,6 +582,34 @@ async fn warn_if_shared(
     Ok(())
 }
 
+/// Warns when `store` (`service`'s event store, at `url`, not the data directory's) is empty
+/// while the data directory holds `service`'s embedded event store: the events recorded there
+/// are not carried over to `url`, and this start shows none of them.
+async fn warn_if_embedded_left(
+    config: &AppConfig,
+    service: Service,
+    url: &str,
+    store: &EventStore,
+) -> anyhow::Result<()> {
+    let embedded = config.embedded_store_url(service);
+    let path = embedded.trim_start_matches("sqlite:");
+    if url == embedded || !std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    let (events, _) = store.head().await?;
+    if events == 0 {
+        tracing::warn!(
+            event_store = %redact(url),
+            left = path,
+            "the {service} event store is empty, but the data directory holds an embedded \
+             {service} event store, which this start does not use: what was recorded there is \
+             not carried over (it is used when neither --database-url nor \
+             --employment-database-url names another)"
+        );
+    }
+    Ok(())
+}
+
 /// Opens the event store of `service` at `url`: its own, or one its projectors follow (checked
 /// to exist before anything was created).
 async fn open_store(url: &str, service: Service) -> anyhow::Result<EventStore> {
@@ -603,6 +647,44 @@ async fn same_feed<P: Projection>(
         name = projector.name(),
         url = redact(url),
         other = other,
+    );
+    Ok(())
+}
+
+/// Refuses to feed `projector` (its read model at `url`) from `store` (the `store_name` event
+/// store at `store_url`) when the read model has applied events past the store's last position:
+/// it was built from another event store (another `--database-url`, or a store file removed and
+/// started again empty), and fed from this one it would wait for positions it has already seen
+/// and show nothing new.
+async fn same_store<P: Projection>(
+    projector: &Projector<P>,
+    url: &str,
+    store: &EventStore,
+    store_name: &str,
+    store_url: &str,
+) -> anyhow::Result<()> {
+    let name = projector.name();
+    let checkpoint = projector
+        .checkpoint(&projector::embedded::source(store_name))
+        .await
+        .with_context(|| format!("reading the {name} read model's checkpoint"))?;
+    let Some(checkpoint) = checkpoint else {
+        return Ok(());
+    };
+    let (_, last) = store
+        .head()
+        .await
+        .with_context(|| format!("reading the {store_name} event store's last position"))?;
+    anyhow::ensure!(
+        checkpoint.b <= last,
+        "the {name} read model at {url} has applied the {store_name} event store up to position \
+         {applied}, but the event store at {store_url} ends at position {last}: the read model \
+         was built from another event store. Start it with the event store it was built from \
+         (--database-url), or rebuild it from the start in a new, empty database: \
+         --read-model-url (BOTTOMLINE_READ_MODEL_URL), or, on SQLite, remove the file named here",
+        url = redact(url),
+        applied = checkpoint.b,
+        store_url = redact(store_url),
     );
     Ok(())
 }

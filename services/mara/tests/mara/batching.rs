@@ -9,7 +9,10 @@ use tonic::Request;
 
 use crate::support::{date, on_every_backend, Fixture, Log};
 
-on_every_backend!(one_batch_equals_one_event_at_a_time);
+on_every_backend!(
+    one_batch_equals_one_event_at_a_time,
+    values_are_written_as_given
+);
 
 /// Registrations, second registrations of the same rows inside the run, a person before its
 /// household, updates between registrations, and a poison event in the middle.
@@ -79,6 +82,70 @@ async fn one_batch_equals_one_event_at_a_time(backend: Backend) {
             .map(|c| i64::from(c.assistance_measures))
             .sum();
     assert_eq!(measures, 3);
+}
+
+/// Text that means something to SQL or JSON (quotes, backslashes, a new line, non-ASCII) and
+/// dates reach the tables exactly as the events carry them, whatever way a backend sends rows.
+async fn values_are_written_as_given(backend: Backend) {
+    let Some(f) = Fixture::new(backend).await else {
+        return;
+    };
+    let area = "易地搬迁\"安置区\" 2\\3\n'); DROP TABLE mara_households; -- 🏠";
+    let mut log = Log::default();
+    log.event(
+        "household-h1",
+        "HouseholdRegistered",
+        pb::HouseholdRegistered {
+            household_id: "h1".into(),
+            village_code: "150422100001".into(),
+            county_code: "150422".into(),
+            poverty_alleviated: true,
+            relocated: true,
+            settlement_area: area.into(),
+        },
+    )
+    .person("p1", "h1", pb::LabourCapacity::Weak)
+    .open_case("c1", "h1", "150422", date(2024, 2, 29));
+    f.apply(&mut log).await;
+    let household: (String, String, String, i64, i64, String) = sqlx::query_as(
+        "SELECT village_code, county_code, province_code, poverty_alleviated, relocated, \
+         settlement_area FROM mara_households WHERE household_id = 'h1'",
+    )
+    .fetch_one(f.projector.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        household,
+        (
+            "150422100001".into(),
+            "150422".into(),
+            "150000".into(),
+            1,
+            1,
+            area.into()
+        )
+    );
+    let person: (String, String, i64, i64) = sqlx::query_as(
+        "SELECT household_id, county_code, labour_capacity, exited FROM mara_persons \
+         WHERE person_id = 'p1'",
+    )
+    .fetch_one(f.projector.pool())
+    .await
+    .unwrap();
+    let weak = pb::LabourCapacity::Weak as i64;
+    assert_eq!(person, ("h1".into(), "150422".into(), weak, 0));
+    let case: (String, i64, String, Option<String>, i64, i64, i64) = sqlx::query_as(
+        "SELECT household_id, stage, lead_date, registered_on, days_to_register, clock_breached, \
+         measures FROM mara_cases WHERE case_id = 'c1'",
+    )
+    .fetch_one(f.projector.pool())
+    .await
+    .unwrap();
+    let lead = pb::CaseStage::Lead as i64;
+    assert_eq!(
+        case,
+        ("h1".into(), lead, "2024-02-29".into(), None, -1, 0, 0)
+    );
 }
 
 /// What the queries show of a read model.

@@ -86,6 +86,14 @@ impl Upserts {
     }
 }
 
+/// Writes `changes` with `template`, whose `{rows}` takes the `VALUES` rows of `width` columns.
+///
+/// Rows go in statements of a power of two rows each, the largest that fits, at most
+/// [`MAX_ROWS`]: 400 rows are written as 256, 128 and 16. A table's statements thus have at
+/// most nine texts, each prepared once per connection and then reused, where one statement of
+/// exactly the rows at hand had a new text nearly every batch, which PostgreSQL parsed and
+/// planned again each time (with 3,000 parameters, about a quarter of MARA's time per batch;
+/// docs/performance.md, ninth pass).
 async fn write(
     conn: &mut AnyConnection,
     template: &str,
@@ -94,9 +102,10 @@ async fn write(
 ) -> Result<(), sqlx::Error> {
     let backend = Backend::of_connection(conn);
     while !changes.is_empty() {
-        let rest = changes.split_off(changes.len().min(CHUNK));
-        let sql = template.replace("{rows}", &value_rows(backend, changes.len(), width));
-        let mut q = sqlx::query(&sql).persistent(false);
+        let rows = prepared_size(changes.len());
+        let rest = changes.split_off(rows);
+        let sql = template.replace("{rows}", &value_rows(backend, rows, width));
+        let mut q = sqlx::query(&sql);
         for row in changes {
             q = bind(q, row);
         }
@@ -104,6 +113,15 @@ async fn write(
         changes = rest;
     }
     Ok(())
+}
+
+/// Rows per statement at most: the largest power of two within [`CHUNK`].
+const MAX_ROWS: usize = 1 << CHUNK.ilog2();
+
+/// Rows of the next statement when `pending` rows are left: the largest power of two that is
+/// at most `pending` and [`MAX_ROWS`].
+fn prepared_size(pending: usize) -> usize {
+    1 << pending.min(MAX_ROWS).ilog2()
 }
 
 fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, row: Row) -> Query<'q, Any, AnyArguments<'q>> {
@@ -156,5 +174,29 @@ fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, row: Row) -> Query<'q, Any, Any
             .bind(-1i64)
             .bind(0i64)
             .bind(0i64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_go_in_power_of_two_statements() {
+        let split = |mut pending: usize| {
+            let mut sizes = Vec::new();
+            while pending > 0 {
+                let rows = prepared_size(pending);
+                sizes.push(rows);
+                pending -= rows;
+            }
+            sizes
+        };
+        assert_eq!(MAX_ROWS, 256);
+        assert_eq!(split(1), [1]);
+        assert_eq!(split(400), [256, 128, 16]);
+        assert_eq!(split(500), [256, 128, 64, 32, 16, 4]);
+        assert_eq!(split(1000), [256, 256, 256, 128, 64, 32, 8]);
+        assert_eq!(split(255), [128, 64, 32, 16, 8, 4, 2, 1]);
     }
 }

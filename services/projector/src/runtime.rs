@@ -185,11 +185,12 @@ pub struct Projector<P> {
 }
 
 impl<P: Projection> Projector<P> {
-    /// Opens the read-model database at `url`, creates the runtime's and the projection's tables,
-    /// and loads the keys that have parked events. The per-event dedupe records of earlier
+    /// Opens the read-model database at `url` (on PostgreSQL its commits do not wait for the
+    /// disk: [`eventstore::backend::connect_read_model`]), creates the runtime's and the
+    /// projection's tables, and loads the keys that have parked events. The per-event dedupe records of earlier
     /// versions (`projector_processed`) are dropped: watermarks replaced them.
     pub async fn open(projection: P, url: &str) -> Result<Projector<P>, sqlx::Error> {
-        let (pool, backend) = eventstore::backend::connect(url, 8).await?;
+        let (pool, backend) = eventstore::backend::connect_read_model(url, 8).await?;
         Self::with_pool(projection, pool, backend).await
     }
 

@@ -377,9 +377,12 @@ pub async fn insert_baseline(
     batch: usize,
 ) -> anyhow::Result<InsertBaseline> {
     check_batch(batch)?;
-    let seconds = with_scratch_table(database_url, rows, |pool, table| async move {
-        table.fill(&pool, rows, payload_bytes, batch).await
-    })
+    let seconds = with_scratch_table(
+        database_url,
+        WrittenLike::EventStore,
+        rows,
+        |pool, table| async move { table.fill(&pool, rows, payload_bytes, batch).await },
+    )
     .await?;
     Ok(InsertBaseline {
         rows,
@@ -389,10 +392,20 @@ pub async fn insert_baseline(
     })
 }
 
-/// Connects to `database_url`, creates a scratch table, runs `measure` on it, checks that the
-/// table then holds `rows` rows, and drops it whatever happened.
+/// Whose connection settings a baseline's scratch table is written with.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum WrittenLike {
+    /// An event store's ([`eventstore::backend::connect`]): commits wait for the disk.
+    EventStore,
+    /// A read model's ([`eventstore::backend::connect_read_model`]): on PostgreSQL they do not.
+    ReadModel,
+}
+
+/// Connects to `database_url` as `like` says, creates a scratch table, runs `measure` on it,
+/// checks that the table then holds `rows` rows, and drops it whatever happened.
 pub(super) async fn with_scratch_table<T, F, Fut>(
     database_url: &str,
+    like: WrittenLike,
     rows: usize,
     measure: F,
 ) -> anyhow::Result<T>
@@ -400,9 +413,11 @@ where
     F: FnOnce(AnyPool, ScratchTable) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
-    let (pool, backend) = eventstore::backend::connect(database_url, 1)
-        .await
-        .with_context(|| format!("connect to {database_url}"))?;
+    let connected = match like {
+        WrittenLike::EventStore => eventstore::backend::connect(database_url, 1).await,
+        WrittenLike::ReadModel => eventstore::backend::connect_read_model(database_url, 1).await,
+    };
+    let (pool, backend) = connected.with_context(|| format!("connect to {database_url}"))?;
     let table = ScratchTable::create(&pool, backend).await?;
     let measured = async {
         let measured = measure(pool.clone(), table.clone()).await?;

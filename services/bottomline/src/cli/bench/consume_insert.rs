@@ -13,7 +13,9 @@ use kafka::config::KafkaConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::Message;
 
-use super::baseline::{event_row, with_scratch_table, Bytes, ScratchTable, Value, CONSUME_TIMEOUT};
+use super::baseline::{
+    event_row, with_scratch_table, Bytes, ScratchTable, Value, WrittenLike, CONSUME_TIMEOUT,
+};
 
 /// Records per multi-row INSERT and transaction: the projectors' batch on Kafka
 /// ([`kafka::consumer::MAX_BATCH`]).
@@ -23,7 +25,8 @@ pub const BATCH: usize = kafka::consumer::MAX_BATCH;
 /// settings ([`KafkaConfig::consumer`]) and inserts each as a row shaped like an event (the
 /// record's key as stream id, its payload as payload) into a scratch table of the database at
 /// `database_url` with the `events` table's columns and indexes, [`BATCH`] records per multi-row
-/// INSERT and transaction; the next batch is read while one is inserted, as the projectors do.
+/// INSERT and transaction, committed as a read model's are ([`WrittenLike::ReadModel`]); the
+/// next batch is read while one is inserted, as the projectors do.
 /// Timed as the projector's replay is: from its first commit until its last, over the records
 /// after the first batch. Returns those records and seconds. The table is created before and
 /// dropped after; fails when a record has no key, when fewer than `messages` rows are counted at
@@ -34,9 +37,12 @@ pub async fn consume_and_insert(
     messages: usize,
     database_url: &str,
 ) -> anyhow::Result<(usize, f64)> {
-    with_scratch_table(database_url, messages, |pool, table| async move {
-        consume_into(config, topic, messages, &pool, &table).await
-    })
+    with_scratch_table(
+        database_url,
+        WrittenLike::ReadModel,
+        messages,
+        |pool, table| async move { consume_into(config, topic, messages, &pool, &table).await },
+    )
     .await
 }
 

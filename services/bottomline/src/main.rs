@@ -612,9 +612,10 @@ fn postgres_url(s: &str) -> Result<String, String> {
 }
 
 /// A broker list, `host[:port][,host[:port]…]` as librdkafka reads `bootstrap.servers`: none of
-/// its entries blank, a port a number from 1 to 65535, and a scheme, if any, one of Kafka's
-/// security protocols (`PLAINTEXT://host:port`); `http://…` and the like are refused here
-/// rather than tried for 15 s.
+/// its entries blank, a port a number from 1 to 65535 (an IPv6 address in brackets:
+/// `[::1]:9092`), and a scheme, if any, `PLAINTEXT://`, the only security protocol the services
+/// speak (librdkafka refuses a scheme other than the client's protocol). `http://…` and the
+/// like are refused here rather than tried for 15 s.
 fn kafka_brokers(s: &str) -> Result<String, String> {
     for broker in s.split(',').map(str::trim) {
         if broker.is_empty() {
@@ -623,24 +624,27 @@ fn kafka_brokers(s: &str) -> Result<String, String> {
             );
         }
         let address = match broker.split_once("://") {
-            Some((scheme, rest)) => {
-                const PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
-                if !PROTOCOLS.iter().any(|p| p.eq_ignore_ascii_case(scheme)) {
-                    return Err(format!(
-                        "broker {broker:?}: {scheme}:// is not a Kafka protocol; give host:port \
-                         (or PLAINTEXT://host:port)"
-                    ));
-                }
-                rest
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("PLAINTEXT") => rest,
+            Some((scheme, _)) => {
+                return Err(format!(
+                    "broker {broker:?}: {scheme}:// is not supported; give host:port (or \
+                     PLAINTEXT://host:port: the services speak Kafka's plaintext protocol only)"
+                ))
             }
             None => broker,
         };
-        // An IPv6 address is bracketed: [::1]:9092.
-        let port = match address.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(':') || host.starts_with('[') => Some(port),
-            _ => None,
+        let (host, port) = match address.strip_prefix('[') {
+            // [IPv6] or [IPv6]:port
+            Some(bracketed) => match bracketed.split_once(']') {
+                Some((ip, "")) => (ip, None),
+                Some((ip, rest)) => (ip, Some(rest.strip_prefix(':').unwrap_or(rest))),
+                None => ("", None),
+            },
+            None => match address.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (address, None),
+            },
         };
-        let host = port.map_or(address, |p| &address[..address.len() - p.len() - 1]);
         if host.is_empty() || host.contains('/') {
             return Err(format!("broker {broker:?}: must be host:port"));
         }
@@ -711,8 +715,10 @@ mod tests {
                 .map(|e| e.to_string())
         };
         for (bad, says) in [
-            ("http://127.0.0.1:9092", "http:// is not a Kafka protocol"),
-            ("a:1,https://b:2", "https:// is not a Kafka protocol"),
+            ("http://127.0.0.1:9092", "http:// is not supported"),
+            ("a:1,https://b:2", "https:// is not supported"),
+            ("SASL_SSL://b.example:9093", "plaintext protocol only"),
+            ("[::1", "must be host:port"),
             ("127.0.0.1:kafka", "port \"kafka\" is not a number"),
             ("127.0.0.1:0", "from 1 to 65535"),
             ("127.0.0.1:70000", "from 1 to 65535"),
@@ -725,8 +731,9 @@ mod tests {
         for good in [
             "localhost",
             "127.0.0.1:9092",
-            "PLAINTEXT://127.0.0.1:9092,sasl_ssl://b.example:9093",
+            "PLAINTEXT://127.0.0.1:9092,plaintext://b.example:9093",
             "[::1]:9092",
+            "[::1]",
         ] {
             assert_eq!(parse(good), None, "{good}");
         }

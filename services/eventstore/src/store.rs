@@ -439,6 +439,16 @@ impl EventStore {
             .map_err(StoreError::of("read head"))
     }
 
+    /// The global position of the last event appended, 0 for an empty store (read through the
+    /// primary key, without counting the events as [`EventStore::head`] does).
+    pub async fn last_position(&self) -> Result<i64, StoreError> {
+        sqlx::query("SELECT COALESCE(MAX(position), 0) FROM events")
+            .fetch_one(&self.inner.pool)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(StoreError::of("read last position"))
+    }
+
     /// Recomputes a stream's hash chain and checks its versions run 1, 2, 3, … .
     pub async fn verify_stream(&self, stream_id: &str) -> Result<u64, ChainError> {
         let events = self.read_stream(stream_id, 0).await?;

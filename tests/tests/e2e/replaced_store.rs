@@ -1,20 +1,23 @@
-//! A read model kept while its event store is replaced: `up` refuses to feed it from a store
-//! that ends before what it has applied, rather than leave it waiting for positions it has
-//! already seen and showing nothing new.
+//! Read models kept while an event store is replaced: `up` refuses to feed them from a store
+//! that ends before what they applied, and refuses to run the registry intake over an empty
+//! employment store, rather than leave them showing nothing new or never recording the facts
+//! again.
 
 use bottomline::app::App;
 use e2e_tests::{
-    citizen_id, embedded_config, mara_client, registry_client, start, wait_for_tally, Tally,
+    citizen_id, embedded_config, eventually, mara_client, registry_client, start, wait_for_tally,
+    Tally,
 };
+use eventstore::EventStore;
 use proto::registry::v1::{
     LabourCapacity, RegisterHouseholdRequest, RegisterPersonRequest, Relation,
 };
 use uuid::Uuid;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_read_model_is_not_fed_from_an_event_store_that_ends_before_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = start(embedded_config(dir.path())).await;
+/// Registers one household and its head in a fresh embedded stack in `dir`, waits for MARA to
+/// show them and for the intake to record them in the employment store, and stops.
+async fn one_household(dir: &std::path::Path) {
+    let app = start(embedded_config(dir)).await;
     let endpoint = app.endpoint();
     let mut registry = registry_client(&endpoint).await;
     let household = registry
@@ -48,9 +51,23 @@ async fn a_read_model_is_not_fed_from_an_event_store_that_ends_before_it() {
         poverty_alleviated: 1,
     };
     wait_for_tally(&mut mara_client(&endpoint).await, expected).await;
+    let employment = format!("sqlite:{}", dir.join("employment-events.db").display());
+    let employment = EventStore::open(&employment).await.unwrap();
+    // The household's fact and the person's.
+    eventually("the intake to record both facts", || async {
+        (employment.last_position().await.unwrap() >= 2).then_some(())
+    })
+    .await;
+    employment.close().await;
     app.stop().await;
+}
 
-    // The event store's files removed, the read models kept: a new, empty store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_model_is_not_fed_from_an_event_store_that_ends_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    one_household(dir.path()).await;
+
+    // The registry store's files removed, the read models kept: a new, empty store.
     remove_database(dir.path(), "registry-events.db");
     let Err(e) = App::build(embedded_config(dir.path())).await else {
         panic!("a read model was fed from an event store that ends before what it applied")
@@ -63,7 +80,10 @@ async fn a_read_model_is_not_fed_from_an_event_store_that_ends_before_it() {
     );
     assert!(e.contains("up to position 2"), "{e}");
     assert!(e.contains("ends at position 0"), "{e}");
-    assert!(e.contains("--read-model-url"), "{e}");
+    assert!(
+        e.contains("read-models.db (and its -wal and -shm files)"),
+        "{e}"
+    );
 
     // Each read model fed from the registry store is refused in turn until its file is removed
     // (rebuilt from the start): MARA's, then the employment service's registry intake.
@@ -72,7 +92,7 @@ async fn a_read_model_is_not_fed_from_an_event_store_that_ends_before_it() {
         panic!("the registry intake was fed from an event store that ends before what it applied")
     };
     let e = format!("{e:#}");
-    assert!(e.contains("employment-intake.db"), "{e}");
+    assert!(e.contains("employment-intake read model"), "{e}");
     assert!(e.contains("up to position 2"), "{e}");
     remove_database(dir.path(), "employment-intake.db");
     App::build(embedded_config(dir.path()))
@@ -80,6 +100,36 @@ async fn a_read_model_is_not_fed_from_an_event_store_that_ends_before_it() {
         .unwrap()
         .stop()
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_intake_does_not_run_over_an_empty_employment_store() {
+    let dir = tempfile::tempdir().unwrap();
+    one_household(dir.path()).await;
+    remove_database(dir.path(), "employment-events.db");
+    let Err(e) = App::build(embedded_config(dir.path())).await else {
+        panic!("the intake ran over an empty employment store: its facts would never come back")
+    };
+    let e = format!("{e:#}");
+    assert!(e.contains("the registry intake at sqlite:"), "{e}");
+    assert!(e.contains("[\"store:registry\"]"), "{e}");
+    assert!(e.contains("is empty: the store was replaced"), "{e}");
+    // Taken in again from the start (and the employment views rebuilt): it starts, and records
+    // the facts again.
+    remove_database(dir.path(), "employment-intake.db");
+    remove_database(dir.path(), "employment-views.db");
+    let app = start(embedded_config(dir.path())).await;
+    let employment = format!(
+        "sqlite:{}",
+        dir.path().join("employment-events.db").display()
+    );
+    let employment = EventStore::open(&employment).await.unwrap();
+    eventually("the intake to record both facts again", || async {
+        (employment.last_position().await.unwrap() >= 2).then_some(())
+    })
+    .await;
+    employment.close().await;
+    app.stop().await;
 }
 
 /// Removes the SQLite database `file` of `dir`, with its write-ahead log and shared-memory file.

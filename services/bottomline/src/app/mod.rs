@@ -118,7 +118,7 @@ impl App {
         let store = if config.opens_registry_store() {
             description.push(format!("event store   {}", redact(&store_url)));
             let store = open_store(&store_url, Service::Registry).await?;
-            warn_if_embedded_left(&config, Service::Registry, &store_url, &store).await?;
+            warn_if_embedded_left(&config, Service::Registry, &store_url, &store).await;
             Some(store)
         } else {
             None
@@ -139,7 +139,7 @@ impl App {
         let employment_store = if config.opens_employment_store() {
             description.push(format!("employment    {}", redact(&employment_url)));
             let store = open_store(&employment_url, Service::Employment).await?;
-            warn_if_embedded_left(&config, Service::Employment, &employment_url, &store).await?;
+            warn_if_embedded_left(&config, Service::Employment, &employment_url, &store).await;
             Some(store)
         } else {
             None
@@ -214,6 +214,10 @@ impl App {
             let url = config.employment_views_url();
             same_feed(p, &url, &feed("employment", "employment")).await?;
         }
+        if let (Some(p), Some(employment)) = (&intake, &employment) {
+            intake_output_kept(p, &config.intake_url(), employment.store(), &employment_url)
+                .await?;
+        }
 
         let shutdown = CancellationToken::new();
         let mut tasks = Tasks::default();
@@ -226,16 +230,18 @@ impl App {
                         .push("bus           embedded (projectors read the event store)".into());
                 }
                 if let Some(store) = &store {
+                    let from = (store_url.as_str(), "--database-url");
                     if let Some(p) = &projector {
-                        same_store(p, &read_url, store, "registry", &store_url).await?;
+                        same_store(p, &read_url, store, "registry", from).await?;
                     }
                     if let Some(p) = &intake {
-                        same_store(p, &config.intake_url(), store, "registry", &store_url).await?;
+                        same_store(p, &config.intake_url(), store, "registry", from).await?;
                     }
                 }
                 if let (Some(p), Some(store)) = (&views, &employment_store) {
                     let url = config.employment_views_url();
-                    same_store(p, &url, store, "employment", &employment_url).await?;
+                    let from = (employment_url.as_str(), "--employment-database-url");
+                    same_store(p, &url, store, "employment", from).await?;
                 }
                 if let Some(store) = &store {
                     if let Some(p) = &projector {
@@ -583,31 +589,51 @@ async fn warn_if_shared(
 }
 
 /// Warns when `store` (`service`'s event store, at `url`, not the data directory's) is empty
-/// while the data directory holds `service`'s embedded event store: the events recorded there
-/// are not carried over to `url`, and this start shows none of them.
+/// while the data directory's embedded store of `service` holds events: they are not carried
+/// over to `url`, and this start shows none of them. Advice only: what cannot be read is
+/// logged and the start goes on.
 async fn warn_if_embedded_left(
     config: &AppConfig,
     service: Service,
     url: &str,
     store: &EventStore,
-) -> anyhow::Result<()> {
+) {
     let embedded = config.embedded_store_url(service);
     let path = embedded.trim_start_matches("sqlite:");
-    if url == embedded || !std::path::Path::new(path).exists() {
-        return Ok(());
+    let same = std::fs::canonicalize(path).ok()
+        == std::fs::canonicalize(
+            url.trim_start_matches("sqlite:")
+                .split('?')
+                .next()
+                .unwrap_or_default(),
+        )
+        .ok();
+    if same || !std::path::Path::new(path).exists() {
+        return;
     }
-    let (events, _) = store.head().await?;
-    if events == 0 {
-        tracing::warn!(
+    let left = async {
+        if store.last_position().await? > 0 {
+            return Ok::<_, anyhow::Error>(false);
+        }
+        let (pool, _) =
+            eventstore::backend::connect_readers(&format!("{embedded}?mode=ro"), 1).await?;
+        let holds = sqlx::query("SELECT COUNT(*) FROM (SELECT 1 FROM events LIMIT 1) AS first")
+            .fetch_one(&pool)
+            .await
+            .and_then(|row| sqlx::Row::try_get::<i64, _>(&row, 0));
+        pool.close().await;
+        Ok(holds? > 0)
+    };
+    match left.await {
+        Ok(true) => tracing::warn!(
             event_store = %redact(url),
             left = path,
-            "the {service} event store is empty, but the data directory holds an embedded \
-             {service} event store, which this start does not use: what was recorded there is \
-             not carried over (it is used when neither --database-url nor \
-             --employment-database-url names another)"
-        );
+            "the {service} event store is empty, but the data directory's embedded {service} \
+             event store holds events, which this start does not use: they are not carried over"
+        ),
+        Ok(false) => {}
+        Err(e) => tracing::debug!(left = path, error = %e, "embedded event store not looked at"),
     }
-    Ok(())
 }
 
 /// Opens the event store of `service` at `url`: its own, or one its projectors follow (checked
@@ -652,16 +678,17 @@ async fn same_feed<P: Projection>(
 }
 
 /// Refuses to feed `projector` (its read model at `url`) from `store` (the `store_name` event
-/// store at `store_url`) when the read model has applied events past the store's last position:
-/// it was built from another event store (another `--database-url`, or a store file removed and
-/// started again empty), and fed from this one it would wait for positions it has already seen
-/// and show nothing new.
+/// store at `store_url`, named by `flag`) when the read model has applied events past the
+/// store's last position: it was built from another event store (another URL, or a store file
+/// removed and started again empty), and fed from this one it would skip the events up to what
+/// it applied. A replaced store that has already grown past that position is not told apart
+/// here.
 async fn same_store<P: Projection>(
     projector: &Projector<P>,
     url: &str,
     store: &EventStore,
     store_name: &str,
-    store_url: &str,
+    (store_url, flag): (&str, &str),
 ) -> anyhow::Result<()> {
     let name = projector.name();
     let checkpoint = projector
@@ -671,22 +698,65 @@ async fn same_store<P: Projection>(
     let Some(checkpoint) = checkpoint else {
         return Ok(());
     };
-    let (_, last) = store
-        .head()
+    let last = store
+        .last_position()
         .await
         .with_context(|| format!("reading the {store_name} event store's last position"))?;
     anyhow::ensure!(
         checkpoint.b <= last,
         "the {name} read model at {url} has applied the {store_name} event store up to position \
          {applied}, but the event store at {store_url} ends at position {last}: the read model \
-         was built from another event store. Start it with the event store it was built from \
-         (--database-url), or rebuild it from the start in a new, empty database: \
-         --read-model-url (BOTTOMLINE_READ_MODEL_URL), or, on SQLite, remove the file named here",
+         was built from another event store, or this one lost its last events. Start it with \
+         the event store it was built from ({flag}), or rebuild it from the start: {rebuild}",
         url = redact(url),
         applied = checkpoint.b,
         store_url = redact(store_url),
+        rebuild = rebuild_hint(url),
     );
     Ok(())
+}
+
+/// Refuses to run the employment service's registry intake (its checkpoints at `url`) when it
+/// has taken in registry events but the employment event store at `store_url`, where it recorded
+/// them as facts, is empty: the store was replaced, and the facts before the intake's
+/// checkpoints would never be recorded again.
+async fn intake_output_kept<P: Projection>(
+    intake: &Projector<P>,
+    url: &str,
+    store: &EventStore,
+    store_url: &str,
+) -> anyhow::Result<()> {
+    let sources = intake
+        .sources()
+        .await
+        .context("reading the registry intake's sources")?;
+    if sources.is_empty() {
+        return Ok(());
+    }
+    let last = store
+        .last_position()
+        .await
+        .context("reading the employment event store's last position")?;
+    anyhow::ensure!(
+        last > 0,
+        "the registry intake at {url} has taken in registry events (from {sources:?}), but the \
+         employment event store at {store_url}, where it recorded them, is empty: the store was \
+         replaced. Start with the employment event store it recorded into \
+         (--employment-database-url, or the data directory's), or take the registry in again \
+         from the start: {rebuild}",
+        url = redact(url),
+        store_url = redact(store_url),
+        rebuild = rebuild_hint(url),
+    );
+    Ok(())
+}
+
+/// How to rebuild a read model at `url` from the start.
+fn rebuild_hint(url: &str) -> String {
+    match url.strip_prefix("sqlite:") {
+        Some(path) => format!("remove {path} (and its -wal and -shm files)"),
+        None => "a new, empty database (--read-model-url, BOTTOMLINE_READ_MODEL_URL)".into(),
+    }
 }
 
 /// The background tasks of a process, by name.

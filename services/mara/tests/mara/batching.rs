@@ -11,7 +11,8 @@ use crate::support::{date, on_every_backend, Fixture, Log};
 
 on_every_backend!(
     one_batch_equals_one_event_at_a_time,
-    values_are_written_as_given
+    values_are_written_as_given,
+    batches_of_hundreds_of_rows_are_written_whole
 );
 
 /// Registrations, second registrations of the same rows inside the run, a person before its
@@ -145,6 +146,49 @@ async fn values_are_written_as_given(backend: Backend) {
     assert_eq!(
         case,
         ("h1".into(), lead, "2024-02-29".into(), None, -1, 0, 0)
+    );
+}
+
+/// A batch with more rows per table than one statement takes (written in several, of prepared
+/// sizes), and a second such batch over the same statements: every row is there.
+async fn batches_of_hundreds_of_rows_are_written_whole(backend: Backend) {
+    let Some(f) = Fixture::new(backend).await else {
+        return;
+    };
+    // One log: its positions go on from the first batch to the second.
+    let mut log = Log::default();
+    for batch in 0..2 {
+        for h in 0..300 {
+            let household = format!("h{batch}-{h}");
+            log.household(&household, "150422100001", h % 3 == 0);
+            // 400 persons: two in the first 100 households, one in the others.
+            let persons = if h < 100 { 2 } else { 1 };
+            for p in 0..persons {
+                log.person(
+                    &format!("p{batch}-{h}-{p}"),
+                    &household,
+                    pb::LabourCapacity::Ordinary,
+                );
+            }
+        }
+        let report = f.apply(&mut log).await;
+        assert_eq!(report.applied, 700, "batch {batch}");
+    }
+    let counts = f
+        .query
+        .summary(Request::new(SummaryRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .counts
+        .unwrap();
+    assert_eq!(
+        (
+            counts.households,
+            counts.poverty_alleviated_households,
+            counts.persons
+        ),
+        (600, 200, 800)
     );
 }
 

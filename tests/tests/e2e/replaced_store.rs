@@ -94,7 +94,15 @@ async fn a_read_model_is_not_fed_from_an_event_store_that_ends_before_it() {
     let e = format!("{e:#}");
     assert!(e.contains("employment-intake read model"), "{e}");
     assert!(e.contains("up to position 2"), "{e}");
-    remove_database(dir.path(), "employment-intake.db");
+    assert!(e.contains("start the employment service over too"), "{e}");
+    // As the message says: the employment service started over with the registry.
+    for file in [
+        "employment-intake.db",
+        "employment-events.db",
+        "employment-views.db",
+    ] {
+        remove_database(dir.path(), file);
+    }
     App::build(embedded_config(dir.path()))
         .await
         .unwrap()

@@ -232,16 +232,18 @@ impl App {
                 if let Some(store) = &store {
                     let from = (store_url.as_str(), "--database-url");
                     if let Some(p) = &projector {
-                        same_store(p, &read_url, store, "registry", from).await?;
+                        same_store(p, &read_url, store, "registry", from, "").await?;
                     }
                     if let Some(p) = &intake {
-                        same_store(p, &config.intake_url(), store, "registry", from).await?;
+                        let url = config.intake_url();
+                        same_store(p, &url, store, "registry", from, INTAKE_OVER_NEW_REGISTRY)
+                            .await?;
                     }
                 }
                 if let (Some(p), Some(store)) = (&views, &employment_store) {
                     let url = config.employment_views_url();
                     let from = (employment_url.as_str(), "--employment-database-url");
-                    same_store(p, &url, store, "employment", from).await?;
+                    same_store(p, &url, store, "employment", from, "").await?;
                 }
                 if let Some(store) = &store {
                     if let Some(p) = &projector {
@@ -579,7 +581,8 @@ async fn warn_if_shared(
             records,
             "the event store is empty but its topic already holds records: another deployment \
              publishes there (give each deployment its own --kafka-namespace), or the store was \
-             replaced; the read models fed from the topic will show both"
+             replaced; the read models fed from the topic will show both, and the employment \
+             service records the other's registry facts in its own event store"
         ),
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::debug!(topic, error = %e, "topic's records not counted"),
@@ -689,6 +692,7 @@ async fn same_store<P: Projection>(
     store: &EventStore,
     store_name: &str,
     (store_url, flag): (&str, &str),
+    also: &str,
 ) -> anyhow::Result<()> {
     let name = projector.name();
     let checkpoint = projector
@@ -707,7 +711,8 @@ async fn same_store<P: Projection>(
         "the {name} read model at {url} has applied the {store_name} event store up to position \
          {applied}, but the event store at {store_url} ends at position {last}: the read model \
          was built from another event store, or this one lost its last events. Start it with \
-         the event store it was built from ({flag}), or rebuild it from the start: {rebuild}",
+         the event store it was built from ({flag}), or rebuild it from the start: \
+         {rebuild}{also}",
         url = redact(url),
         applied = checkpoint.b,
         store_url = redact(store_url),
@@ -715,6 +720,14 @@ async fn same_store<P: Projection>(
     );
     Ok(())
 }
+
+/// What the intake's refusal adds when the registry store was replaced: the employment store
+/// holds the old registry's facts, which the new registry's events would be recorded beside.
+const INTAKE_OVER_NEW_REGISTRY: &str = ". The employment event store holds the facts the intake \
+    recorded from the old registry store, and would record the new one's beside them: with the \
+    registry replaced, start the employment service over too (remove employment-events.db, \
+    employment-intake.db and employment-views.db from the data directory, or give new \
+    databases; the spells and other employment records go with them)";
 
 /// Refuses to run the employment service's registry intake (its checkpoints at `url`) when it
 /// has taken in registry events but the employment event store at `store_url`, where it recorded

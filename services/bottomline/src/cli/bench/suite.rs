@@ -127,6 +127,9 @@ pub struct Ratio {
     pub baseline_per_second: f64,
     /// `system / baseline`.
     pub ratio: f64,
+    /// The runs behind either figure (medians of several) were more than 1.5× apart: the
+    /// machine was busy and the ratio means little.
+    pub compare_with_care: bool,
 }
 
 impl Ratio {
@@ -136,7 +139,15 @@ impl Ratio {
             system_per_second: system,
             baseline_per_second: baseline,
             ratio: system / baseline.max(f64::MIN_POSITIVE),
+            compare_with_care: false,
         }
+    }
+
+    /// Marks the ratio [`Ratio::compare_with_care`] when the runs of either side (events or
+    /// records per second of each run) are more than 1.5× apart.
+    fn runs(mut self, system: &[f64], baseline: &[f64]) -> Ratio {
+        self.compare_with_care = far_apart(system).is_some() || far_apart(baseline).is_some();
+        self
     }
 }
 
@@ -596,22 +607,31 @@ pub async fn run(
         )];
         match (&kafka_baseline, &relay_replay) {
             (Some(k), Some(relay)) => {
-                ratios.push(Ratio::new(
-                    "relay capacity vs raw producer",
-                    relay.events_per_second,
-                    k.produce_per_second,
-                ));
-                ratios.push(Ratio::new(
-                    "projector capacity (from Kafka) vs raw consumer",
-                    projector_replay.events_per_second,
-                    k.consume_per_second,
-                ));
-                if let Some(consume_insert) = &k.consume_insert {
-                    ratios.push(Ratio::new(
-                        "projector capacity vs raw consumer inserting",
+                ratios.push(
+                    Ratio::new(
+                        "relay capacity vs raw producer",
+                        relay.events_per_second,
+                        k.produce_per_second,
+                    )
+                    .runs(&relay_replay_runs_per_second, &k.produce_runs_per_second),
+                );
+                ratios.push(
+                    Ratio::new(
+                        "projector capacity (from Kafka) vs raw consumer",
                         projector_replay.events_per_second,
-                        consume_insert.per_second,
-                    ));
+                        k.consume_per_second,
+                    )
+                    .runs(&[], &k.consume_runs_per_second),
+                );
+                if let Some(consume_insert) = &k.consume_insert {
+                    ratios.push(
+                        Ratio::new(
+                            "projector capacity vs raw consumer inserting",
+                            projector_replay.events_per_second,
+                            consume_insert.per_second,
+                        )
+                        .runs(&[], &k.consume_insert_runs_per_second),
+                    );
                 }
             }
             _ => ratios.push(Ratio::new(
@@ -839,8 +859,16 @@ impl std::fmt::Display for SuiteReport {
         for r in &self.ratios {
             writeln!(
                 f,
-                "ratio {:<50} {:>8.0} / {:>8.0} = {:.2}",
-                r.figure, r.system_per_second, r.baseline_per_second, r.ratio
+                "ratio {:<50} {:>8.0} / {:>8.0} = {:.2}{}",
+                r.figure,
+                r.system_per_second,
+                r.baseline_per_second,
+                r.ratio,
+                if r.compare_with_care {
+                    " (runs far apart: compare with care)"
+                } else {
+                    ""
+                }
             )?;
         }
         writeln!(
@@ -881,20 +909,24 @@ impl std::fmt::Display for SuiteReport {
 /// median means little then).
 fn runs(per_second: &[f64]) -> String {
     let each: Vec<String> = per_second.iter().map(|r| format!("{r:.0}")).collect();
-    let (low, high) = per_second
-        .iter()
-        .fold((f64::MAX, 0.0f64), |(l, h), r| (l.min(*r), h.max(*r)));
-    let spread = if low > 0.0 && high / low > 1.5 {
-        format!(", {:.1}× apart: compare with care", high / low)
-    } else {
-        String::new()
+    let spread = match far_apart(per_second) {
+        Some(times) => format!(", {times:.1}× apart: compare with care"),
+        None => String::new(),
     };
     format!("{} runs: {}{spread}", per_second.len(), each.join(" / "))
 }
 
+/// How many times the fastest of `per_second` is the slowest, when more than 1.5.
+fn far_apart(per_second: &[f64]) -> Option<f64> {
+    let (low, high) = per_second
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+    (low > 0.0 && high / low > 1.5).then_some(high / low)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::runs;
+    use super::{runs, Ratio};
 
     #[test]
     fn runs_far_apart_are_flagged() {
@@ -904,5 +936,18 @@ mod tests {
             "3 runs: 31642 / 13957 / 7533, 4.2× apart: compare with care"
         );
         assert_eq!(runs(&[]), "0 runs: ");
+    }
+
+    #[test]
+    fn a_ratio_over_runs_far_apart_is_flagged() {
+        let ratio = |system: &[f64], baseline: &[f64]| {
+            Ratio::new("x", 1.0, 1.0)
+                .runs(system, baseline)
+                .compare_with_care
+        };
+        assert!(!ratio(&[100.0, 140.0, 120.0], &[100.0, 150.0]));
+        assert!(ratio(&[100.0, 151.0], &[100.0]));
+        assert!(ratio(&[], &[80_272.0, 83_615.0, 186_468.0]));
+        assert!(!ratio(&[], &[]));
     }
 }

@@ -856,6 +856,13 @@ impl std::fmt::Display for SuiteReport {
                 )?;
             }
         }
+        if self.kafka_baseline.is_some() && r.households < FEW_HOUSEHOLDS_ON_KAFKA {
+            writeln!(
+                f,
+                "note: with fewer than {FEW_HOUSEHOLDS_ON_KAFKA} households the Kafka ratios are \
+                 dominated by the broker's wait before the first records (on tansu): use more"
+            )?;
+        }
         for r in &self.ratios {
             writeln!(
                 f,
@@ -903,6 +910,10 @@ impl std::fmt::Display for SuiteReport {
         Ok(())
     }
 }
+
+/// Households below which a run's Kafka ratios say more about the broker's start than about
+/// throughput (README, "Benchmark").
+const FEW_HOUSEHOLDS_ON_KAFKA: usize = 6_000;
 
 /// `n runs: a / b / c` (events per second of each run, in run order), and how far apart they are
 /// when the fastest is more than half again the slowest (a busy machine: a ratio against the

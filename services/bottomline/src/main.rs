@@ -645,8 +645,12 @@ fn kafka_brokers(s: &str) -> Result<String, String> {
                 None => (address, None),
             },
         };
-        if host.is_empty() || host.contains('/') {
-            return Err(format!("broker {broker:?}: must be host:port"));
+        let bracketed = address.starts_with('[');
+        let bad = |c: char| c == '/' || c == ';' || c.is_whitespace() || (c == ':' && !bracketed);
+        if host.is_empty() || host.contains(bad) {
+            return Err(format!(
+                "broker {broker:?}: must be host:port (an IPv6 address in brackets: [::1]:9092)"
+            ));
         }
         if let Some(port) = port {
             if !matches!(port.parse::<u16>(), Ok(p) if p > 0) {
@@ -719,6 +723,10 @@ mod tests {
             ("a:1,https://b:2", "https:// is not supported"),
             ("SASL_SSL://b.example:9093", "plaintext protocol only"),
             ("[::1", "must be host:port"),
+            ("::1:9092", "in brackets"),
+            ("127.0.0.1:9092:7", "must be host:port"),
+            ("h :9092", "must be host:port"),
+            ("h:1;b:2", "must be host:port"),
             ("127.0.0.1:kafka", "port \"kafka\" is not a number"),
             ("127.0.0.1:0", "from 1 to 65535"),
             ("127.0.0.1:70000", "from 1 to 65535"),

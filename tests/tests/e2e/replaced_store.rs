@@ -14,6 +14,14 @@ use proto::registry::v1::{
 };
 use uuid::Uuid;
 
+/// What MARA shows of [`one_household`].
+const ONE_HOUSEHOLD: Tally = Tally {
+    households: 1,
+    persons: 1,
+    labour_capable: 1,
+    poverty_alleviated: 1,
+};
+
 /// Registers one household and its head in a fresh embedded stack in `dir`, waits for MARA to
 /// show them and for the intake to record them in the employment store, and stops.
 async fn one_household(dir: &std::path::Path) {
@@ -44,13 +52,7 @@ async fn one_household(dir: &std::path::Path) {
         })
         .await
         .unwrap();
-    let expected = Tally {
-        households: 1,
-        persons: 1,
-        labour_capable: 1,
-        poverty_alleviated: 1,
-    };
-    wait_for_tally(&mut mara_client(&endpoint).await, expected).await;
+    wait_for_tally(&mut mara_client(&endpoint).await, ONE_HOUSEHOLD).await;
     let employment = format!("sqlite:{}", dir.join("employment-events.db").display());
     let employment = EventStore::open(&employment).await.unwrap();
     // The household's fact and the person's.
@@ -67,7 +69,32 @@ async fn a_read_model_is_not_fed_from_an_event_store_that_ends_before_it() {
     let dir = tempfile::tempdir().unwrap();
     one_household(dir.path()).await;
 
-    // The registry store's files removed, the read models kept: a new, empty store.
+    // The registry store moved away, the read models kept: a start would make a new, empty
+    // store. Refused, it leaves none behind, nor a write-ahead log that SQLite would replay
+    // onto the store once it is put back.
+    let (store, saved) = (
+        dir.path().join("registry-events.db"),
+        dir.path().join("saved.db"),
+    );
+    std::fs::rename(&store, &saved).unwrap();
+    assert!(App::build(embedded_config(dir.path())).await.is_err());
+    for file in [
+        "registry-events.db",
+        "registry-events.db-wal",
+        "registry-events.db-shm",
+    ] {
+        assert!(
+            !dir.path().join(file).exists(),
+            "the refused start left {file}"
+        );
+    }
+    std::fs::rename(&saved, &store).unwrap();
+    let app = start(embedded_config(dir.path())).await;
+    let mut mara = mara_client(&app.endpoint()).await;
+    wait_for_tally(&mut mara, ONE_HOUSEHOLD).await;
+    app.stop().await;
+
+    // The registry store's files removed: a new, empty store.
     remove_database(dir.path(), "registry-events.db");
     let Err(e) = App::build(embedded_config(dir.path())).await else {
         panic!("a read model was fed from an event store that ends before what it applied")

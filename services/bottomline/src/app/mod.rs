@@ -58,8 +58,19 @@ impl App {
     ///
     /// Errors: no service named; a service's lock held by another process; storage, broker or
     /// reference data unusable; an id hash key other than the registry store's. A data directory
-    /// this call created is removed again on an error when it holds nothing but its lock files.
+    /// this call created is removed again on an error when it holds nothing but its lock files,
+    /// and so is an embedded event store it created: a refused start leaves no empty store, nor
+    /// a write-ahead log that SQLite would replay onto a store file put back in its place.
     pub async fn build(config: AppConfig) -> anyhow::Result<App> {
+        let mut opened = OpenedStores::default();
+        let built = Self::build_with(config, &mut opened).await;
+        if built.is_err() {
+            opened.undo().await;
+        }
+        built
+    }
+
+    async fn build_with(config: AppConfig, opened: &mut OpenedStores) -> anyhow::Result<App> {
         anyhow::ensure!(
             !config.services.is_empty(),
             "no service to run (--services)"
@@ -117,7 +128,7 @@ impl App {
         // Embedded, projectors follow the store they read, in this process or not.
         let store = if config.opens_registry_store() {
             description.push(format!("event store   {}", redact(&store_url)));
-            let store = open_store(&store_url, Service::Registry).await?;
+            let store = opened.open(&store_url, Service::Registry).await?;
             warn_if_embedded_left(&config, Service::Registry, &store_url, &store).await;
             Some(store)
         } else {
@@ -138,7 +149,7 @@ impl App {
         };
         let employment_store = if config.opens_employment_store() {
             description.push(format!("employment    {}", redact(&employment_url)));
-            let store = open_store(&employment_url, Service::Employment).await?;
+            let store = opened.open(&employment_url, Service::Employment).await?;
             warn_if_embedded_left(&config, Service::Employment, &employment_url, &store).await;
             Some(store)
         } else {
@@ -230,7 +241,10 @@ impl App {
                         .push("bus           embedded (projectors read the event store)".into());
                 }
                 if let Some(store) = &store {
-                    let from = (store_url.as_str(), "--database-url");
+                    let from = (
+                        store_url.as_str(),
+                        "the data directory's, or --database-url on PostgreSQL",
+                    );
                     if let Some(p) = &projector {
                         same_store(p, &read_url, store, "registry", from, "").await?;
                     }
@@ -242,7 +256,10 @@ impl App {
                 }
                 if let (Some(p), Some(store)) = (&views, &employment_store) {
                     let url = config.employment_views_url();
-                    let from = (employment_url.as_str(), "--employment-database-url");
+                    let from = (
+                        employment_url.as_str(),
+                        "the data directory's, or --employment-database-url on PostgreSQL",
+                    );
                     same_store(p, &url, store, "employment", from, "").await?;
                 }
                 if let Some(store) = &store {
@@ -639,12 +656,42 @@ async fn warn_if_embedded_left(
     }
 }
 
-/// Opens the event store of `service` at `url`: its own, or one its projectors follow (checked
-/// to exist before anything was created).
-async fn open_store(url: &str, service: Service) -> anyhow::Result<EventStore> {
-    EventStore::open(url)
-        .await
-        .with_context(|| format!("opening the {service} event store"))
+/// The event stores a starting process opened, and the SQLite files of those it created.
+#[derive(Default)]
+struct OpenedStores(Vec<(EventStore, Option<std::path::PathBuf>)>);
+
+impl OpenedStores {
+    /// Opens the event store of `service` at `url`: its own, or one its projectors follow
+    /// (checked to exist before anything was created).
+    async fn open(&mut self, url: &str, service: Service) -> anyhow::Result<EventStore> {
+        let file = url
+            .strip_prefix("sqlite:")
+            .map(|path| std::path::PathBuf::from(path.split('?').next().unwrap_or(path)));
+        let created = file.filter(|path| !path.exists());
+        let store = EventStore::open(url)
+            .await
+            .with_context(|| format!("opening the {service} event store"))?;
+        self.0.push((store.clone(), created));
+        Ok(store)
+    }
+
+    /// The start failed: closes every store (SQLite folds its write-ahead log into the file and
+    /// removes it) and removes the files of those this start created.
+    async fn undo(self) {
+        for (store, created) in self.0 {
+            store.close().await;
+            if let Some(path) = created {
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = format!("{}{suffix}", path.display());
+                    if let Err(e) = std::fs::remove_file(&file) {
+                        if e.kind() != std::io::ErrorKind::NotFound {
+                            tracing::warn!(file, error = %e, "event store file of a failed start not removed");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Refuses to feed `projector` (its read model at `url`) from sources named `expected…` when it

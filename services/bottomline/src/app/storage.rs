@@ -250,23 +250,59 @@ fn database_error_code(e: &sqlx::Error) -> Option<String> {
     }
 }
 
-/// A database URL without its password.
+/// A database URL without its password: `user:***@` for one given before the host, and
+/// `password=***` for one given as a query parameter.
 pub(crate) fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let base = match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
+            let credentials = &base[scheme + 3..at];
             match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme + 3], &base[at..]),
+                None => base.to_string(),
             }
         }
-        _ => url.to_string(),
-    }
+        _ => base.to_string(),
+    };
+    let Some(query) = query else {
+        return base;
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_hidden_wherever_the_url_gives_them() {
+        assert_eq!(
+            redact("postgres://u:s3cret@h:5432/bl?sslmode=disable"),
+            "postgres://u:***@h:5432/bl?sslmode=disable"
+        );
+        assert_eq!(
+            redact("postgres://u@h/bl?sslmode=disable&password=s3cret&application_name=x"),
+            "postgres://u@h/bl?sslmode=disable&password=***&application_name=x"
+        );
+        assert_eq!(
+            redact("postgres://u:a@h/bl?PASSWORD=b"),
+            "postgres://u:***@h/bl?PASSWORD=***"
+        );
+        assert_eq!(
+            redact("sqlite:/data/x.db?mode=rwc"),
+            "sqlite:/data/x.db?mode=rwc"
+        );
+    }
 
     /// A fresh name on the test server (`None`: PostgreSQL not configured, the test is skipped).
     async fn server_url(name: &str) -> Option<String> {

@@ -240,18 +240,22 @@ impl App {
                     description
                         .push("bus           embedded (projectors read the event store)".into());
                 }
+                // Every read model ahead of its store is named at once, not one per start.
+                let mut refused: Vec<anyhow::Error> = Vec::new();
                 if let Some(store) = &store {
                     let from = (
                         store_url.as_str(),
                         "the data directory's, or --database-url on PostgreSQL",
                     );
                     if let Some(p) = &projector {
-                        same_store(p, &read_url, store, "registry", from, "").await?;
+                        let checked = same_store(p, &read_url, store, "registry", from, "");
+                        refused.extend(checked.await.err());
                     }
                     if let Some(p) = &intake {
                         let url = config.intake_url();
-                        same_store(p, &url, store, "registry", from, INTAKE_OVER_NEW_REGISTRY)
-                            .await?;
+                        let also = INTAKE_OVER_NEW_REGISTRY;
+                        let checked = same_store(p, &url, store, "registry", from, also);
+                        refused.extend(checked.await.err());
                     }
                 }
                 if let (Some(p), Some(store)) = (&views, &employment_store) {
@@ -260,7 +264,12 @@ impl App {
                         employment_url.as_str(),
                         "the data directory's, or --employment-database-url on PostgreSQL",
                     );
-                    same_store(p, &url, store, "employment", from, "").await?;
+                    let checked = same_store(p, &url, store, "employment", from, "");
+                    refused.extend(checked.await.err());
+                }
+                if !refused.is_empty() {
+                    let each: Vec<String> = refused.iter().map(|e| format!("{e:#}")).collect();
+                    anyhow::bail!("{}", each.join("\n"));
                 }
                 if let Some(store) = &store {
                     if let Some(p) = &projector {

@@ -25,6 +25,9 @@ use proto::common::v1::CivilDate;
 use proto::mara::v1::mara_query_service_client::MaraQueryServiceClient;
 use proto::mara::v1::{Counts, SummaryRequest, SummaryResponse};
 use proto::registry::v1::registry_service_client::RegistryServiceClient;
+use proto::registry::v1::{
+    LabourCapacity, RegisterHouseholdRequest, RegisterPersonRequest, Relation,
+};
 use registry_import::{ExpectedCounts, ImportOptions, ImportSummary, Population};
 use tonic::transport::Channel;
 
@@ -111,6 +114,41 @@ pub async fn start(config: AppConfig) -> App {
 /// A connected registry client.
 pub async fn registry_client(endpoint: &str) -> RegistryServiceClient<Channel> {
     RegistryServiceClient::new(channel(endpoint).await)
+}
+
+/// Registers a poverty-alleviated household in `village` with one member, its head, of citizen
+/// ID `citizen_id` and the given labour capacity; returns the household's id.
+pub async fn household_of_one(
+    registry: &mut RegistryServiceClient<Channel>,
+    village: &str,
+    citizen_id: &str,
+    capacity: LabourCapacity,
+) -> String {
+    let household = registry
+        .register_household(RegisterHouseholdRequest {
+            command_id: uuid::Uuid::new_v4().to_string(),
+            village_code: village.to_owned(),
+            poverty_alleviated: true,
+            relocated: false,
+            settlement_area: String::new(),
+        })
+        .await
+        .expect("household registered")
+        .into_inner()
+        .household_id;
+    registry
+        .register_person(RegisterPersonRequest {
+            command_id: uuid::Uuid::new_v4().to_string(),
+            household_id: household.clone(),
+            citizen_id: citizen_id.to_owned(),
+            name: "测试".to_owned(),
+            relation: Relation::Head as i32,
+            labour_capacity: capacity as i32,
+            disabled: false,
+        })
+        .await
+        .expect("person registered");
+    household
 }
 
 /// A connected MARA query client.

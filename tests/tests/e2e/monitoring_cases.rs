@@ -4,14 +4,15 @@
 //! list.
 
 use e2e_tests::{
-    citizen_id, civil, embedded_config, eventually, mara_client, registry_client, start,
+    citizen_id, civil, embedded_config, eventually, household_of_one, mara_client, registry_client,
+    start,
 };
 use proto::mara::v1::{ListCasesRequest, ListOverdueCasesRequest, SummaryRequest};
 use proto::registry::v1::registry_service_client::RegistryServiceClient;
 use proto::registry::v1::{
     AdvanceMonitoringCaseRequest, AssistanceKind, CaseStage, CaseType, EliminateRiskRequest,
     LabourCapacity, LeadSource, OpenMonitoringCaseRequest, RecordAssistanceMeasureRequest,
-    RegisterHouseholdRequest, RegisterPersonRequest, Relation, RiskFactor,
+    RiskFactor,
 };
 use tonic::transport::Channel;
 use tonic::{Code, Status};
@@ -22,40 +23,6 @@ type Client = RegistryServiceClient<Channel>;
 
 fn new_id() -> String {
     Uuid::new_v4().to_string()
-}
-
-/// A household in 巴林左旗 with one member of the given capacity; returns its id.
-async fn household_of_one(
-    registry: &mut Client,
-    village: &str,
-    id: &str,
-    capacity: LabourCapacity,
-) -> String {
-    let household = registry
-        .register_household(RegisterHouseholdRequest {
-            command_id: new_id(),
-            village_code: village.to_owned(),
-            poverty_alleviated: true,
-            relocated: false,
-            settlement_area: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .household_id;
-    registry
-        .register_person(RegisterPersonRequest {
-            command_id: new_id(),
-            household_id: household.clone(),
-            citizen_id: id.to_owned(),
-            name: "测试".to_owned(),
-            relation: Relation::Head as i32,
-            labour_capacity: capacity as i32,
-            disabled: false,
-        })
-        .await
-        .unwrap();
-    household
 }
 
 async fn open(registry: &mut Client, household: &str, lead: (i32, i32, i32)) -> String {

@@ -5,14 +5,11 @@
 
 use bottomline::app::App;
 use e2e_tests::{
-    citizen_id, embedded_config, eventually, mara_client, registry_client, start, wait_for_tally,
-    Tally,
+    citizen_id, embedded_config, eventually, household_of_one, mara_client, registry_client, start,
+    wait_for_tally, Tally,
 };
 use eventstore::EventStore;
-use proto::registry::v1::{
-    LabourCapacity, RegisterHouseholdRequest, RegisterPersonRequest, Relation,
-};
-use uuid::Uuid;
+use proto::registry::v1::LabourCapacity;
 
 /// What MARA shows of [`one_household`].
 const ONE_HOUSEHOLD: Tally = Tally {
@@ -28,30 +25,14 @@ async fn one_household(dir: &std::path::Path) {
     let app = start(embedded_config(dir)).await;
     let endpoint = app.endpoint();
     let mut registry = registry_client(&endpoint).await;
-    let household = registry
-        .register_household(RegisterHouseholdRequest {
-            command_id: Uuid::new_v4().to_string(),
-            village_code: "150422101001".into(),
-            poverty_alleviated: true,
-            relocated: false,
-            settlement_area: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .household_id;
-    registry
-        .register_person(RegisterPersonRequest {
-            command_id: Uuid::new_v4().to_string(),
-            household_id: household,
-            citizen_id: citizen_id("150422", "19800101", 11),
-            name: "测试甲".into(),
-            relation: Relation::Head as i32,
-            labour_capacity: LabourCapacity::Ordinary as i32,
-            disabled: false,
-        })
-        .await
-        .unwrap();
+    let head = citizen_id("150422", "19800101", 11);
+    household_of_one(
+        &mut registry,
+        "150422101001",
+        &head,
+        LabourCapacity::Ordinary,
+    )
+    .await;
     wait_for_tally(&mut mara_client(&endpoint).await, ONE_HOUSEHOLD).await;
     let employment = format!("sqlite:{}", dir.join("employment-events.db").display());
     let employment = EventStore::open(&employment).await.unwrap();

@@ -628,16 +628,11 @@ async fn warn_if_embedded_left(
     store: &EventStore,
 ) {
     let embedded = config.embedded_store_url(service);
-    let path = embedded.trim_start_matches("sqlite:");
-    let same = std::fs::canonicalize(path).ok()
-        == std::fs::canonicalize(
-            url.trim_start_matches("sqlite:")
-                .split('?')
-                .next()
-                .unwrap_or_default(),
-        )
-        .ok();
-    if same || !std::path::Path::new(path).exists() {
+    let Some(path) = storage::sqlite_path(&embedded) else {
+        return;
+    };
+    let in_use = storage::sqlite_path(url).and_then(|p| std::fs::canonicalize(p).ok());
+    if !path.exists() || std::fs::canonicalize(path).ok() == in_use {
         return;
     }
     let left = async {
@@ -656,12 +651,14 @@ async fn warn_if_embedded_left(
     match left.await {
         Ok(true) => tracing::warn!(
             event_store = %redact(url),
-            left = path,
+            left = %path.display(),
             "the {service} event store is empty, but the data directory's embedded {service} \
              event store holds events, which this start does not use: they are not carried over"
         ),
         Ok(false) => {}
-        Err(e) => tracing::debug!(left = path, error = %e, "embedded event store not looked at"),
+        Err(e) => {
+            tracing::debug!(left = %path.display(), error = %e, "embedded event store not looked at")
+        }
     }
 }
 
@@ -673,10 +670,9 @@ impl OpenedStores {
     /// Opens the event store of `service` at `url`: its own, or one its projectors follow
     /// (checked to exist before anything was created).
     async fn open(&mut self, url: &str, service: Service) -> anyhow::Result<EventStore> {
-        let file = url
-            .strip_prefix("sqlite:")
-            .map(|path| std::path::PathBuf::from(path.split('?').next().unwrap_or(path)));
-        let created = file.filter(|path| !path.exists());
+        let created = storage::sqlite_path(url)
+            .filter(|path| !path.exists())
+            .map(std::path::Path::to_path_buf);
         let store = EventStore::open(url)
             .await
             .with_context(|| format!("opening the {service} event store"))?;
@@ -822,8 +818,8 @@ async fn intake_output_kept<P: Projection>(
 
 /// How to rebuild a read model at `url` from the start.
 fn rebuild_hint(url: &str) -> String {
-    match url.strip_prefix("sqlite:") {
-        Some(path) => format!("remove {path} (and its -wal and -shm files)"),
+    match storage::sqlite_path(url) {
+        Some(path) => format!("remove {} (and its -wal and -shm files)", path.display()),
         None => "a new, empty database (--read-model-url, BOTTOMLINE_READ_MODEL_URL)".into(),
     }
 }

@@ -123,14 +123,14 @@ pub(crate) async fn ensure_followed_store_exists(
     url: &str,
     service: Service,
 ) -> anyhow::Result<()> {
-    match url.strip_prefix("sqlite:") {
+    match sqlite_path(url) {
         Some(path) => {
-            let path = path.split_once('?').map_or(path, |(path, _)| path);
             anyhow::ensure!(
-                std::path::Path::new(path).exists(),
-                "no {service} event store at {path}: without --kafka-brokers, this process reads \
+                path.exists(),
+                "no {service} event store at {}: without --kafka-brokers, this process reads \
                  the {service} service's store, so start `up --services {service}` (or all \
-                 services) on the same --data-dir first"
+                 services) on the same --data-dir first",
+                path.display()
             );
         }
         None => anyhow::ensure!(
@@ -141,6 +141,15 @@ pub(crate) async fn ensure_followed_store_exists(
         ),
     }
     Ok(())
+}
+
+/// The file of a SQLite database URL (`sqlite:<path>[?<parameters>]`); `None` for another
+/// database.
+pub(crate) fn sqlite_path(url: &str) -> Option<&std::path::Path> {
+    let path = url.strip_prefix("sqlite:")?;
+    Some(std::path::Path::new(
+        path.split_once('?').map_or(path, |(path, _)| path),
+    ))
 }
 
 /// The part of a PostgreSQL `url` before its query string, and the database name it ends with,

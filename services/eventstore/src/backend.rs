@@ -169,6 +169,18 @@ pub async fn connect_writer(url: &str) -> Result<(AnyPool, Backend), sqlx::Error
     connect_pool(url, options, WRITE_CACHE_KIB, Commit::Flushed).await
 }
 
+/// A lazy pool of one PostgreSQL connection with the options of `pool`, never closed for
+/// idleness or age, opened by its first `acquire` in that caller's runtime
+/// ([`crate::EventStore::with_own_writes`]).
+pub(crate) fn own_writes(pool: &AnyPool) -> AnyPool {
+    AnyPoolOptions::new()
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
 async fn connect_pool(
     url: &str,
     pool_options: AnyPoolOptions,

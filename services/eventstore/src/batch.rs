@@ -2,19 +2,21 @@
 //! (in chunks that stay far below both backends' bound-parameter limits), so a group costs a
 //! constant number of round trips to the database instead of several per command.
 //!
-//! Their SQL text depends on the number of rows, so they are not kept in the connection's
-//! statement cache (`persistent(false)`), which would otherwise fill with one entry per size.
+//! Each statement carries its rows padded to a power of two ([`padded_rows`]), so that its text
+//! takes one of a few sizes, each prepared once per connection and then reused: look-ups repeat
+//! their last key, inserts add rows of NULLs that their `WHERE column1 IS NOT NULL` drops.
 
 use std::collections::HashMap;
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::backend::Backend;
 use crate::error::StoreError;
 use crate::model::RecordedEvent;
-use crate::sql::{placeholders, value_rows, CHUNK};
+use crate::sql::{padded_rows, placeholders, value_rows, MAX_ROWS};
 use crate::store::AppendRequest;
 
 /// The rows of `sql` for all of `ids`, in chunks. `sql` is the query for SQLite and for
@@ -32,13 +34,16 @@ async fn select_in(
         Backend::Postgres => sql[1],
     };
     let mut rows = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
+    for chunk in ids.chunks(MAX_ROWS) {
+        let padded = padded_rows(chunk.len());
         let text = sql
-            .replace("{ids}", &placeholders(backend, 1, chunk.len()))
-            .replace("{rows}", &value_rows(backend, chunk.len(), 1));
-        let mut q = sqlx::query(&text).persistent(false);
-        for id in chunk {
-            q = q.bind(*id);
+            .replace("{ids}", &placeholders(backend, 1, padded))
+            .replace("{rows}", &value_rows(backend, padded, 1));
+        let mut q = sqlx::query(&text);
+        // The padding repeats the last id: its row, if any, comes back more than once and lands
+        // in the same entry of the caller's map.
+        for i in 0..padded {
+            q = q.bind(chunk[i.min(chunk.len() - 1)]);
         }
         rows.extend(
             q.fetch_all(&mut *conn)
@@ -107,14 +112,14 @@ pub(crate) async fn insert_events(
     let width = if tx_id.is_some() { 14 } else { 13 };
     let tx_column = if tx_id.is_some() { ", tx_id" } else { "" };
     let mut placed = HashMap::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
+    for chunk in rows.chunks(MAX_ROWS) {
+        let padded = padded_rows(chunk.len());
         let sql = format!(
-            "{} INTO events ({COLUMNS}{tx_column}) VALUES {} \
-             RETURNING event_id, position, tx_id",
+            "{} INTO events ({COLUMNS}{tx_column}) {} RETURNING event_id, position, tx_id",
             backend.insert_in_doomed_tx(),
-            value_rows(backend, chunk.len(), width)
+            padded_values(backend, padded, width)
         );
-        let mut q = sqlx::query(&sql).persistent(false);
+        let mut q = sqlx::query(&sql);
         for e in chunk {
             q = q
                 .bind(e.event_id.to_string())
@@ -134,12 +139,65 @@ pub(crate) async fn insert_events(
                 q = q.bind(tx_id);
             }
         }
+        for _ in chunk.len()..padded {
+            q = bind_nulls(q, &EVENT_COLUMNS[..width]);
+        }
         for row in q.fetch_all(&mut *conn).await? {
             let (event_id, position, tx) = placement(&row)?;
             placed.insert(event_id, (position, tx));
         }
     }
     Ok(placed)
+}
+
+/// `SELECT * FROM (VALUES …) WHERE column1 IS NOT NULL`: `rows` rows of `width` parameters, of
+/// which the rows of padding, all NULL, are dropped (both backends name the columns of a
+/// `VALUES` list `column1`, `column2`, …). The rows are inserted in the order of the list.
+fn padded_values(backend: Backend, rows: usize, width: usize) -> String {
+    format!(
+        "SELECT * FROM (VALUES {}) AS padded WHERE column1 IS NOT NULL",
+        value_rows(backend, rows, width)
+    )
+}
+
+/// The type of a NULL of padding: each column of a `VALUES` list has one type on PostgreSQL.
+#[derive(Clone, Copy)]
+enum Null {
+    Text,
+    Int,
+    Bytes,
+}
+
+/// The columns of an event row as [`insert_events`] binds them (`tx_id` last, on SQLite).
+const EVENT_COLUMNS: [Null; 14] = [
+    Null::Text,
+    Null::Text,
+    Null::Int,
+    Null::Text,
+    Null::Int,
+    Null::Int,
+    Null::Text,
+    Null::Text,
+    Null::Text,
+    Null::Text,
+    Null::Text,
+    Null::Bytes,
+    Null::Bytes,
+    Null::Int,
+];
+
+fn bind_nulls<'q>(
+    mut q: Query<'q, Any, AnyArguments<'q>>,
+    columns: &[Null],
+) -> Query<'q, Any, AnyArguments<'q>> {
+    for column in columns {
+        q = match column {
+            Null::Text => q.bind(None::<String>),
+            Null::Int => q.bind(None::<i64>),
+            Null::Bytes => q.bind(None::<Vec<u8>>),
+        };
+    }
+    q
 }
 
 fn placement(row: &AnyRow) -> Result<(Uuid, i64, i64), sqlx::Error> {
@@ -155,19 +213,23 @@ pub(crate) async fn insert_commands(
     recorded_at: i64,
 ) -> Result<(), sqlx::Error> {
     let backend = Backend::of_connection(conn);
-    for chunk in requests.chunks(CHUNK) {
+    for chunk in requests.chunks(MAX_ROWS) {
+        let padded = padded_rows(chunk.len());
         let sql = format!(
-            "{} INTO commands (command_id, fingerprint, stream_id, recorded_at) VALUES {}",
+            "{} INTO commands (command_id, fingerprint, stream_id, recorded_at) {}",
             backend.insert_in_doomed_tx(),
-            value_rows(backend, chunk.len(), 4)
+            padded_values(backend, padded, 4)
         );
-        let mut q = sqlx::query(&sql).persistent(false);
+        let mut q = sqlx::query(&sql);
         for r in chunk {
             q = q
                 .bind(&r.meta.command_id)
                 .bind(&r.meta.fingerprint)
                 .bind(&r.stream_id)
                 .bind(recorded_at);
+        }
+        for _ in chunk.len()..padded {
+            q = bind_nulls(q, &[Null::Text, Null::Bytes, Null::Text, Null::Int]);
         }
         q.execute(&mut *conn).await?;
     }

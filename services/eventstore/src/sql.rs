@@ -12,6 +12,18 @@ use crate::Backend;
 /// 7,000 parameters, below SQLite's limit (32,766) and PostgreSQL's (65,535).
 pub const CHUNK: usize = 500;
 
+/// Rows per set-based statement at most: the largest power of two within [`CHUNK`] (256).
+pub const MAX_ROWS: usize = 1 << CHUNK.ilog2();
+
+/// Rows of the statement that carries `n` rows (`1 ≤ n ≤ MAX_ROWS`), padded: the next power of
+/// two. A set-based statement's text then takes one of at most nine sizes, each prepared once
+/// per connection and reused. A text written for exactly the rows at hand is new nearly every
+/// time: PostgreSQL parses and plans it again, and sqlx describes it first, one more round trip
+/// (docs/performance.md, tenth pass).
+pub fn padded_rows(n: usize) -> usize {
+    n.next_power_of_two().min(MAX_ROWS)
+}
+
 /// `n` parameters, the first numbered `first` (on PostgreSQL), comma-separated.
 pub fn placeholders(backend: Backend, first: usize, n: usize) -> String {
     let mut s = String::with_capacity(n * 5);
@@ -47,5 +59,15 @@ mod tests {
         assert_eq!(value_rows(Backend::Postgres, 2, 2), "($1,$2),($3,$4)");
         assert_eq!(value_rows(Backend::Sqlite, 2, 2), "(?,?),(?,?)");
         assert_eq!(placeholders(Backend::Postgres, 3, 2), "$3,$4");
+    }
+
+    #[test]
+    fn statements_are_padded_to_powers_of_two_up_to_256_rows() {
+        assert_eq!(MAX_ROWS, 256);
+        let sizes: Vec<usize> = [1, 2, 3, 5, 33, 128, 129, 255, 256]
+            .into_iter()
+            .map(padded_rows)
+            .collect();
+        assert_eq!(sizes, [1, 2, 4, 8, 64, 128, 256, 256, 256]);
     }
 }

@@ -59,15 +59,16 @@ pub struct AppendOutcome {
 #[derive(Clone)]
 pub struct EventStore {
     inner: Arc<Inner>,
+    /// Where this handle writes: on SQLite one connection of the process, whose page cache stays
+    /// warm ([`backend::connect_writer`]); on PostgreSQL the pool, or connections of the
+    /// handle's own ([`EventStore::with_own_writes`]).
+    writes: AnyPool,
 }
 
 struct Inner {
     pool: AnyPool,
     /// On PostgreSQL, typed connections for the commit-order feed ([`backend::connect_feed`]).
     feed: Option<sqlx::PgPool>,
-    /// Where this process writes: on SQLite one connection of its own, whose page cache stays
-    /// warm ([`backend::connect_writer`]); on PostgreSQL the pool.
-    writes: AnyPool,
     backend: Backend,
     /// SQLite allows one writer: every write in this process takes this lock so that no
     /// transaction ever has to upgrade a read lock (which SQLite refuses without waiting).
@@ -110,12 +111,12 @@ impl EventStore {
             inner: Arc::new(Inner {
                 pool,
                 feed,
-                writes,
                 backend,
                 writer,
                 head,
                 _checkpointer: checkpointer,
             }),
+            writes,
         })
     }
 
@@ -127,6 +128,26 @@ impl EventStore {
     /// The connection pool (for the relay's checkpoint and for health checks).
     pub fn pool(&self) -> &AnyPool {
         &self.inner.pool
+    }
+
+    /// A handle on the same store whose writes go through a connection of its own, for a task
+    /// that writes all the time from a runtime of its own (the command writer's thread). On
+    /// PostgreSQL the connection is opened by the first write through the handle, so its socket
+    /// is driven by the runtime of the task that writes: its replies wake that task directly,
+    /// not through the I/O driver of another runtime whose workers are busy. Call it from that
+    /// runtime. On SQLite the handle shares the process's single writing connection (and its
+    /// lock), whose I/O runs on a thread of its own anyway.
+    ///
+    /// The connection is closed when the last clone of the handle is dropped.
+    pub fn with_own_writes(&self) -> EventStore {
+        let writes = match self.inner.backend {
+            Backend::Sqlite => self.writes.clone(),
+            Backend::Postgres => backend::own_writes(&self.inner.pool),
+        };
+        EventStore {
+            inner: self.inner.clone(),
+            writes,
+        }
     }
 
     /// A receiver that changes whenever this process appends: readers of the global order wait on
@@ -208,12 +229,7 @@ impl EventStore {
     /// group's command ids looked up together, the heads of every stream it touches read
     /// together, then all its events and all its command records written as multi-row inserts.
     async fn try_append_all(&self, requests: &[AppendRequest]) -> Result<Attempt, AppendError> {
-        let mut tx = self
-            .inner
-            .writes
-            .begin()
-            .await
-            .map_err(StoreError::of("begin"))?;
+        let mut tx = self.writes.begin().await.map_err(StoreError::of("begin"))?;
         if let Some(lock) = backend::append_lock(self.inner.backend) {
             sqlx::query(lock)
                 .execute(&mut *tx)
@@ -359,7 +375,6 @@ impl EventStore {
         }
         // On the writer's connection: the writer looks its group up right before appending it.
         let mut conn = self
-            .inner
             .writes
             .acquire()
             .await
@@ -523,7 +538,7 @@ impl EventStore {
         .bind(name)
         .bind(cursor.tx_id)
         .bind(cursor.position)
-        .execute(&self.inner.writes)
+        .execute(&self.writes)
         .await
         .map_err(StoreError::of("save checkpoint"))?;
         Ok(())
@@ -541,7 +556,7 @@ impl EventStore {
         )
         .bind(name)
         .bind(value)
-        .execute(&self.inner.writes)
+        .execute(&self.writes)
         .await
         .map_err(StoreError::of("save setting"))?;
         sqlx::query("SELECT value FROM settings WHERE name = $1")
@@ -554,7 +569,7 @@ impl EventStore {
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
-        self.inner.writes.close().await;
+        self.writes.close().await;
         self.inner.pool.close().await;
         if let Some(feed) = &self.inner.feed {
             feed.close().await;

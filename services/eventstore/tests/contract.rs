@@ -613,7 +613,7 @@ async fn a_group_with_one_conflict_writes_nothing(backend: Backend) {
     store.append_all(&group[..1]).await.unwrap();
 }
 
-/// More commands and events than one multi-row statement holds (500 rows), over streams that
+/// More commands and events than one multi-row statement holds (256 rows), over streams that
 /// exist (each with its own head) and new ones, two commands per stream.
 async fn a_group_spanning_several_statements_keeps_every_chain(backend: Backend) {
     let Some((store, _db)) = store(backend).await else {

@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use eventstore::sql::{value_rows, CHUNK};
+use eventstore::sql::{value_rows, MAX_ROWS};
 use eventstore::Backend;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -114,9 +114,6 @@ async fn write(
     }
     Ok(())
 }
-
-/// Rows per statement at most: the largest power of two within [`CHUNK`].
-const MAX_ROWS: usize = 1 << CHUNK.ilog2();
 
 /// Rows of the next statement when `pending` rows are left: the largest power of two that is
 /// at most `pending` and [`MAX_ROWS`].

@@ -163,8 +163,12 @@ impl<M: WriteModel> CommandWriter<M> {
 /// behind the tasks of the gRPC calls in flight: with 64 clients the loop was busy 95 % of the
 /// time while the process used 1.2 of its 2 cores. On its own thread the registry alone,
 /// embedded, took about a fifth more registrations per second (docs/performance.md, "Fifth
-/// pass"). On PostgreSQL a connection's readiness still comes from the runtime that opened it,
-/// so connections the shared runtime opened still wake the loop through that runtime.
+/// pass"). On PostgreSQL a connection's readiness comes from the runtime that opened it, so the
+/// loop writes through a connection of its own, opened on this thread
+/// ([`EventStore::with_own_writes`]): through the shared pool's connections each of its round
+/// trips waited for the busy shared runtime to pass the reply on. The registry alone on
+/// PostgreSQL + Kafka then took 3,430–3,450 → 4,215–4,625 registrations/s (docs/performance.md,
+/// "Tenth pass").
 async fn start<M: WriteModel>(
     inner: Arc<Inner<M>>,
     jobs: mpsc::Receiver<Job<M::Command>>,
@@ -179,7 +183,10 @@ async fn start<M: WriteModel>(
         {
             Ok(runtime) => {
                 let _ = started.send(Ok(()));
-                runtime.block_on(inner.run(jobs));
+                runtime.block_on(async {
+                    let store = inner.store.with_own_writes();
+                    inner.run(&store, jobs).await
+                });
             }
             Err(e) => {
                 let _ = started.send(Err(e));
@@ -206,7 +213,8 @@ fn stopped() -> ExecuteError {
 }
 
 impl<M: WriteModel> Inner<M> {
-    async fn run(self: Arc<Self>, mut jobs: mpsc::Receiver<Job<M::Command>>) {
+    /// `store` is the writer's handle on the store, with connections of its own.
+    async fn run(&self, store: &EventStore, mut jobs: mpsc::Receiver<Job<M::Command>>) {
         while let Some(first) = jobs.recv().await {
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
@@ -215,14 +223,14 @@ impl<M: WriteModel> Inner<M> {
                     Err(_) => break,
                 }
             }
-            self.run_group(group).await;
+            self.run_group(store, group).await;
         }
     }
 
-    async fn run_group(&self, group: Vec<Job<M::Command>>) {
+    async fn run_group(&self, store: &EventStore, group: Vec<Job<M::Command>>) {
         let mut model = self.model.lock().await;
         let ids_in_group: Vec<&str> = group.iter().map(|j| j.meta.command_id.as_str()).collect();
-        let recorded = match self.store.recorded_commands(&ids_in_group).await {
+        let recorded = match store.recorded_commands(&ids_in_group).await {
             Ok(recorded) => recorded,
             Err(e) => {
                 for job in group {
@@ -249,8 +257,7 @@ impl<M: WriteModel> Inner<M> {
                 job.meta.actor = self.actor.clone();
             }
             if recorded.contains(&job.meta.command_id) {
-                let answer = match self
-                    .store
+                let answer = match store
                     .replay(&job.meta.command_id, &job.meta.fingerprint)
                     .await
                 {
@@ -284,7 +291,7 @@ impl<M: WriteModel> Inner<M> {
             }
         }
         if !requests.is_empty() {
-            match self.store.append_all(&requests).await {
+            match store.append_all(&requests).await {
                 Ok(outcomes) if outcomes.iter().all(|o| !o.replayed) => {
                     for (job, outcome) in planned.into_iter().zip(outcomes) {
                         if let Some(last) = outcome.events.last() {
@@ -297,7 +304,7 @@ impl<M: WriteModel> Inner<M> {
                     if let Err(e) = &result {
                         tracing::warn!(error = %e, commands = planned.len(), "group append failed, retrying one by one");
                     }
-                    if let Err(e) = self.rebuild(&mut model).await {
+                    if let Err(e) = self.rebuild(store, &mut model).await {
                         tracing::error!(error = %e, "write model rebuild failed");
                         for job in planned {
                             let failed =
@@ -312,22 +319,23 @@ impl<M: WriteModel> Inner<M> {
         }
         for job in later {
             let outcome = self
-                .execute_alone(&mut model, &job.command, job.meta, job.today)
+                .execute_alone(store, &mut model, &job.command, job.meta, job.today)
                 .await;
             let _ = job.reply.send(outcome);
         }
     }
 
     /// Throws the in-memory model away and reads it again from the store.
-    async fn rebuild(&self, model: &mut Model<M>) -> Result<(), OpenError> {
+    async fn rebuild(&self, store: &EventStore, model: &mut Model<M>) -> Result<(), OpenError> {
         model.state = (self.fresh)();
         model.cursor = GlobalCursor::START;
-        catch_up(&self.store, model).await
+        catch_up(store, model).await
     }
 
     /// One command in its own transaction (the fallback of a failed group).
     async fn execute_alone(
         &self,
+        store: &EventStore,
         model: &mut Model<M>,
         command: &M::Command,
         mut meta: CommandMeta,
@@ -336,17 +344,12 @@ impl<M: WriteModel> Inner<M> {
         if meta.actor.is_empty() {
             meta.actor = self.actor.clone();
         }
-        if let Some(outcome) = self
-            .store
-            .replay(&meta.command_id, &meta.fingerprint)
-            .await?
-        {
+        if let Some(outcome) = store.replay(&meta.command_id, &meta.fingerprint).await? {
             return Ok(outcome);
         }
         let decision = model.state.decide(command, today)?;
         let expected = ExpectedVersion::from_current(decision.expected_version);
-        match self
-            .store
+        match store
             .append(
                 &decision.stream_id,
                 expected,
@@ -368,7 +371,7 @@ impl<M: WriteModel> Inner<M> {
             }
             Err(e @ AppendError::WrongExpectedVersion { .. }) => {
                 // Another writer got there first: learn what it wrote before the client retries.
-                if let Err(err) = catch_up(&self.store, model).await {
+                if let Err(err) = catch_up(store, model).await {
                     tracing::error!(error = %err, "write model catch-up failed");
                 }
                 Err(e.into())

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use eventstore::sql::CHUNK;
+use eventstore::sql::{padded_rows, MAX_ROWS};
 use eventstore::Backend;
 use sqlx::AnyConnection;
 
@@ -18,6 +18,20 @@ use sqlx::AnyConnection;
 pub(crate) enum Value {
     Text(String),
     Int(i64),
+    /// A NULL of padding in a text column.
+    NullText,
+    /// A NULL of padding in an integer column.
+    NullInt,
+}
+
+impl Value {
+    /// A NULL of `value`'s type.
+    fn null_of(value: &Value) -> Value {
+        match value {
+            Value::Text(_) | Value::NullText => Value::NullText,
+            Value::Int(_) | Value::NullInt => Value::NullInt,
+        }
+    }
 }
 
 impl From<String> for Value {
@@ -89,13 +103,24 @@ impl Upserts {
         for (sql, mut rows) in std::mem::take(&mut self.pending) {
             let shape = Shape::of(sql);
             while !rows.is_empty() {
-                let rest = rows.split_off(rows.len().min(CHUNK));
-                let text = shape.render(backend, rows.len());
-                let mut q = sqlx::query(&text).persistent(false);
-                for value in rows.into_iter().flatten() {
+                let rest = rows.split_off(rows.len().min(MAX_ROWS));
+                let padded = padded_rows(rows.len());
+                let text = shape.render(backend, padded);
+                let mut q = sqlx::query(&text);
+                // Rows of NULLs of the first row's types (one type per column on PostgreSQL),
+                // dropped by the statement's `WHERE column1 IS NOT NULL`.
+                let nulls: Vec<Value> = rows[0].iter().map(Value::null_of).collect();
+                let padding = padded - rows.len();
+                for value in rows
+                    .into_iter()
+                    .flatten()
+                    .chain(std::iter::repeat_n(nulls, padding).flatten())
+                {
                     q = match value {
                         Value::Text(s) => q.bind(s),
                         Value::Int(i) => q.bind(i),
+                        Value::NullText => q.bind(None::<String>),
+                        Value::NullInt => q.bind(None::<i64>),
                     };
                 }
                 q.execute(&mut *conn).await?;
@@ -144,6 +169,10 @@ impl<'a> Shape<'a> {
             rest = &rest[at + 1 + digits..];
         }
         pieces.push(rest);
+        assert_eq!(
+            pieces[0], "(",
+            "a row whose first value is a parameter (the key)"
+        );
         Shape {
             head: &sql[..start],
             pieces,
@@ -151,11 +180,16 @@ impl<'a> Shape<'a> {
         }
     }
 
-    /// The statement with `rows` rows, parameters numbered across them.
+    /// The statement with `rows` rows, parameters numbered across them, as `INSERT INTO t (…)
+    /// SELECT * FROM (VALUES …) AS padded WHERE column1 IS NOT NULL ON CONFLICT …`: rows whose
+    /// first value is NULL (padding, [`eventstore::sql::padded_rows`]) are not written. Both
+    /// backends name the columns of a `VALUES` list `column1`, `column2`, …; SQLite needs the
+    /// `WHERE` anyway before an `ON CONFLICT` that follows a `SELECT`.
     fn render(&self, backend: Backend, rows: usize) -> String {
         let width = self.pieces.len() - 1;
         let mut s = String::with_capacity(self.head.len() + self.tail.len() + rows * 64);
-        s.push_str(self.head);
+        s.push_str(self.head.strip_suffix("VALUES ").expect("a VALUES row"));
+        s.push_str("SELECT * FROM (VALUES ");
         for r in 0..rows {
             if r > 0 {
                 s.push(',');
@@ -171,6 +205,7 @@ impl<'a> Shape<'a> {
                 }
             }
         }
+        s.push_str(") AS padded WHERE column1 IS NOT NULL");
         s.push_str(self.tail);
         s
     }
@@ -209,13 +244,15 @@ mod tests {
     fn rows_are_numbered_across_the_statement() {
         assert_eq!(
             rendered(SQL, Backend::Postgres, 2),
-            "INSERT INTO emp_t (a, b, c, d) VALUES ($1, '', $2, COALESCE(NULL, $3)),\
-             ($4, '', $5, COALESCE(NULL, $6)) ON CONFLICT (a) DO UPDATE SET b = excluded.b"
+            "INSERT INTO emp_t (a, b, c, d) SELECT * FROM (VALUES ($1, '', $2, COALESCE(NULL, $3)),\
+             ($4, '', $5, COALESCE(NULL, $6))) AS padded WHERE column1 IS NOT NULL \
+             ON CONFLICT (a) DO UPDATE SET b = excluded.b"
         );
         assert_eq!(
             rendered(SQL, Backend::Sqlite, 2),
-            "INSERT INTO emp_t (a, b, c, d) VALUES (?, '', ?, COALESCE(NULL, ?)),\
-             (?, '', ?, COALESCE(NULL, ?)) ON CONFLICT (a) DO UPDATE SET b = excluded.b"
+            "INSERT INTO emp_t (a, b, c, d) SELECT * FROM (VALUES (?, '', ?, COALESCE(NULL, ?)),\
+             (?, '', ?, COALESCE(NULL, ?))) AS padded WHERE column1 IS NOT NULL \
+             ON CONFLICT (a) DO UPDATE SET b = excluded.b"
         );
         assert_eq!(table_of(SQL), "emp_t");
     }

@@ -7,7 +7,10 @@ use sqlx::{AnyPool, Row};
 
 use crate::support::{date, on_every_backend, Fixture, Log};
 
-on_every_backend!(one_batch_equals_one_event_at_a_time);
+on_every_backend!(
+    one_batch_equals_one_event_at_a_time,
+    a_run_longer_than_one_statement_is_written_whole
+);
 
 const TABLES: [&str; 10] = [
     "emp_households",
@@ -132,6 +135,43 @@ async fn one_batch_equals_one_event_at_a_time(backend: Backend) {
             .await
             .len(),
         2
+    );
+}
+
+/// 700 persons of 300 households in one run: each table's rows go in several statements of up
+/// to 256 rows, the last one padded to a power of two.
+async fn a_run_longer_than_one_statement_is_written_whole(backend: Backend) {
+    let (Some(whole), Some(single)) = (Fixture::new(backend).await, Fixture::new(backend).await)
+    else {
+        return;
+    };
+    let mut log = Log::default();
+    for i in 0..700 {
+        let county = if i % 2 == 0 { "150422" } else { "150423" };
+        log.person(
+            &format!("p{i}"),
+            &format!("h{}", i % 300),
+            county,
+            i % 3 != 0,
+        );
+    }
+    for i in 0..300 {
+        log.household(&format!("h{i}"), "150422", i % 5 == 0);
+    }
+    let parked =
+        projector::testing::apply_both_ways(&whole.projector, &single.projector, log.take()).await;
+    assert_eq!(parked, 0);
+    for table in ["emp_persons", "emp_households"] {
+        let (a, b) = (
+            dump(whole.projector.pool(), table).await,
+            dump(single.projector.pool(), table).await,
+        );
+        assert_eq!(a, b, "{table}");
+    }
+    assert_eq!(dump(whole.projector.pool(), "emp_persons").await.len(), 700);
+    assert_eq!(
+        dump(whole.projector.pool(), "emp_households").await.len(),
+        300
     );
 }
 

@@ -383,9 +383,44 @@ fn civil(d: NaiveDate) -> proto::common::v1::CivilDate {
 /// Exit status of an import that rejected rows (the rest landed).
 const EXIT_REJECTED_ROWS: u8 = 2;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match run(Cli::parse()).await {
+/// mimalloc instead of glibc's allocator: under load glibc's `malloc`/`free` (with its
+/// consolidation of freed chunks) took about a quarter of the process's CPU time, the many small
+/// allocations of gRPC, Kafka records and statements crossing threads. With mimalloc the whole
+/// stack on PostgreSQL + Kafka took about a fifth more registrations per second
+/// (docs/performance.md, "Tenth pass").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's option `purge_delay`, by its number in `mi_option_e` (mimalloc.h of mimalloc v2
+/// and v3): milliseconds before memory freed is returned to the operating system (default 10).
+/// libmimalloc-sys exposes no constant for it.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Memory freed is returned to the operating system at once, as glibc does with large blocks.
+/// With the default delay the registry's write model at 1,000,000 persons stayed at 466 MiB
+/// resident instead of 361 MiB (the tables a growing hash map left behind), too close to the
+/// 500 MB the registry service may use; at once, 357 MiB, at no cost in throughput measured.
+/// Called first thing in `main`, before any other thread exists: mimalloc's options are not
+/// thread-safe. The one `unsafe` block of the workspace (`unsafe_code` is denied elsewhere).
+#[allow(unsafe_code)]
+fn return_freed_memory_at_once() {
+    // SAFETY: sets a plain option of the allocator, before any other thread could allocate.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+}
+
+fn main() -> ExitCode {
+    return_freed_memory_at_once();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(Cli::parse())) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", cli::describe_error(&e));

@@ -392,18 +392,24 @@ const EXIT_REJECTED_ROWS: u8 = 2;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc's option `purge_delay`, by its number in `mi_option_e` (mimalloc.h of mimalloc v2
-/// and v3): milliseconds before memory freed is returned to the operating system (default 10).
-/// libmimalloc-sys exposes no constant for it.
+/// and v3, v3 being the one built): milliseconds before memory freed is returned to the
+/// operating system (1,000 by default in v3). libmimalloc-sys exposes no constant for it; the
+/// assertion below fails the build if its successor, `use_numa_nodes`, ever moves.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+const _: () = assert!(MI_OPTION_PURGE_DELAY + 1 == libmimalloc_sys::mi_option_use_numa_nodes);
 
-/// Memory freed is returned to the operating system at once, as glibc does with large blocks.
-/// With the default delay the registry's write model at 1,000,000 persons stayed at 466 MiB
-/// resident instead of 361 MiB (the tables a growing hash map left behind), too close to the
-/// 500 MB the registry service may use; at once, 357 MiB, at no cost in throughput measured.
-/// Called first thing in `main`, before any other thread exists: mimalloc's options are not
-/// thread-safe. The one `unsafe` block of the workspace (`unsafe_code` is denied elsewhere).
+/// Memory freed is returned to the operating system at once, as glibc does with large blocks,
+/// unless `MIMALLOC_PURGE_DELAY` says otherwise. With the default delay the registry's write
+/// model at 1,000,000 persons stayed at 466 MiB resident instead of 361 MiB (the tables a
+/// growing hash map left behind), too close to the 500 MB the registry service may use; at
+/// once, 357 MiB, at no cost in throughput measured. Called first thing in `main`, before any
+/// other thread exists: mimalloc's options are not thread-safe. The services' one `unsafe`
+/// call (`unsafe_code` is denied elsewhere).
 #[allow(unsafe_code)]
 fn return_freed_memory_at_once() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: sets a plain option of the allocator, before any other thread could allocate.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
 }

@@ -169,6 +169,15 @@ pub async fn connect_writer(url: &str) -> Result<(AnyPool, Backend), sqlx::Error
     connect_pool(url, options, WRITE_CACHE_KIB, Commit::Flushed).await
 }
 
+/// sqlx's URL parameter for the prepared statements a PostgreSQL connection keeps.
+const STATEMENT_CACHE: &str = "statement-cache-capacity";
+
+/// Prepared statements kept per PostgreSQL connection (sqlx keeps 100 by default). Set-based
+/// statements come in up to nine sizes each ([`crate::sql::padded_rows`]): the employment
+/// views alone have 18 upserts, 162 texts at most. Past the cache's size each new text evicts
+/// one, and an eviction costs a round trip to close it.
+const STATEMENTS_CACHED: usize = 512;
+
 /// A lazy pool of one PostgreSQL connection with the options of `pool`, never closed for
 /// idleness or age, opened by its first `acquire` in that caller's runtime
 /// ([`crate::EventStore::with_own_writes`]).
@@ -191,10 +200,11 @@ async fn connect_pool(
     let backend = Backend::of_url(url).ok_or_else(|| {
         sqlx::Error::Configuration(format!("unsupported database url {url:?}").into())
     })?;
+    let sep = if url.contains('?') { '&' } else { '?' };
     let url = match backend {
-        Backend::Sqlite if !url.contains("mode=") => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}mode=rwc")
+        Backend::Sqlite if !url.contains("mode=") => format!("{url}{sep}mode=rwc"),
+        Backend::Postgres if !url.contains(STATEMENT_CACHE) => {
+            format!("{url}{sep}{STATEMENT_CACHE}={STATEMENTS_CACHED}")
         }
         _ => url.to_string(),
     };

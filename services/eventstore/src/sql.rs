@@ -8,12 +8,9 @@
 
 use crate::Backend;
 
-/// Rows per multi-row statement: at 14 parameters a row (the widest, an event), 500 rows bind
-/// 7,000 parameters, below SQLite's limit (32,766) and PostgreSQL's (65,535).
-pub const CHUNK: usize = 500;
-
-/// Rows per set-based statement at most: the largest power of two within [`CHUNK`] (256).
-pub const MAX_ROWS: usize = 1 << CHUNK.ilog2();
+/// Rows per set-based statement at most: at 14 parameters a row (the widest, an event), 256
+/// rows bind 3,584 parameters, far below SQLite's limit (32,766) and PostgreSQL's (65,535).
+pub const MAX_ROWS: usize = 256;
 
 /// Rows of the statement that carries `n` rows (`1 ≤ n ≤ MAX_ROWS`), padded: the next power of
 /// two. A set-based statement's text then takes one of at most nine sizes, each prepared once
@@ -63,7 +60,6 @@ mod tests {
 
     #[test]
     fn statements_are_padded_to_powers_of_two_up_to_256_rows() {
-        assert_eq!(MAX_ROWS, 256);
         let sizes: Vec<usize> = [1, 2, 3, 5, 33, 128, 129, 255, 256]
             .into_iter()
             .map(padded_rows)

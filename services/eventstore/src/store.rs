@@ -132,7 +132,7 @@ impl EventStore {
 
     /// A handle on the same store whose writes go through a connection of its own, for a task
     /// that writes all the time from a runtime of its own (the command writer's thread). On
-    /// PostgreSQL the connection is opened by the first write through the handle, so its socket
+    /// PostgreSQL the connection is opened by the handle's first use, so its socket
     /// is driven by the runtime of the task that writes: its replies wake that task directly,
     /// not through the I/O driver of another runtime whose workers are busy. Call it from that
     /// runtime. On SQLite the handle shares the process's single writing connection (and its
@@ -567,7 +567,9 @@ impl EventStore {
             .map_err(StoreError::of("read setting"))
     }
 
-    /// Closes the pool, waiting for connections to be returned.
+    /// Closes this handle's pools, waiting for their connections to be returned. A handle made
+    /// by [`EventStore::with_own_writes`] on PostgreSQL keeps its own connection, closed when
+    /// that handle is dropped (the command writer's, when its thread ends).
     pub async fn close(&self) {
         self.writes.close().await;
         self.inner.pool.close().await;

@@ -66,7 +66,10 @@ pub(crate) async fn bulk_register(
             )));
         }
         let today = today_in_china();
-        let verdicts = left_out(&registry, &message.households, today).await;
+        let verdicts = match left_out(&registry, &message.households, today).await {
+            Ok(verdicts) => verdicts,
+            Err(status) => break Err(status),
+        };
         for (household, refusals) in message.households.into_iter().zip(verdicts) {
             let index = next_index;
             next_index += 1;
@@ -212,12 +215,13 @@ async fn submit_household(
 /// members can be registered (invalid fields, citizen IDs registered before), so that it is left
 /// out; `None` when one can, or when it or a member was sent before (replays go through). All
 /// members of the message are judged with one read of the write model; the store is asked only
-/// about items none of whose members can land.
+/// about items none of whose members can land. `UNAVAILABLE` while the write model cannot be
+/// read back from the store (nothing is judged on a partial model).
 async fn left_out(
     registry: &Registry,
     items: &[pb::BulkHousehold],
     today: chrono::NaiveDate,
-) -> Vec<Option<Vec<Status>>> {
+) -> Result<Vec<Option<Vec<Status>>>, Status> {
     let converted: Vec<Option<Vec<Result<RegistryCommand, Status>>>> = items
         .iter()
         .map(|item| convert_members(registry, item, today))
@@ -230,7 +234,8 @@ async fn left_out(
                 .flatten()
                 .filter_map(|c| c.as_ref().ok()),
         )
-        .await;
+        .await
+        .map_err(to_status)?;
     let mut judged = judged.into_iter();
     let mut verdicts = Vec::with_capacity(items.len());
     for (item, commands) in items.iter().zip(converted) {
@@ -255,7 +260,7 @@ async fn left_out(
             .collect();
         verdicts.push(Some(refusals));
     }
-    verdicts
+    Ok(verdicts)
 }
 
 /// The item's members as `RegisterPerson` commands (or why each cannot be one), when the item

@@ -168,12 +168,13 @@ impl Registry {
 
     /// For each command, the refusal a `RegisterPerson` would get whatever its household (see
     /// [`RegistryState::refusal_of_new_person`]), as of the write model now (one read).
+    /// [`ExecuteError::Unavailable`] while the model cannot be read back from the store.
     pub async fn refusals_of_new_persons<'c>(
         &self,
         commands: impl Iterator<Item = &'c RegistryCommand>,
-    ) -> Vec<Option<DomainError>> {
+    ) -> Result<Vec<Option<DomainError>>, ExecuteError> {
         self.writer
-            .read(|model| {
+            .read_current(|model| {
                 commands
                     .map(|command| model.0.refusal_of_new_person(command))
                     .collect()

@@ -172,3 +172,95 @@ async fn a_failed_group_is_rebuilt_and_retried_one_by_one() {
         "b rebuilt its model from the store"
     );
 }
+
+/// On PostgreSQL the writer writes through a connection of its own. The server ends every
+/// session of the database between two commands: a command that meets the dead connection is
+/// answered as unavailable (the store failed), nothing is half-written, and the same command
+/// sent again lands on a new connection, as do the ones after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writers_connection_ended_by_the_server_is_replaced() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let store = EventStore::open(&db.url).await.unwrap();
+    let key = IdHashKey::new(vec![9; 32]).unwrap();
+    let registry = open(&store, &key).await;
+    registry
+        .execute(household(1), meta(1), today())
+        .await
+        .unwrap();
+    let (admin, _) = eventstore::backend::connect(&db.url, 1).await.unwrap();
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert!(ended >= 1, "the writer's session was among those ended");
+    let second = match registry.execute(household(2), meta(2), today()).await {
+        Ok(outcome) => outcome,
+        Err(ExecuteError::Append(eventstore::AppendError::Store(_))) => registry
+            .execute(household(2), meta(2), today())
+            .await
+            .unwrap(),
+        Err(other) => panic!("{other:?}"),
+    };
+    assert!(!second.replayed);
+    registry
+        .execute(person(&key, 2, 7, Relation::Head), meta(3), today())
+        .await
+        .unwrap();
+    assert_eq!(registry.counts().await, (2, 1, 0));
+    assert_eq!(store.head().await.unwrap().0, 3);
+}
+
+/// A rebuild that fails (here because a stored event no longer decodes) leaves the write model
+/// stale: commands, and the bulk path's judgement of new persons, are refused as unavailable
+/// instead of being decided on a partial model; once the store reads back whole, the next
+/// command rebuilds the model and lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_rebuild_refuses_commands_until_the_store_reads_back() {
+    let db = TestDatabase::sqlite();
+    let store = EventStore::open(&db.url).await.unwrap();
+    let key = IdHashKey::new(vec![9; 32]).unwrap();
+    let a = open(&store, &key).await;
+    let b = open(&store, &key).await;
+    b.execute(household(2), meta(1), today()).await.unwrap();
+    let payload: Vec<u8> = sqlx::query_scalar("SELECT payload FROM events WHERE position = 1")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let set_payload = |bytes: Vec<u8>| {
+        sqlx::query("UPDATE events SET payload = $1 WHERE position = 1")
+            .bind(bytes)
+            .execute(store.pool())
+    };
+    set_payload(vec![0xff, 0xff]).await.unwrap();
+    // a has not seen household 2: its append conflicts, and its rebuild meets the damaged event.
+    for (n, id) in [(2, 2), (3, 3)] {
+        let refused = a.execute(household(n), meta(id), today()).await;
+        assert!(
+            matches!(refused, Err(ExecuteError::Unavailable(_))),
+            "{refused:?}"
+        );
+    }
+    let judged = a
+        .refusals_of_new_persons([person(&key, 2, 7, Relation::Head)].iter())
+        .await;
+    assert!(
+        matches!(judged, Err(ExecuteError::Unavailable(_))),
+        "{judged:?}"
+    );
+    set_payload(payload).await.unwrap();
+    a.execute(household(3), meta(3), today()).await.unwrap();
+    assert_eq!(a.counts().await, (2, 0, 0), "households 2 and 3, read back");
+    let again = a.execute(household(2), meta(4), today()).await;
+    assert!(
+        matches!(
+            again,
+            Err(ExecuteError::Domain(DomainError::AlreadyExists { .. }))
+        ),
+        "{again:?}"
+    );
+}

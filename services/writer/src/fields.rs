@@ -114,7 +114,14 @@ pub fn enum_value<T>(
     value: i32,
     from: impl Fn(i32) -> Option<T>,
 ) -> Result<T, DomainError> {
-    from(value).ok_or_else(|| DomainError::invalid(field, format!("is required (got {value})")))
+    from(value).ok_or_else(|| {
+        let reason = if value == 0 {
+            "is required (got 0, UNSPECIFIED)".to_string()
+        } else {
+            format!("has no value numbered {value} (unknown enum value)")
+        };
+        DomainError::invalid(field, reason)
+    })
 }
 
 /// The years a `CivilDate` may have (`bottomline.common.v1.CivilDate`): 1900 to 2100.
@@ -185,4 +192,26 @@ fn checked_text(field: &'static str, s: &str, multi_line: bool) -> Result<String
         return Err(DomainError::invalid(field, format!("contains {what}")));
     }
     Ok(s.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(value: i32) -> String {
+        match enum_value("relation", value, |v| (v == 1).then_some(())) {
+            Err(DomainError::Invalid { field, reason }) => {
+                assert_eq!(field, "relation");
+                reason
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_enum_left_unspecified_is_required_and_an_unknown_number_is_named() {
+        assert_eq!(reason(0), "is required (got 0, UNSPECIFIED)");
+        assert_eq!(reason(99), "has no value numbered 99 (unknown enum value)");
+        assert!(enum_value("relation", 1, |v| (v == 1).then_some(())).is_ok());
+    }
 }

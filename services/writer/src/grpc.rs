@@ -152,6 +152,9 @@ pub fn to_status(error: ExecuteError) -> Status {
             tracing::error!(error = %e, "event store failure");
             Status::unavailable("event store unavailable; retry with the same command_id")
         }
+        ExecuteError::Unavailable(reason) => {
+            Status::unavailable(format!("{reason}; retry with the same command_id"))
+        }
     }
 }
 

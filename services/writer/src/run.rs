@@ -23,6 +23,10 @@ pub enum ExecuteError {
     /// The store refused (concurrency, reused command id) or failed.
     #[error(transparent)]
     Append(#[from] AppendError),
+    /// The write model could not be read back from the store after a failure (the database
+    /// down, say): nothing is decided until it can; retry later with the same command id.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// Failure to open a [`CommandWriter`]: its write model could not be rebuilt from the store, or
@@ -59,6 +63,9 @@ struct Job<C> {
 struct Model<M> {
     state: M,
     cursor: GlobalCursor,
+    /// A rebuild or catch-up failed part-way: `state` is not what the store holds, and no
+    /// command is decided on it until a rebuild succeeds ([`Inner::ensure_current`]).
+    stale: bool,
 }
 
 /// The command side of one context: one per process and event store, shared by all its callers.
@@ -96,6 +103,7 @@ impl<M: WriteModel> CommandWriter<M> {
         let mut model = Model {
             state: fresh(),
             cursor: GlobalCursor::START,
+            stale: false,
         };
         catch_up(&store, &mut model).await?;
         let inner = Arc::new(Inner {
@@ -116,9 +124,22 @@ impl<M: WriteModel> CommandWriter<M> {
         &self.inner.store
     }
 
-    /// Reads the write model (waits while a group is being decided).
+    /// Reads the write model (waits while a group is being decided), as it is: for counts and
+    /// inspection. What decides anything reads through [`CommandWriter::read_current`].
     pub async fn read<R>(&self, f: impl FnOnce(&M) -> R) -> R {
         f(&self.inner.model.lock().await.state)
+    }
+
+    /// Reads the write model once it equals the store: a model left stale by a failed rebuild
+    /// (the database down, say) is rebuilt first, and while that fails the read fails with
+    /// [`ExecuteError::Unavailable`], so that nothing is judged on a partial model.
+    pub async fn read_current<R>(&self, f: impl FnOnce(&M) -> R) -> Result<R, ExecuteError> {
+        let mut model = self.inner.model.lock().await;
+        self.inner
+            .ensure_current(&self.inner.store, &mut model)
+            .await
+            .map_err(ExecuteError::Unavailable)?;
+        Ok(f(&model.state))
     }
 
     /// Carries out `command` as of the civil date `today` (China Standard Time).
@@ -167,7 +188,7 @@ impl<M: WriteModel> CommandWriter<M> {
 /// loop writes through a connection of its own, opened on this thread
 /// ([`EventStore::with_own_writes`]): through the shared pool's connections each of its round
 /// trips waited for the busy shared runtime to pass the reply on. The registry alone on
-/// PostgreSQL + Kafka then took 3,430–3,450 → 4,215–4,625 registrations/s (docs/performance.md,
+/// PostgreSQL + Kafka then took 3,430–3,450 → 3,845–4,625 registrations/s (docs/performance.md,
 /// "Tenth pass").
 async fn start<M: WriteModel>(
     inner: Arc<Inner<M>>,
@@ -229,6 +250,12 @@ impl<M: WriteModel> Inner<M> {
 
     async fn run_group(&self, store: &EventStore, group: Vec<Job<M::Command>>) {
         let mut model = self.model.lock().await;
+        if let Err(e) = self.ensure_current(store, &mut model).await {
+            for job in group {
+                let _ = job.reply.send(Err(ExecuteError::Unavailable(e.clone())));
+            }
+            return;
+        }
         let ids_in_group: Vec<&str> = group.iter().map(|j| j.meta.command_id.as_str()).collect();
         let recorded = match store.recorded_commands(&ids_in_group).await {
             Ok(recorded) => recorded,
@@ -302,14 +329,14 @@ impl<M: WriteModel> Inner<M> {
                 }
                 result => {
                     if let Err(e) = &result {
-                        tracing::warn!(error = %e, commands = planned.len(), "group append failed, retrying one by one");
+                        tracing::warn!(writer = %self.actor, error = %e, commands = planned.len(), "group append failed, retrying one by one");
                     }
-                    if let Err(e) = self.rebuild(store, &mut model).await {
-                        tracing::error!(error = %e, "write model rebuild failed");
-                        for job in planned {
-                            let failed =
-                                AppendError::Invalid(format!("write model rebuild failed: {e}"));
-                            let _ = job.reply.send(Err(failed.into()));
+                    // The group's decisions are in the model, and the transaction may or may not
+                    // have committed: the model is read back from the store.
+                    model.stale = true;
+                    if let Err(e) = self.ensure_current(store, &mut model).await {
+                        for job in planned.into_iter().chain(later) {
+                            let _ = job.reply.send(Err(ExecuteError::Unavailable(e.clone())));
                         }
                         return;
                     }
@@ -325,11 +352,31 @@ impl<M: WriteModel> Inner<M> {
         }
     }
 
-    /// Throws the in-memory model away and reads it again from the store.
+    /// Throws the in-memory model away and reads it again from the store. On failure the model
+    /// stays marked stale.
     async fn rebuild(&self, store: &EventStore, model: &mut Model<M>) -> Result<(), OpenError> {
+        model.stale = true;
         model.state = (self.fresh)();
         model.cursor = GlobalCursor::START;
-        catch_up(store, model).await
+        catch_up(store, model).await?;
+        model.stale = false;
+        Ok(())
+    }
+
+    /// Rebuilds a stale model (an earlier rebuild or catch-up failed part-way, say while the
+    /// database was down) before anything is decided on it; the error, if it still fails, is
+    /// the answer to every command until it succeeds.
+    async fn ensure_current(&self, store: &EventStore, model: &mut Model<M>) -> Result<(), String> {
+        if !model.stale {
+            return Ok(());
+        }
+        self.rebuild(store, model).await.map_err(|e| {
+            tracing::error!(writer = %self.actor, error = %e, "write model rebuild failed");
+            format!(
+                "the write model could not be read back from the event store ({e}); \
+                 commands are refused until it can"
+            )
+        })
     }
 
     /// One command in its own transaction (the fallback of a failed group).
@@ -344,6 +391,9 @@ impl<M: WriteModel> Inner<M> {
         if meta.actor.is_empty() {
             meta.actor = self.actor.clone();
         }
+        self.ensure_current(store, model)
+            .await
+            .map_err(ExecuteError::Unavailable)?;
         if let Some(outcome) = store.replay(&meta.command_id, &meta.fingerprint).await? {
             return Ok(outcome);
         }
@@ -369,10 +419,13 @@ impl<M: WriteModel> Inner<M> {
                 }
                 Ok(outcome)
             }
-            Err(e @ AppendError::WrongExpectedVersion { .. }) => {
-                // Another writer got there first: learn what it wrote before the client retries.
+            Err(e @ (AppendError::WrongExpectedVersion { .. } | AppendError::Store(_))) => {
+                // Another writer got there first, or the store failed after the commit may have
+                // happened: learn what the store holds past the model (nothing of this command
+                // was applied to it yet) before the next decision.
                 if let Err(err) = catch_up(store, model).await {
-                    tracing::error!(error = %err, "write model catch-up failed");
+                    tracing::error!(writer = %self.actor, error = %err, "write model catch-up failed");
+                    model.stale = true;
                 }
                 Err(e.into())
             }

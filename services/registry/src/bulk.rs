@@ -246,7 +246,7 @@ async fn left_out(
         let converted = commands.iter().filter(|c| c.is_ok()).count();
         let mine: Vec<Option<registry_domain::DomainError>> =
             judged.by_ref().take(converted).collect();
-        if mine.iter().any(Option::is_none) || sent_before(registry, item).await {
+        if mine.iter().any(Option::is_none) || sent_before(registry, item).await? {
             verdicts.push(None);
             continue;
         }
@@ -296,20 +296,22 @@ fn convert_members(
     Some(commands)
 }
 
-/// Whether the item's household or one of its members was recorded before (a replay). A lookup
-/// failure counts as yes: the commands go on and meet the failure themselves.
-async fn sent_before(registry: &Registry, item: &pb::BulkHousehold) -> bool {
+/// Whether the item's household or one of its members was recorded before (a replay).
+/// `UNAVAILABLE` when the store cannot say: counted as a replay, a household none of whose
+/// members can land would be registered empty (found under a fault storm).
+async fn sent_before(registry: &Registry, item: &pb::BulkHousehold) -> Result<bool, Status> {
     let ids: Vec<&str> = item
         .household
         .iter()
         .map(|h| h.command_id.as_str())
         .chain(item.members.iter().map(|m| m.command_id.as_str()))
         .collect();
-    registry
+    let recorded = registry
         .store()
         .recorded_commands(&ids)
         .await
-        .map_or(true, |recorded| !recorded.is_empty())
+        .map_err(|e| to_status(eventstore::AppendError::Store(e).into()))?;
+    Ok(!recorded.is_empty())
 }
 
 /// Converts and queues one member, as the RegisterPerson RPC would for `request`.

@@ -70,13 +70,7 @@ impl Backend {
 /// auto-checkpoint at 64 MiB only (see [`WalCheckpointer`]; docs/performance.md, third pass);
 /// `max_connections` bounds the pool.
 pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backend), sqlx::Error> {
-    connect_pool(
-        url,
-        AnyPoolOptions::new().max_connections(max_connections),
-        WRITE_CACHE_KIB,
-        Commit::Flushed,
-    )
-    .await
+    connect_sized(url, max_connections, WRITE_CACHE_KIB, Commit::Flushed).await
 }
 
 /// Like [`connect`], for a read model's database: on PostgreSQL its transactions commit
@@ -95,13 +89,7 @@ pub async fn connect_read_model(
     url: &str,
     max_connections: u32,
 ) -> Result<(AnyPool, Backend), sqlx::Error> {
-    connect_pool(
-        url,
-        AnyPoolOptions::new().max_connections(max_connections),
-        WRITE_CACHE_KIB,
-        Commit::Unflushed,
-    )
-    .await
+    connect_sized(url, max_connections, WRITE_CACHE_KIB, Commit::Unflushed).await
 }
 
 /// When a PostgreSQL commit returns.
@@ -121,13 +109,7 @@ pub async fn connect_readers(
     url: &str,
     max_connections: u32,
 ) -> Result<(AnyPool, Backend), sqlx::Error> {
-    connect_pool(
-        url,
-        AnyPoolOptions::new().max_connections(max_connections),
-        READ_CACHE_KIB,
-        Commit::Flushed,
-    )
-    .await
+    connect_sized(url, max_connections, READ_CACHE_KIB, Commit::Flushed).await
 }
 
 /// A small pool of typed PostgreSQL connections to `url`, opened as they are needed, for the
@@ -188,6 +170,17 @@ pub(crate) fn own_writes(pool: &AnyPool) -> AnyPool {
         .max_lifetime(None)
         .acquire_timeout(Duration::from_secs(30))
         .connect_lazy_with((*pool.connect_options()).clone())
+}
+
+/// [`connect_pool`] with a pool of at most `max_connections`, opened as needed.
+async fn connect_sized(
+    url: &str,
+    max_connections: u32,
+    cache_kib: u32,
+    commit: Commit,
+) -> Result<(AnyPool, Backend), sqlx::Error> {
+    let options = AnyPoolOptions::new().max_connections(max_connections);
+    connect_pool(url, options, cache_kib, commit).await
 }
 
 async fn connect_pool(

@@ -135,14 +135,22 @@ async fn concurrent_commands_all_land_each_with_its_outcome() {
     assert_eq!(store.head().await.unwrap().0, 41);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_group_is_rebuilt_and_retried_one_by_one() {
+/// Two writers `a` and `b` over one SQLite store (as two processes would be), after `b`
+/// registered household 2, which `a` has not seen.
+async fn two_writers_after_b_registered_household_2(
+) -> (TestDatabase, EventStore, IdHashKey, Registry, Registry) {
     let db = TestDatabase::sqlite();
     let store = EventStore::open(&db.url).await.unwrap();
     let key = IdHashKey::new(vec![9; 32]).unwrap();
     let a = open(&store, &key).await;
     let b = open(&store, &key).await;
     b.execute(household(2), meta(1), today()).await.unwrap();
+    (db, store, key, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_group_is_rebuilt_and_retried_one_by_one() {
+    let (_db, _store, key, a, b) = two_writers_after_b_registered_household_2().await;
     a.execute(household(1), meta(2), today()).await.unwrap();
     let registered = a
         .execute(person(&key, 1, 7, Relation::Head), meta(3), today())
@@ -221,12 +229,7 @@ async fn the_writers_connection_ended_by_the_server_is_replaced() {
 /// command rebuilds the model and lands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_rebuild_refuses_commands_until_the_store_reads_back() {
-    let db = TestDatabase::sqlite();
-    let store = EventStore::open(&db.url).await.unwrap();
-    let key = IdHashKey::new(vec![9; 32]).unwrap();
-    let a = open(&store, &key).await;
-    let b = open(&store, &key).await;
-    b.execute(household(2), meta(1), today()).await.unwrap();
+    let (_db, store, key, a, _b) = two_writers_after_b_registered_household_2().await;
     let payload: Vec<u8> = sqlx::query_scalar("SELECT payload FROM events WHERE position = 1")
         .fetch_one(store.pool())
         .await

@@ -182,14 +182,11 @@ impl<'a> Shape<'a> {
 
     /// The statement with `rows` rows, parameters numbered across them, as `INSERT INTO t (…)
     /// SELECT * FROM (VALUES …) AS padded WHERE column1 IS NOT NULL ON CONFLICT …`: rows whose
-    /// first value is NULL (padding, [`eventstore::sql::padded_rows`]) are not written. Both
-    /// backends name the columns of a `VALUES` list `column1`, `column2`, …; SQLite needs the
-    /// `WHERE` anyway before an `ON CONFLICT` that follows a `SELECT`.
+    /// first value is NULL (padding, [`eventstore::sql::padded_rows`]) are not written
+    /// ([`eventstore::sql::without_padding`]).
     fn render(&self, backend: Backend, rows: usize) -> String {
         let width = self.pieces.len() - 1;
-        let mut s = String::with_capacity(self.head.len() + self.tail.len() + rows * 64);
-        s.push_str(self.head.strip_suffix("VALUES ").expect("a VALUES row"));
-        s.push_str("SELECT * FROM (VALUES ");
+        let mut s = String::with_capacity(rows * 64);
         for r in 0..rows {
             if r > 0 {
                 s.push(',');
@@ -205,9 +202,12 @@ impl<'a> Shape<'a> {
                 }
             }
         }
-        s.push_str(") AS padded WHERE column1 IS NOT NULL");
-        s.push_str(self.tail);
-        s
+        format!(
+            "{}{}{}",
+            self.head.strip_suffix("VALUES ").expect("a VALUES row"),
+            eventstore::sql::without_padding(&s),
+            self.tail
+        )
     }
 }
 

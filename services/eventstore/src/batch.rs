@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::backend::Backend;
 use crate::error::StoreError;
 use crate::model::RecordedEvent;
-use crate::sql::{padded_rows, placeholders, value_rows, MAX_ROWS};
+use crate::sql::{padded_rows, placeholders, value_rows, without_padding, MAX_ROWS};
 use crate::store::AppendRequest;
 
 /// The rows of `sql` for all of `ids`, in chunks. `sql` is the query for SQLite and for
@@ -150,14 +150,10 @@ pub(crate) async fn insert_events(
     Ok(placed)
 }
 
-/// `SELECT * FROM (VALUES …) WHERE column1 IS NOT NULL`: `rows` rows of `width` parameters, of
-/// which the rows of padding, all NULL, are dropped (both backends name the columns of a
-/// `VALUES` list `column1`, `column2`, …). The rows are inserted in the order of the list.
+/// `rows` rows of `width` parameters, the rows of padding, all NULL, dropped
+/// ([`without_padding`]).
 fn padded_values(backend: Backend, rows: usize, width: usize) -> String {
-    format!(
-        "SELECT * FROM (VALUES {}) AS padded WHERE column1 IS NOT NULL",
-        value_rows(backend, rows, width)
-    )
+    without_padding(&value_rows(backend, rows, width))
 }
 
 /// The type of a NULL of padding: each column of a `VALUES` list has one type on PostgreSQL.

@@ -21,6 +21,14 @@ pub fn padded_rows(n: usize) -> usize {
     n.next_power_of_two().min(MAX_ROWS)
 }
 
+/// `SELECT * FROM (VALUES {rows}) AS padded WHERE column1 IS NOT NULL`: the rows of a padded
+/// statement ([`padded_rows`]) without its padding, rows whose first value is NULL. Both
+/// backends name the columns of a `VALUES` list `column1`, `column2`, …; the list keeps its
+/// order; and SQLite needs the `WHERE` anyway before an `ON CONFLICT` that follows a `SELECT`.
+pub fn without_padding(rows: &str) -> String {
+    format!("SELECT * FROM (VALUES {rows}) AS padded WHERE column1 IS NOT NULL")
+}
+
 /// `n` parameters, the first numbered `first` (on PostgreSQL), comma-separated.
 pub fn placeholders(backend: Backend, first: usize, n: usize) -> String {
     let mut s = String::with_capacity(n * 5);

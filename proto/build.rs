@@ -22,7 +22,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("bottomline_descriptor.bin"))
         .compile_protos(&files, &["."])?;
-    for f in files {
+    // The bench's raw gRPC baseline: compiled apart, so that server reflection of `up` does not
+    // list a service it does not serve.
+    let bench = ["bottomline/bench/v1/echo.proto"];
+    tonic_prost_build::configure().compile_protos(&bench, &["."])?;
+    for f in files.iter().chain(&bench) {
         println!("cargo:rerun-if-changed={f}");
     }
     Ok(())

@@ -38,3 +38,11 @@ pub mod employment {
         include!(concat!(env!("OUT_DIR"), "/bottomline.employment.v1.rs"));
     }
 }
+
+/// `bottomline.bench.*`: the bench's raw gRPC baseline (not in [`FILE_DESCRIPTOR_SET`]).
+pub mod bench {
+    /// `bottomline.bench.v1`
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/bottomline.bench.v1.rs"));
+    }
+}

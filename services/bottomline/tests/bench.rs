@@ -81,8 +81,24 @@ async fn the_registry_alone_is_measured_without_read_models() {
     assert!(report.employment.is_none());
     assert!(report.lag.is_empty() && report.projectors.is_empty());
     assert!(report.registrations.lag_events.is_none());
+    // The raw gRPC baseline: as many calls and clients as the registrations, of their sizes. Every
+    // request carries a 36-character command id and an 18-digit citizen id or a 12-digit
+    // village code, each with its tag and length.
+    let (r, g) = (&report.registrations, &report.grpc_baseline);
+    assert_eq!((g.calls, g.clients), (r.commands, 4));
+    assert!(r.request_bytes >= 38 + 14, "{r:?}");
+    assert!(r.reply_bytes > 0, "{r:?}");
+    assert!(r.request_bytes.abs_diff(g.request_bytes) <= 1, "{g:?}");
+    assert!(r.reply_bytes.abs_diff(g.reply_bytes) <= 1, "{g:?}");
+    assert!(report
+        .ratios
+        .iter()
+        .any(|x| x.figure == "registrations vs raw gRPC calls"
+            && x.system_per_second == r.commands_per_second
+            && x.baseline_per_second == g.calls_per_second));
     let table = report.to_string();
     assert!(table.contains("the registry service alone"), "{table}");
+    assert!(table.contains("baseline grpc"), "{table}");
     assert!(!table.contains("employment "), "{table}");
 }
 

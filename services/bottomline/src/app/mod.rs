@@ -391,9 +391,7 @@ impl App {
         }
         let reflection = reflection.build_v1().context("reflection service")?;
         let router =
-            tonic::transport::Server::builder()
-                .timeout(Duration::from_secs(30))
-                .concurrency_limit_per_connection(256)
+            grpc_server()
                 .add_service(health_service)
                 .add_service(reflection)
                 .add_optional_service(
@@ -447,16 +445,8 @@ impl App {
         let addr = listener.local_addr()?;
         let stop = shutdown.clone();
         let serve = async move {
-            // No Nagle delay: replies are small and a client waits for each one.
-            let incoming = TcpListenerStream::new(listener).map(|conn| {
-                conn.inspect(|c| {
-                    if let Err(e) = c.set_nodelay(true) {
-                        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-                    }
-                })
-            });
             if let Err(e) = router
-                .serve_with_incoming_shutdown(incoming, stop.cancelled())
+                .serve_with_incoming_shutdown(incoming(listener), stop.cancelled())
                 .await
             {
                 tracing::error!(error = %e, "grpc server failed");
@@ -575,6 +565,28 @@ impl App {
 }
 
 /// A Kafka failure while `doing` something with `brokers`: none answering is said as such.
+/// The gRPC server's transport settings, the same for the stack and the bench's raw gRPC baseline:
+/// a call gets 30 s, and a connection at most 256 calls at a time.
+pub fn grpc_server() -> tonic::transport::Server {
+    tonic::transport::Server::builder()
+        .timeout(Duration::from_secs(30))
+        .concurrency_limit_per_connection(256)
+}
+
+/// The connections `listener` accepts, without Nagle's delay: replies are small and a client waits
+/// for each one.
+pub fn incoming(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|c| {
+            if let Err(e) = c.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        })
+    })
+}
+
 fn broker_error(brokers: &str, error: rdkafka::error::KafkaError, doing: &str) -> anyhow::Error {
     if kafka::admin::unanswered(&error) {
         anyhow::anyhow!(

@@ -70,19 +70,26 @@ impl CpuClock {
     }
 }
 
-impl std::fmt::Display for CpuUse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.machine_cores {
-            Some(machine) => write!(f, "machine {machine:.2} of {} cores busy", self.cores)?,
-            None => write!(f, "{} cores", self.cores)?,
-        }
+impl CpuUse {
+    /// The figures in one line, the CPU counted per `unit` (a command, a call).
+    pub fn per(&self, unit: &str) -> String {
+        let mut line = match self.machine_cores {
+            Some(machine) => format!("machine {machine:.2} of {} cores busy", self.cores),
+            None => format!("{} cores", self.cores),
+        };
         if let Some(process) = self.process_cores {
-            write!(f, ", this process {process:.2}")?;
+            line.push_str(&format!(", this process {process:.2}"));
         }
         if let Some(us) = self.process_us_per_command {
-            write!(f, " ({us:.0} µs CPU per command)")?;
+            line.push_str(&format!(" ({us:.0} µs CPU per {unit})"));
         }
-        Ok(())
+        line
+    }
+}
+
+impl std::fmt::Display for CpuUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.per("command"))
     }
 }
 

@@ -14,12 +14,14 @@
 pub mod baseline;
 pub mod consume_insert;
 pub mod cpu;
+pub mod grpc_baseline;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use prost::Message as _;
 use proto::registry::v1 as pb;
 use proto::registry::v1::registry_service_client::RegistryServiceClient;
 use registry_import::{convert, generate, SyntheticHousehold, SyntheticPerson};
@@ -52,6 +54,11 @@ pub struct BenchReport {
     pub commands_per_second: f64,
     /// Command latency percentiles, milliseconds.
     pub latency_ms: Percentiles,
+    /// Average encoded size of the accepted registrations' requests, bytes (what the raw gRPC
+    /// baseline sends).
+    pub request_bytes: usize,
+    /// Average encoded size of their replies, bytes.
+    pub reply_bytes: usize,
     /// MARA's lag in events while loading (acknowledged minus handled by its projector: applied,
     /// unknown, duplicate or parked), sampled every 20 ms; `None` when MARA does not run
     /// (`--registry-only`).
@@ -128,6 +135,7 @@ pub async fn run(
     let queue = Arc::new(Mutex::new(households));
     let acked = Arc::new(AtomicI64::new(0));
     let refused = Arc::new(AtomicI64::new(0));
+    let sizes = Arc::new(Sizes::default());
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let registered = Arc::new(Mutex::new(Vec::new()));
     let done = tokio_util::sync::CancellationToken::new();
@@ -148,10 +156,11 @@ pub async fn run(
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..clients.max(1) {
-        let (queue, acked, refused, latencies, registered) = (
+        let (queue, acked, refused, sizes, latencies, registered) = (
             queue.clone(),
             acked.clone(),
             refused.clone(),
+            sizes.clone(),
             latencies.clone(),
             registered.clone(),
         );
@@ -166,6 +175,7 @@ pub async fn run(
                     run_id,
                     acked: &acked,
                     refused: &refused,
+                    sizes: &sizes,
                 };
                 register(client.clone(), &h, &counters, &mut local, &mut workers).await?;
             }
@@ -200,6 +210,8 @@ pub async fn run(
     let latencies = std::mem::take(&mut *latencies.lock().expect("latencies"));
     let workers = std::mem::take(&mut *registered.lock().expect("workers"));
     let commands = latencies.len();
+    let average =
+        |bytes: &AtomicU64| (bytes.load(Ordering::Relaxed) / commands.max(1) as u64) as usize;
     Ok(BenchReport {
         clients,
         households: household_count,
@@ -208,6 +220,8 @@ pub async fn run(
         seconds,
         commands_per_second: commands as f64 / seconds,
         latency_ms: Percentiles::of(latencies),
+        request_bytes: average(&sizes.requests),
+        reply_bytes: average(&sizes.replies),
         lag_events: follow_mara.then(|| Percentiles::of(lags)),
         catch_up_ms: follow_mara.then_some(catch_up_ms),
         workers,
@@ -219,6 +233,23 @@ struct Counters<'a> {
     run_id: uuid::Uuid,
     acked: &'a AtomicI64,
     refused: &'a AtomicI64,
+    sizes: &'a Sizes,
+}
+
+/// Encoded bytes of the accepted registrations' requests and replies, summed.
+#[derive(Default)]
+struct Sizes {
+    requests: AtomicU64,
+    replies: AtomicU64,
+}
+
+impl Sizes {
+    fn add(&self, request_bytes: usize, reply: &impl prost::Message) {
+        self.requests
+            .fetch_add(request_bytes as u64, Ordering::Relaxed);
+        self.replies
+            .fetch_add(reply.encoded_len() as u64, Ordering::Relaxed);
+    }
 }
 
 async fn register(
@@ -229,25 +260,27 @@ async fn register(
     workers: &mut Vec<employment::Worker>,
 ) -> anyhow::Result<()> {
     let (run_id, acked, refused) = (counters.run_id, counters.acked, counters.refused);
+    let request = household_request(h, run_id);
+    let request_bytes = request.encoded_len();
     let t = Instant::now();
-    let household = client
-        .register_household(household_request(h, run_id))
-        .await?
-        .into_inner();
+    let household = client.register_household(request).await?.into_inner();
     latencies.push(t.elapsed().as_secs_f64() * 1000.0);
     acked.fetch_add(1, Ordering::Relaxed);
+    counters.sizes.add(request_bytes, &household);
     for p in &h.members {
+        let request = person_request(p, household.household_id.clone());
+        let request_bytes = request.encoded_len();
         let t = Instant::now();
-        let r = client
-            .register_person(person_request(p, household.household_id.clone()))
-            .await;
+        let r = client.register_person(request).await;
         match r {
             Ok(r) => {
                 latencies.push(t.elapsed().as_secs_f64() * 1000.0);
                 acked.fetch_add(1, Ordering::Relaxed);
+                let reply = r.into_inner();
+                counters.sizes.add(request_bytes, &reply);
                 if p.labour_capacity != registry_domain::LabourCapacity::None {
                     workers.push(employment::Worker {
-                        person_id: r.into_inner().person_id,
+                        person_id: reply.person_id,
                         county: h.village_code[..6].to_string(),
                         birth_date: p.birth_date,
                     });

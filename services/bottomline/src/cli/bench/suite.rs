@@ -21,6 +21,7 @@ use sqlx::Row;
 use super::baseline::{InsertBaseline, KafkaBaseline};
 use super::cpu::{CpuClock, CpuUse};
 use super::employment::{self, EmploymentLoad};
+use super::grpc_baseline::GrpcBaseline;
 use super::{BenchReport, Percentiles};
 use crate::app::App;
 use crate::config::AppConfig;
@@ -109,6 +110,8 @@ pub struct SuiteReport {
     pub insert_baseline: InsertBaseline,
     /// Raw rdkafka producer and consumer on the same broker, same run (Kafka mode only).
     pub kafka_baseline: Option<KafkaBaseline>,
+    /// Raw gRPC calls of the registrations' sizes by as many clients, same run.
+    pub grpc_baseline: GrpcBaseline,
     /// Each system figure divided by its baseline.
     pub ratios: Vec<Ratio>,
     /// Peak resident memory of this process (VmHWM), MiB: the stack under test and the load
@@ -580,6 +583,14 @@ pub async fn run(
         )
         .await
         .context("insert baseline")?;
+        let grpc_baseline = super::grpc_baseline::grpc_baseline(
+            registrations.commands,
+            clients,
+            registrations.request_bytes,
+            registrations.reply_bytes,
+        )
+        .await
+        .context("gRPC baseline")?;
         let kafka_baseline = match &stack.kafka_brokers {
             Some(brokers) => Some(
                 super::baseline::kafka_baseline_median(
@@ -600,11 +611,18 @@ pub async fn run(
             None => None,
         };
         let events_per_command = registry_events as f64 / registrations.commands.max(1) as f64;
-        let mut ratios = vec![Ratio::new(
-            "registry appends (events/s) vs batched inserts",
-            registrations.commands_per_second * events_per_command,
-            insert_baseline.rows_per_second,
-        )];
+        let mut ratios = vec![
+            Ratio::new(
+                "registrations vs raw gRPC calls",
+                registrations.commands_per_second,
+                grpc_baseline.calls_per_second,
+            ),
+            Ratio::new(
+                "registry appends (events/s) vs batched inserts",
+                registrations.commands_per_second * events_per_command,
+                insert_baseline.rows_per_second,
+            ),
+        ];
         match (&kafka_baseline, &relay_replay) {
             (Some(k), Some(relay)) => {
                 ratios.push(
@@ -694,6 +712,7 @@ pub async fn run(
             average_payload_bytes,
             insert_baseline,
             kafka_baseline,
+            grpc_baseline,
             ratios,
             peak_memory_mib,
         };
@@ -829,6 +848,13 @@ impl std::fmt::Display for SuiteReport {
             "baseline inserts   {:>8} rows in {:>7.3} s   {:>8.0}/s (batches of {})",
             b.rows, b.seconds, b.rows_per_second, b.batch
         )?;
+        let g = &self.grpc_baseline;
+        writeln!(
+            f,
+            "baseline grpc      {:>8} calls in {:>7.3} s  {:>8.0}/s (an answer at once; {} clients on one connection, {}-byte requests, {}-byte replies)   latency ms {}",
+            g.calls, g.seconds, g.calls_per_second, g.clients, g.request_bytes, g.reply_bytes, pct(&g.latency_ms)
+        )?;
+        writeln!(f, "  cpu {}", g.cpu.per("call"))?;
         if let Some(k) = &self.kafka_baseline {
             writeln!(
                 f,

@@ -25,6 +25,10 @@ pub enum AppendError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The handle appends under the writer lease and its session does not hold it
+    /// ([`crate::lease`]).
+    #[error(transparent)]
+    Lease(#[from] crate::lease::LeaseError),
 }
 
 /// The database failed or is unreachable.

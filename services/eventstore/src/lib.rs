@@ -12,12 +12,13 @@
 //! SQLite (embedded mode). Backend differences are confined to [`backend`].
 //!
 //! Layout: `model` (what goes in and comes out), `hash` (the chain), `backend` (SQL per backend),
-//! `store` (the append and read algorithms), `batch` (a group append's set-based statements), `sql` (multi-row statement text), `error`, `testing` (fresh databases for tests).
+//! `store` (the append and read algorithms), `batch` (a group append's set-based statements), `sql` (multi-row statement text), `lease` (one writing process per PostgreSQL store), `error`, `testing` (fresh databases for tests).
 
 pub mod backend;
 mod batch;
 mod error;
 pub mod hash;
+pub mod lease;
 mod model;
 pub mod sql;
 mod store;
@@ -25,5 +26,6 @@ pub mod testing;
 
 pub use backend::Backend;
 pub use error::{AppendError, ChainError, StoreError};
+pub use lease::LeaseError;
 pub use model::{CommandMeta, ExpectedVersion, GlobalCursor, NewEvent, RecordedEvent};
 pub use store::{AppendOutcome, AppendRequest, EventStore};

@@ -10,6 +10,7 @@ use crate::backend::{self, Backend};
 use crate::batch;
 use crate::error::{AppendError, ChainError, StoreError};
 use crate::hash::{self, Canonical};
+use crate::lease::{self, LeaseError};
 use crate::model::{CommandMeta, ExpectedVersion, GlobalCursor, NewEvent, RecordedEvent};
 
 const COLUMNS: &str = "position, tx_id, event_id, stream_id, stream_version, event_type, \
@@ -63,6 +64,9 @@ pub struct EventStore {
     /// warm ([`backend::connect_writer`]); on PostgreSQL the pool, or connections of the
     /// handle's own ([`EventStore::with_own_writes`]).
     writes: AnyPool,
+    /// On PostgreSQL, appends through this handle hold the store's writer lease
+    /// ([`EventStore::with_writer_lease`]).
+    leased: bool,
 }
 
 struct Inner {
@@ -117,6 +121,7 @@ impl EventStore {
                 _checkpointer: checkpointer,
             }),
             writes,
+            leased: false,
         })
     }
 
@@ -147,7 +152,32 @@ impl EventStore {
         EventStore {
             inner: self.inner.clone(),
             writes,
+            leased: false,
         }
+    }
+
+    /// [`EventStore::with_own_writes`], holding the store's writer lease: on PostgreSQL its
+    /// connection takes the lease now, and each of its appends fails with
+    /// [`LeaseError`] (as [`AppendError::Lease`]) unless its session still holds it
+    /// ([`crate::lease`]). Call it from the runtime that will write, as
+    /// [`EventStore::with_own_writes`].
+    ///
+    /// # Errors
+    /// [`LeaseError::Held`] (naming the holding session) when another session holds the lease;
+    /// [`LeaseError::Store`] when the database cannot be reached. On SQLite it never fails: the
+    /// data directory's lock file is the lease there.
+    pub async fn with_writer_lease(&self) -> Result<EventStore, LeaseError> {
+        let mut store = self.with_own_writes();
+        if self.inner.backend == Backend::Postgres {
+            let mut conn = store
+                .writes
+                .acquire()
+                .await
+                .map_err(StoreError::of("acquire"))?;
+            lease::take(&mut conn).await?;
+            store.leased = true;
+        }
+        Ok(store)
     }
 
     /// A receiver that changes whenever this process appends: readers of the global order wait on
@@ -230,11 +260,25 @@ impl EventStore {
     /// together, then all its events and all its command records written as multi-row inserts.
     async fn try_append_all(&self, requests: &[AppendRequest]) -> Result<Attempt, AppendError> {
         let mut tx = self.writes.begin().await.map_err(StoreError::of("begin"))?;
-        if let Some(lock) = backend::append_lock(self.inner.backend) {
-            sqlx::query(lock)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::of("take the append lock"))?;
+        match backend::append_lock(self.inner.backend) {
+            Some(lock) if self.leased => {
+                let held: bool = sqlx::query(&lease::append_lock_and_check(lock))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .and_then(|r| r.try_get(0))
+                    .map_err(StoreError::of("take the append lock"))?;
+                if !held {
+                    tx.rollback().await.map_err(StoreError::of("rollback"))?;
+                    return Err(self.take_lease_again().await.into());
+                }
+            }
+            Some(lock) => {
+                sqlx::query(lock)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::of("take the append lock"))?;
+            }
+            None => {}
         }
         // The append lock first, then every read before any write: a PostgreSQL transaction gets
         // its id at its first write, so it gets it while holding the lock, and an append that saw
@@ -344,6 +388,22 @@ impl EventStore {
             })
             .collect();
         Ok(Attempt::Done(outcomes))
+    }
+
+    /// After an append found its session without the writer lease (the server ended the one that
+    /// held it): takes it again on this session if it is free. The append fails either way.
+    async fn take_lease_again(&self) -> LeaseError {
+        let mut conn = match self.writes.acquire().await {
+            Ok(conn) => conn,
+            Err(e) => return StoreError::of("acquire")(e).into(),
+        };
+        match lease::take(&mut conn).await {
+            Ok(()) => {
+                tracing::warn!("the event store's writer lease was taken again on a new session");
+                LeaseError::Retaken
+            }
+            Err(e) => e,
+        }
     }
 
     /// The stored outcome of an earlier command with this id, if any: `Ok(Some(..))` with

@@ -310,7 +310,10 @@ async fn sent_before(registry: &Registry, item: &pb::BulkHousehold) -> Result<bo
         .store()
         .recorded_commands(&ids)
         .await
-        .map_err(|e| to_status(eventstore::AppendError::Store(e).into()))?;
+        .map_err(|e| {
+            tracing::error!(error = %e, "event store failure: a household's command ids could not be looked up");
+            to_status(eventstore::AppendError::Store(e).into())
+        })?;
     Ok(!recorded.is_empty())
 }
 

@@ -149,8 +149,12 @@ pub fn to_status(error: ExecuteError) -> Status {
             Status::internal(format!("append refused: {reason}"))
         }
         ExecuteError::Append(AppendError::Store(e)) => {
-            tracing::error!(error = %e, "event store failure");
+            // Logged where it happened, once for all the commands it failed (the writer).
+            tracing::debug!(error = %e, "event store failure");
             Status::unavailable("event store unavailable; retry with the same command_id")
+        }
+        ExecuteError::Append(AppendError::Lease(e)) => {
+            Status::unavailable(format!("{e}; retry with the same command_id"))
         }
         ExecuteError::Unavailable(reason) => {
             Status::unavailable(format!("{reason}; retry with the same command_id"))

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use decision::{Decision, DomainError};
 use eventstore::{
     AppendError, AppendOutcome, AppendRequest, CommandMeta, EventStore, ExpectedVersion,
-    GlobalCursor, NewEvent, StoreError,
+    GlobalCursor, LeaseError, NewEvent, StoreError,
 };
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -29,13 +29,17 @@ pub enum ExecuteError {
     Unavailable(String),
 }
 
-/// Failure to open a [`CommandWriter`]: its write model could not be rebuilt from the store, or
-/// its thread could not start.
+/// Failure to open a [`CommandWriter`]: another process writes the store, its write model could
+/// not be rebuilt from the store, or its thread could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store's writer lease is held by another process, or could not be taken
+    /// ([`EventStore::with_writer_lease`]).
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
     /// The writer's thread could not be started.
     #[error("starting the command writer's thread: {0}")]
     Thread(std::io::Error),
@@ -93,19 +97,25 @@ struct Inner<M: WriteModel> {
 }
 
 impl<M: WriteModel> CommandWriter<M> {
-    /// Rebuilds the write model from every event in `store`, starting from `fresh()`, and starts
-    /// the writer on a thread of its own. `actor` is recorded on commands that name none.
+    /// Starts the writer on a thread of its own, which takes the store's writer lease on
+    /// PostgreSQL ([`EventStore::with_writer_lease`]: one writing process per store), then
+    /// rebuilds the write model from every event in `store`, starting from `fresh()`. `actor` is
+    /// recorded on commands that name none.
+    ///
+    /// # Errors
+    /// [`OpenError::Lease`] when another process holds the lease (nothing is read then),
+    /// [`OpenError::Store`] or [`OpenError::Decode`] when the rebuild fails, and
+    /// [`OpenError::Thread`]. The lease is let go when the writer is dropped.
     pub async fn open(
         store: EventStore,
         fresh: impl Fn() -> M + Send + Sync + 'static,
         actor: &str,
     ) -> Result<CommandWriter<M>, OpenError> {
-        let mut model = Model {
+        let model = Model {
             state: fresh(),
             cursor: GlobalCursor::START,
             stale: false,
         };
-        catch_up(&store, &mut model).await?;
         let inner = Arc::new(Inner {
             store,
             model: Mutex::new(model),
@@ -113,9 +123,9 @@ impl<M: WriteModel> CommandWriter<M> {
             actor: actor.to_owned(),
         });
         let (queue, jobs) = mpsc::channel(4 * MAX_GROUP);
-        start(inner.clone(), jobs)
-            .await
-            .map_err(OpenError::Thread)?;
+        start(inner.clone(), jobs).await?;
+        // No command can arrive before this returns: the model is rebuilt unshared.
+        catch_up(&inner.store, &mut *inner.model.lock().await).await?;
         Ok(CommandWriter { inner, queue })
     }
 
@@ -177,7 +187,8 @@ impl<M: WriteModel> CommandWriter<M> {
 
 /// Runs the writer loop on an OS thread of its own (`wr-<actor>`: Linux keeps 15 bytes of a
 /// thread's name) with a single-threaded runtime, until every [`CommandWriter`] handle is dropped.
-/// Returns once the runtime is running, or why the thread or its runtime could not start.
+/// Returns once the loop holds the store's writer lease and waits for commands, or why the
+/// lease could not be taken or the thread or its runtime could not start.
 ///
 /// Every command waits for this loop, and the loop waits for the store once per statement of a
 /// group's transaction. As a task of the process's shared runtime, each of those wake-ups queued
@@ -193,30 +204,39 @@ impl<M: WriteModel> CommandWriter<M> {
 async fn start<M: WriteModel>(
     inner: Arc<Inner<M>>,
     jobs: mpsc::Receiver<Job<M::Command>>,
-) -> std::io::Result<()> {
+) -> Result<(), OpenError> {
     let (started, running) = oneshot::channel();
     let name = format!("wr-{}", inner.actor);
-    std::thread::Builder::new().name(name).spawn(move || {
-        // Built on this thread: a runtime dropped inside an async context panics.
-        match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(runtime) => {
-                let _ = started.send(Ok(()));
-                runtime.block_on(async {
-                    let store = inner.store.with_own_writes();
-                    inner.run(&store, jobs).await
-                });
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            // Built on this thread: a runtime dropped inside an async context panics.
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(async {
+                    match inner.store.with_writer_lease().await {
+                        Ok(store) => {
+                            let _ = started.send(Ok(()));
+                            inner.run(&store, jobs).await
+                        }
+                        Err(e) => {
+                            let _ = started.send(Err(OpenError::Lease(e)));
+                        }
+                    }
+                }),
+                Err(e) => {
+                    let _ = started.send(Err(OpenError::Thread(e)));
+                }
             }
-            Err(e) => {
-                let _ = started.send(Err(e));
-            }
-        }
-    })?;
-    running
-        .await
-        .unwrap_or_else(|_| Err(std::io::Error::other("the writer's thread ended at start")))
+        })
+        .map_err(OpenError::Thread)?;
+    running.await.unwrap_or_else(|_| {
+        Err(OpenError::Thread(std::io::Error::other(
+            "the writer's thread ended at start",
+        )))
+    })
 }
 
 /// A queued command's outcome to come (see [`CommandWriter::submit`]).
@@ -260,6 +280,7 @@ impl<M: WriteModel> Inner<M> {
         let recorded = match store.recorded_commands(&ids_in_group).await {
             Ok(recorded) => recorded,
             Err(e) => {
+                tracing::error!(writer = %self.actor, error = %e, commands = group.len(), "event store failure: the group's command ids could not be looked up");
                 for job in group {
                     let failed = StoreError {
                         context: e.context,
@@ -327,6 +348,19 @@ impl<M: WriteModel> Inner<M> {
                         let _ = job.reply.send(Ok(outcome));
                     }
                 }
+                Err(AppendError::Lease(e @ (LeaseError::Held { .. } | LeaseError::Store(_)))) => {
+                    // Another process writes the store, and may have written since the model was
+                    // read: nothing more is decided on it until it is read back.
+                    tracing::error!(writer = %self.actor, error = %e, commands = planned.len() + later.len(), "group refused: not the store's writer");
+                    model.stale = true;
+                    let reason = e.to_string();
+                    for job in planned.into_iter().chain(later) {
+                        let _ = job
+                            .reply
+                            .send(Err(ExecuteError::Unavailable(reason.clone())));
+                    }
+                    return;
+                }
                 result => {
                     if let Err(e) = &result {
                         tracing::warn!(writer = %self.actor, error = %e, commands = planned.len(), "group append failed, retrying one by one");
@@ -344,11 +378,22 @@ impl<M: WriteModel> Inner<M> {
                 }
             }
         }
+        let mut failed = 0;
+        let mut first_failure = None;
         for job in later {
             let outcome = self
                 .execute_alone(store, &mut model, &job.command, job.meta, job.today)
                 .await;
+            if let Err(ExecuteError::Append(e @ (AppendError::Store(_) | AppendError::Lease(_)))) =
+                &outcome
+            {
+                failed += 1;
+                first_failure.get_or_insert_with(|| e.to_string());
+            }
             let _ = job.reply.send(outcome);
+        }
+        if let Some(error) = first_failure {
+            tracing::error!(writer = %self.actor, %error, commands = failed, "event store failure: commands retried one by one failed (the first error shown)");
         }
     }
 
@@ -419,10 +464,15 @@ impl<M: WriteModel> Inner<M> {
                 }
                 Ok(outcome)
             }
-            Err(e @ (AppendError::WrongExpectedVersion { .. } | AppendError::Store(_))) => {
-                // Another writer got there first, or the store failed after the commit may have
-                // happened: learn what the store holds past the model (nothing of this command
-                // was applied to it yet) before the next decision.
+            Err(
+                e @ (AppendError::WrongExpectedVersion { .. }
+                | AppendError::Store(_)
+                | AppendError::Lease(_)),
+            ) => {
+                // Another writer got there first, the store failed after the commit may have
+                // happened, or this process was not the store's writer for a while: learn what
+                // the store holds past the model (nothing of this command was applied to it yet)
+                // before the next decision.
                 if let Err(err) = catch_up(store, model).await {
                     tracing::error!(writer = %self.actor, error = %err, "write model catch-up failed");
                     model.stale = true;

@@ -189,6 +189,21 @@ async fn a_database_name_postgres_would_cut_is_refused_before_anything_is_made()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_database_for_both_event_stores_is_refused_before_anything_is_made() {
+    // No server is asked (port 1).
+    let url = "postgres://postgres@127.0.0.1:1/bl_both".to_string();
+    let message = refused_in_a_new_directory(|c| {
+        c.database_url = Some(url.clone());
+        c.employment_database_url = Some(url.clone());
+    })
+    .await;
+    assert!(
+        message.contains("--employment-database-url names the registry's database"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_side_without_its_store_is_refused_before_anything_is_made() {
     // MARA alone, embedded, with no registry store to follow.
     let message =

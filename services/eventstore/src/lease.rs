@@ -27,10 +27,12 @@ const KEY: i64 = 0x626c_2d6c_6561_7365;
 /// Why a leased handle may not append.
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
-    /// Another database session holds the lease: another process writes this store.
+    /// Another database session holds the lease: another process writes this store (or another
+    /// service was given the same database).
     #[error(
-        "another process is the command writer of this event store ({holder}): one process \
-         writes a store; stop the other one, or give this one a database of its own. If that \
+        "another command writer holds this event store's lease ({holder}): one process writes a \
+         store, and each service has a store of its own; stop the other writer, or give this one \
+         a database of its own. If that \
          process is gone but PostgreSQL has not noticed yet (its machine died), end its session: \
          SELECT pg_terminate_backend(<session>)"
     )]

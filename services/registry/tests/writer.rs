@@ -329,7 +329,7 @@ async fn a_second_writer_of_a_postgres_store_is_refused_until_the_first_is_gone(
         Err(e @ registry::handler::OpenError::Rebuild(writer::OpenError::Lease(_))) => {
             let message = e.to_string();
             assert!(
-                message.contains("another process is the command writer")
+                message.contains("another command writer holds this event store")
                     && message.contains("PostgreSQL session")
                     && message.contains("pg_terminate_backend"),
                 "{message}"
@@ -378,7 +378,7 @@ async fn a_writer_that_lost_its_lease_reads_back_what_another_wrote() {
         .await;
     match &refused {
         Err(ExecuteError::Unavailable(reason)) => {
-            assert!(reason.contains("another process"), "{reason}")
+            assert!(reason.contains("another command writer"), "{reason}")
         }
         // The dead connection met mid-statement: the store failed; the next try meets the lease.
         Err(ExecuteError::Append(eventstore::AppendError::Store(_))) => {
@@ -386,7 +386,7 @@ async fn a_writer_that_lost_its_lease_reads_back_what_another_wrote() {
                 .execute(person(&key, 1, 7, Relation::Head), meta(4), today())
                 .await;
             assert!(
-                matches!(&again, Err(ExecuteError::Unavailable(r)) if r.contains("another process")),
+                matches!(&again, Err(ExecuteError::Unavailable(r)) if r.contains("another command writer")),
                 "{again:?}"
             );
         }
@@ -404,7 +404,7 @@ async fn a_writer_that_lost_its_lease_reads_back_what_another_wrote() {
         .await;
     for _ in 0..100 {
         match &outcome {
-            Err(ExecuteError::Unavailable(r)) if r.contains("another process") => {
+            Err(ExecuteError::Unavailable(r)) if r.contains("another command writer") => {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 outcome = first
                     .execute(person(&key, 1, 7, Relation::Head), meta(4), today())

@@ -75,6 +75,13 @@ impl App {
             !config.services.is_empty(),
             "no service to run (--services)"
         );
+        // Each context has a store of its own: one events table holding both would mix their
+        // events (and the second writer would find the store's writer lease taken).
+        anyhow::ensure!(
+            config.database_url.as_deref() != Some(config.employment_store_url().as_str()),
+            "--employment-database-url names the registry's database (--database-url): the \
+             employment context needs an event store of its own; leave it out to use `<name>_employment`"
+        );
         // Nothing is created before the broker, when there is one, answers.
         if let Some(brokers) = &config.kafka_brokers {
             kafka::admin::reachable(&KafkaConfig::new(brokers.clone()))

@@ -227,9 +227,56 @@ pub fn sibling_database(url: &str, suffix: &str) -> String {
     format!("{base}{suffix}{params}")
 }
 
+/// Whether two PostgreSQL URLs name the same database: the same host, port and database name
+/// once parsed (`postgres://` or `postgresql://`, the default port written or not, other
+/// parameters aside). Host names are compared as written: `localhost` and `127.0.0.1` differ.
+/// URLs that do not parse, or are not PostgreSQL's, are the same only when equal.
+pub fn same_postgres_database(a: &str, b: &str) -> bool {
+    use std::str::FromStr as _;
+    let parse = |url: &str| {
+        (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+            .then(|| sqlx::postgres::PgConnectOptions::from_str(url).ok())
+            .flatten()
+            .map(|o| {
+                (
+                    o.get_host().to_string(),
+                    o.get_port(),
+                    o.get_database().map(str::to_string),
+                )
+            })
+    };
+    match (parse(a), parse(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_postgres_database_written_differently_is_the_same() {
+        let same = [
+            (
+                "postgres://u@h/db",
+                "postgresql://u@h:5432/db?sslmode=disable",
+            ),
+            ("postgres://u@h:6000/db", "postgres://other@h:6000/db"),
+        ];
+        for (a, b) in same {
+            assert!(same_postgres_database(a, b), "{a} {b}");
+        }
+        let different = [
+            ("postgres://u@h/db", "postgres://u@h/db_employment"),
+            ("postgres://u@h/db", "postgres://u@h:6000/db"),
+            ("postgres://u@h/db", "postgres://u@g/db"),
+            ("sqlite:a.db", "sqlite:b.db"),
+        ];
+        for (a, b) in different {
+            assert!(!same_postgres_database(a, b), "{a} {b}");
+        }
+    }
 
     #[test]
     fn the_employment_store_sits_beside_the_registry_store() {

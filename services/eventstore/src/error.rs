@@ -25,8 +25,9 @@ pub enum AppendError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The handle appends under the writer lease and its session does not hold it
-    /// ([`crate::lease`]).
+    /// The handle appends under the writer lease ([`crate::lease`]) and its session had lost it:
+    /// another session holds it, or it was taken again on a new session (nothing was written
+    /// either way), or the database failed while taking it.
     #[error(transparent)]
     Lease(#[from] crate::lease::LeaseError),
 }

@@ -64,9 +64,9 @@ pub struct EventStore {
     /// warm ([`backend::connect_writer`]); on PostgreSQL the pool, or connections of the
     /// handle's own ([`EventStore::with_own_writes`]).
     writes: AnyPool,
-    /// On PostgreSQL, appends through this handle hold the store's writer lease
-    /// ([`EventStore::with_writer_lease`]).
-    leased: bool,
+    /// On PostgreSQL, appends through this handle hold the store's writer lease, and this is the
+    /// name its session goes by ([`EventStore::with_writer_lease`]).
+    leased: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -121,7 +121,7 @@ impl EventStore {
                 _checkpointer: checkpointer,
             }),
             writes,
-            leased: false,
+            leased: None,
         })
     }
 
@@ -152,21 +152,22 @@ impl EventStore {
         EventStore {
             inner: self.inner.clone(),
             writes,
-            leased: false,
+            leased: None,
         }
     }
 
     /// [`EventStore::with_own_writes`], holding the store's writer lease: on PostgreSQL its
-    /// connection takes the lease now, and each of its appends fails with
-    /// [`LeaseError`] (as [`AppendError::Lease`]) unless its session still holds it
-    /// ([`crate::lease`]). Call it from the runtime that will write, as
-    /// [`EventStore::with_own_writes`].
+    /// connection takes the lease now, its session named `owner` (what another process's refusal
+    /// shows, e.g. "bottomline registry writer (pid 77)"), and each of its appends fails with
+    /// [`AppendError::Lease`] unless its session still holds it ([`crate::lease`]). Call it from
+    /// the runtime that will write, as [`EventStore::with_own_writes`]; let the lease go with
+    /// [`EventStore::close_writes`].
     ///
     /// # Errors
     /// [`LeaseError::Held`] (naming the holding session) when another session holds the lease;
     /// [`LeaseError::Store`] when the database cannot be reached. On SQLite it never fails: the
     /// data directory's lock file is the lease there.
-    pub async fn with_writer_lease(&self) -> Result<EventStore, LeaseError> {
+    pub async fn with_writer_lease(&self, owner: &str) -> Result<EventStore, LeaseError> {
         let mut store = self.with_own_writes();
         if self.inner.backend == Backend::Postgres {
             let mut conn = store
@@ -174,10 +175,38 @@ impl EventStore {
                 .acquire()
                 .await
                 .map_err(StoreError::of("acquire"))?;
-            lease::take(&mut conn).await?;
-            store.leased = true;
+            lease::take(&mut conn, owner).await?;
+            store.leased = Some(owner.into());
         }
         Ok(store)
+    }
+
+    /// Closes the connection of a handle that holds the writer lease, which lets the lease go at
+    /// once (the server ends the session); does nothing to any other handle. Appends through it
+    /// fail afterwards.
+    pub async fn close_writes(&self) {
+        if self.leased.is_some() {
+            self.writes.close().await;
+        }
+    }
+
+    /// Takes the writer lease again on a handle whose session lost it (see
+    /// [`LeaseError::Retaken`]), if it is free. `Ok` when this handle holds it now (also when it
+    /// never lost it, and on a handle without a lease).
+    ///
+    /// # Errors
+    /// [`LeaseError::Held`] while another session holds it, [`LeaseError::Store`] when the
+    /// database cannot be reached.
+    pub async fn take_lease_again(&self) -> Result<(), LeaseError> {
+        let Some(owner) = &self.leased else {
+            return Ok(());
+        };
+        let mut conn = self
+            .writes
+            .acquire()
+            .await
+            .map_err(StoreError::of("acquire"))?;
+        lease::take(&mut conn, owner).await
     }
 
     /// A receiver that changes whenever this process appends: readers of the global order wait on
@@ -261,15 +290,19 @@ impl EventStore {
     async fn try_append_all(&self, requests: &[AppendRequest]) -> Result<Attempt, AppendError> {
         let mut tx = self.writes.begin().await.map_err(StoreError::of("begin"))?;
         match backend::append_lock(self.inner.backend) {
-            Some(lock) if self.leased => {
-                let held: bool = sqlx::query(&lease::append_lock_and_check(lock))
+            Some(_) if self.leased.is_some() => {
+                let held: bool = sqlx::query(lease::append_lock_and_check())
                     .fetch_one(&mut *tx)
                     .await
                     .and_then(|r| r.try_get(0))
                     .map_err(StoreError::of("take the append lock"))?;
                 if !held {
                     tx.rollback().await.map_err(StoreError::of("rollback"))?;
-                    return Err(self.take_lease_again().await.into());
+                    return Err(match self.take_lease_again().await {
+                        Ok(()) => LeaseError::Retaken,
+                        Err(e) => e,
+                    }
+                    .into());
                 }
             }
             Some(lock) => {
@@ -388,22 +421,6 @@ impl EventStore {
             })
             .collect();
         Ok(Attempt::Done(outcomes))
-    }
-
-    /// After an append found its session without the writer lease (the server ended the one that
-    /// held it): takes it again on this session if it is free. The append fails either way.
-    async fn take_lease_again(&self) -> LeaseError {
-        let mut conn = match self.writes.acquire().await {
-            Ok(conn) => conn,
-            Err(e) => return StoreError::of("acquire")(e).into(),
-        };
-        match lease::take(&mut conn).await {
-            Ok(()) => {
-                tracing::warn!("the event store's writer lease was taken again on a new session");
-                LeaseError::Retaken
-            }
-            Err(e) => e,
-        }
     }
 
     /// The stored outcome of an earlier command with this id, if any: `Ok(Some(..))` with

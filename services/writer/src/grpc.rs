@@ -3,7 +3,7 @@
 
 use chrono::{FixedOffset, NaiveDate, Utc};
 use decision::DomainError;
-use eventstore::{AppendError, AppendOutcome, CommandMeta};
+use eventstore::{AppendError, AppendOutcome, CommandMeta, LeaseError};
 use tonic::{Code, Request, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -153,9 +153,16 @@ pub fn to_status(error: ExecuteError) -> Status {
             tracing::debug!(error = %e, "event store failure");
             Status::unavailable("event store unavailable; retry with the same command_id")
         }
-        ExecuteError::Append(AppendError::Lease(e)) => {
-            Status::unavailable(format!("{e}; retry with the same command_id"))
-        }
+        ExecuteError::Append(AppendError::Lease(e)) => match e {
+            LeaseError::Retaken => {
+                Status::unavailable(format!("{e}; retry with the same command_id"))
+            }
+            // The holder's details (session, address) and the driver's errors stay in the log.
+            LeaseError::Held { .. } | LeaseError::Store(_) => {
+                tracing::debug!(error = %e, "writer lease");
+                Status::unavailable("event store unavailable; retry with the same command_id")
+            }
+        },
         ExecuteError::Unavailable(reason) => {
             Status::unavailable(format!("{reason}; retry with the same command_id"))
         }

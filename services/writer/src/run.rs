@@ -70,7 +70,16 @@ struct Model<M> {
     /// A rebuild or catch-up failed part-way: `state` is not what the store holds, and no
     /// command is decided on it until a rebuild succeeds ([`Inner::ensure_current`]).
     stale: bool,
+    /// Another process took the store's writer lease while this writer's session was gone: nothing
+    /// is decided, nor the store read back, until the writer takes it again (on its thread, at the
+    /// next group).
+    lease_lost: bool,
 }
+
+/// What a client is told while another process holds the writer lease (the holder's details go
+/// to the log, not to clients).
+const NOT_THE_WRITER: &str = "this process is not the event store's writer at the moment: \
+     another process holds the store's writer lease";
 
 /// The command side of one context: one per process and event store, shared by all its callers.
 ///
@@ -81,9 +90,16 @@ struct Model<M> {
 /// store and the group's commands are carried out one by one, so each still gets its own outcome.
 /// The write model therefore always equals the store. A caller that gives up (a cancelled gRPC
 /// request) cannot interrupt a command half-way: the writer owns it. Another process writing the
-/// same store is detected by the expected-version check. A command id seen before returns the
+/// same store in spite of the lease (a SQLite store) is detected by the expected-version check. A
+/// command id seen before returns the
 /// first outcome (`replayed = true`); with a different fingerprint it fails with
 /// [`AppendError::CommandIdReused`].
+///
+/// One process writes a store: on PostgreSQL the writer holds the store's writer lease
+/// ([`EventStore::with_writer_lease`]) from before it reads the store until it is dropped. If
+/// its database session ends and another process takes the lease meanwhile, commands are
+/// answered [`ExecuteError::Unavailable`] until the lease is free again; the writer then takes
+/// it back and reads the store again before it decides anything.
 pub struct CommandWriter<M: WriteModel> {
     inner: Arc<Inner<M>>,
     queue: mpsc::Sender<Job<M::Command>>,
@@ -115,6 +131,7 @@ impl<M: WriteModel> CommandWriter<M> {
             state: fresh(),
             cursor: GlobalCursor::START,
             stale: false,
+            lease_lost: false,
         };
         let inner = Arc::new(Inner {
             store,
@@ -145,6 +162,9 @@ impl<M: WriteModel> CommandWriter<M> {
     /// [`ExecuteError::Unavailable`], so that nothing is judged on a partial model.
     pub async fn read_current<R>(&self, f: impl FnOnce(&M) -> R) -> Result<R, ExecuteError> {
         let mut model = self.inner.model.lock().await;
+        if model.lease_lost {
+            return Err(ExecuteError::Unavailable(NOT_THE_WRITER.into()));
+        }
         self.inner
             .ensure_current(&self.inner.store, &mut model)
             .await
@@ -216,10 +236,16 @@ async fn start<M: WriteModel>(
                 .build()
             {
                 Ok(runtime) => runtime.block_on(async {
-                    match inner.store.with_writer_lease().await {
+                    let owner = format!(
+                        "bottomline {} writer (pid {})",
+                        inner.actor,
+                        std::process::id()
+                    );
+                    match inner.store.with_writer_lease(&owner).await {
                         Ok(store) => {
                             let _ = started.send(Ok(()));
-                            inner.run(&store, jobs).await
+                            inner.run(&store, jobs).await;
+                            store.close_writes().await;
                         }
                         Err(e) => {
                             let _ = started.send(Err(OpenError::Lease(e)));
@@ -270,6 +296,24 @@ impl<M: WriteModel> Inner<M> {
 
     async fn run_group(&self, store: &EventStore, group: Vec<Job<M::Command>>) {
         let mut model = self.model.lock().await;
+        if model.lease_lost {
+            match store.take_lease_again().await {
+                Ok(()) => {
+                    tracing::warn!(writer = %self.actor, "writer lease taken again; reading the store back");
+                    model.lease_lost = false;
+                    model.stale = true;
+                }
+                Err(e) => {
+                    tracing::debug!(writer = %self.actor, error = %e, "writer lease still held elsewhere");
+                    for job in group {
+                        let _ = job
+                            .reply
+                            .send(Err(ExecuteError::Unavailable(NOT_THE_WRITER.into())));
+                    }
+                    return;
+                }
+            }
+        }
         if let Err(e) = self.ensure_current(store, &mut model).await {
             for job in group {
                 let _ = job.reply.send(Err(ExecuteError::Unavailable(e.clone())));
@@ -313,7 +357,10 @@ impl<M: WriteModel> Inner<M> {
                     Ok(None) => {
                         Err(AppendError::Invalid("recorded command vanished".into()).into())
                     }
-                    Err(e) => Err(e.into()),
+                    Err(e) => {
+                        tracing::error!(writer = %self.actor, error = %e, "event store failure: a recorded command's outcome could not be read");
+                        Err(e.into())
+                    }
                 };
                 let _ = job.reply.send(answer);
                 continue;
@@ -348,16 +395,17 @@ impl<M: WriteModel> Inner<M> {
                         let _ = job.reply.send(Ok(outcome));
                     }
                 }
-                Err(AppendError::Lease(e @ (LeaseError::Held { .. } | LeaseError::Store(_)))) => {
+                Err(AppendError::Lease(e @ LeaseError::Held { .. })) => {
                     // Another process writes the store, and may have written since the model was
-                    // read: nothing more is decided on it until it is read back.
+                    // read: nothing more is decided on it until the lease is back and the store
+                    // read again.
                     tracing::error!(writer = %self.actor, error = %e, commands = planned.len() + later.len(), "group refused: not the store's writer");
                     model.stale = true;
-                    let reason = e.to_string();
+                    model.lease_lost = true;
                     for job in planned.into_iter().chain(later) {
                         let _ = job
                             .reply
-                            .send(Err(ExecuteError::Unavailable(reason.clone())));
+                            .send(Err(ExecuteError::Unavailable(NOT_THE_WRITER.into())));
                     }
                     return;
                 }
@@ -381,6 +429,12 @@ impl<M: WriteModel> Inner<M> {
         let mut failed = 0;
         let mut first_failure = None;
         for job in later {
+            if model.lease_lost {
+                let _ = job
+                    .reply
+                    .send(Err(ExecuteError::Unavailable(NOT_THE_WRITER.into())));
+                continue;
+            }
             let outcome = self
                 .execute_alone(store, &mut model, &job.command, job.meta, job.today)
                 .await;
@@ -453,6 +507,12 @@ impl<M: WriteModel> Inner<M> {
             )
             .await
         {
+            Err(AppendError::Lease(e @ LeaseError::Held { .. })) => {
+                tracing::error!(writer = %self.actor, error = %e, "command refused: not the store's writer");
+                model.lease_lost = true;
+                model.stale = true;
+                Err(ExecuteError::Unavailable(NOT_THE_WRITER.into()))
+            }
             Ok(outcome) => {
                 if !outcome.replayed {
                     for e in &decision.events {

@@ -78,7 +78,10 @@ impl App {
         // Each context has a store of its own: one events table holding both would mix their
         // events (and the second writer would find the store's writer lease taken).
         anyhow::ensure!(
-            config.database_url.as_deref() != Some(config.employment_store_url().as_str()),
+            !config
+                .database_url
+                .as_deref()
+                .is_some_and(|url| crate::config::same_postgres_database(url, &config.employment_store_url())),
             "--employment-database-url names the registry's database (--database-url): the \
              employment context needs an event store of its own; leave it out to use `<name>_employment`"
         );
@@ -571,7 +574,6 @@ impl App {
     }
 }
 
-/// A Kafka failure while `doing` something with `brokers`: none answering is said as such.
 /// The gRPC server's transport settings, the same for the stack and the bench's raw gRPC baseline:
 /// a call gets 30 s, and a connection at most 256 calls at a time.
 pub fn grpc_server() -> tonic::transport::Server {
@@ -594,6 +596,7 @@ pub fn incoming(
     })
 }
 
+/// A Kafka failure while `doing` something with `brokers`: none answering is said as such.
 fn broker_error(brokers: &str, error: rdkafka::error::KafkaError, doing: &str) -> anyhow::Error {
     if kafka::admin::unanswered(&error) {
         anyhow::anyhow!(

@@ -575,14 +575,7 @@ pub async fn run(
             Some(url) => url.clone(),
             None => format!("sqlite:{}", dir.path().join("registry-events.db").display()),
         };
-        let insert_baseline = super::baseline::insert_baseline(
-            &store_url,
-            registry_events as usize,
-            average_payload_bytes,
-            256,
-        )
-        .await
-        .context("insert baseline")?;
+        // First, before the insert baseline leaves PostgreSQL checkpointing on the same cores.
         let grpc_baseline = super::grpc_baseline::grpc_baseline(
             registrations.commands,
             clients,
@@ -591,6 +584,14 @@ pub async fn run(
         )
         .await
         .context("gRPC baseline")?;
+        let insert_baseline = super::baseline::insert_baseline(
+            &store_url,
+            registry_events as usize,
+            average_payload_bytes,
+            256,
+        )
+        .await
+        .context("insert baseline")?;
         let kafka_baseline = match &stack.kafka_brokers {
             Some(brokers) => Some(
                 super::baseline::kafka_baseline_median(

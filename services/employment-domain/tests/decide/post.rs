@@ -46,6 +46,17 @@ fn subsidy_outside_the_band_names_min_and_max_in_yuan_and_fen() {
 }
 
 #[test]
+fn a_subsidy_of_no_fen_or_less_is_invalid_whatever_the_band() {
+    let state = given(&[], &[]);
+    for fen in [0, -1, i64::MIN] {
+        then_invalid(
+            when(&state, create(1, COUNTY, fen, d(2024, 1, 1))),
+            "monthly_subsidy_fen",
+        );
+    }
+}
+
+#[test]
 fn no_band_for_the_province_or_date_is_refused() {
     let state = given(&[], &[]);
     then_rule(

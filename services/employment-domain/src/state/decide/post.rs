@@ -43,6 +43,12 @@ impl EmploymentState {
             } => {
                 division_code("county_code", county_code)?;
                 let funding_source = text("funding_source", funding_source, TEXT_MAX_CHARS)?;
+                if *monthly_subsidy_fen <= 0 {
+                    return Err(DomainError::invalid(
+                        "monthly_subsidy_fen",
+                        format!("must be a positive amount of fen, found {monthly_subsidy_fen}"),
+                    ));
+                }
                 if !(1..=MAX_TERM_MONTHS).contains(term_months) {
                     return Err(DomainError::invalid(
                         "term_months",

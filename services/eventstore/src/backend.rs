@@ -3,6 +3,8 @@
 //! Everything else is written once in portable SQL (`$n` placeholders work on both).
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -162,14 +164,21 @@ const STATEMENTS_CACHED: usize = 512;
 
 /// A lazy pool of one PostgreSQL connection with the options of `pool`, never closed for
 /// idleness or age, opened by its first `acquire` in that caller's runtime
-/// ([`crate::EventStore::with_own_writes`]).
-pub(crate) fn own_writes(pool: &AnyPool) -> AnyPool {
-    AnyPoolOptions::new()
+/// ([`crate::EventStore::with_own_writes`]). Each connection it opens (the first, and each one
+/// that replaces a connection found dead) sets `new_session` when given.
+pub(crate) fn own_writes(pool: &AnyPool, new_session: Option<Arc<AtomicBool>>) -> AnyPool {
+    let mut options = AnyPoolOptions::new()
         .max_connections(1)
         .idle_timeout(None)
         .max_lifetime(None)
-        .acquire_timeout(Duration::from_secs(30))
-        .connect_lazy_with((*pool.connect_options()).clone())
+        .acquire_timeout(Duration::from_secs(30));
+    if let Some(flag) = new_session {
+        options = options.after_connect(move |_, _| {
+            flag.store(true, Ordering::SeqCst);
+            Box::pin(async { Ok(()) })
+        });
+    }
+    options.connect_lazy_with((*pool.connect_options()).clone())
 }
 
 /// [`connect_pool`] with a pool of at most `max_connections`, opened as needed.

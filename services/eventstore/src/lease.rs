@@ -14,7 +14,8 @@
 //!
 //! The lease session asks the server to probe it (TCP keepalive after 10 s idle, every 5 s, 3
 //! times, and a 30 s limit on unacknowledged data): a writer whose machine or network went away
-//! lets the lease go within about half a minute, not after the server's default two hours.
+//! lets the lease go within about half a minute, not after the server's default two hours. It
+//! is exempt from a server-wide `idle_session_timeout`, which would end it between commands.
 //! It also names itself (`application_name`), so that a refusal says who holds the lease.
 //!
 //! The key is one per database: each store needs a database of its own. The lease needs a
@@ -90,6 +91,14 @@ pub(crate) async fn take(conn: &mut AnyConnection, owner: &str) -> Result<(), Le
     .map_err(StoreError::of(
         "name the writer's session and set its keepalive",
     ))?;
+    // A server-wide idle_session_timeout (PostgreSQL 14 on) would end the lease's session, and
+    // let the lease go, whenever no command comes for a while.
+    sqlx::query(
+        "SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout'",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::of("keep the writer's session open when idle"))?;
     // Released between the look at who held it and now: one more try.
     for _ in 0..2 {
         if try_take(conn).await? {

@@ -1,5 +1,6 @@
 //! The append and read algorithms, written once for both backends.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use sqlx::{AnyPool, Row};
@@ -64,9 +65,19 @@ pub struct EventStore {
     /// warm ([`backend::connect_writer`]); on PostgreSQL the pool, or connections of the
     /// handle's own ([`EventStore::with_own_writes`]).
     writes: AnyPool,
-    /// On PostgreSQL, appends through this handle hold the store's writer lease, and this is the
-    /// name its session goes by ([`EventStore::with_writer_lease`]).
-    leased: Option<Arc<str>>,
+    /// On PostgreSQL, appends through this handle hold the store's writer lease
+    /// ([`EventStore::with_writer_lease`]).
+    leased: Option<Lease>,
+}
+
+/// The writer lease of a handle.
+#[derive(Clone)]
+struct Lease {
+    /// The name the lease's session goes by.
+    owner: Arc<str>,
+    /// Set by each connection the handle opens: a session that replaced the lease's holds no
+    /// lease ([`EventStore::lease_session_replaced`]).
+    new_session: Arc<AtomicBool>,
 }
 
 struct Inner {
@@ -145,9 +156,13 @@ impl EventStore {
     ///
     /// The connection is closed when the last clone of the handle is dropped.
     pub fn with_own_writes(&self) -> EventStore {
+        self.own_writes(None)
+    }
+
+    fn own_writes(&self, new_session: Option<Arc<AtomicBool>>) -> EventStore {
         let writes = match self.inner.backend {
             Backend::Sqlite => self.writes.clone(),
-            Backend::Postgres => backend::own_writes(&self.inner.pool),
+            Backend::Postgres => backend::own_writes(&self.inner.pool, new_session),
         };
         EventStore {
             inner: self.inner.clone(),
@@ -168,17 +183,28 @@ impl EventStore {
     /// [`LeaseError::Store`] when the database cannot be reached. On SQLite it never fails: the
     /// data directory's lock file is the lease there.
     pub async fn with_writer_lease(&self, owner: &str) -> Result<EventStore, LeaseError> {
-        let mut store = self.with_own_writes();
-        if self.inner.backend == Backend::Postgres {
-            let mut conn = store
-                .writes
-                .acquire()
-                .await
-                .map_err(StoreError::of("acquire"))?;
-            lease::take(&mut conn, owner).await?;
-            store.leased = Some(owner.into());
+        if self.inner.backend != Backend::Postgres {
+            return Ok(self.with_own_writes());
         }
+        let new_session = Arc::new(AtomicBool::new(false));
+        let mut store = self.own_writes(Some(new_session.clone()));
+        store.leased = Some(Lease {
+            owner: owner.into(),
+            new_session,
+        });
+        store.take_lease_again().await?;
         Ok(store)
+    }
+
+    /// Whether the connection of a handle holding the writer lease was replaced (the server ended
+    /// its session, which let the lease go) since the lease was last taken; asking clears it.
+    /// The writer asks after each statement that opened the connection anew, before deciding
+    /// anything, then takes the lease again ([`EventStore::take_lease_again`]) and reads the
+    /// store back. Always `false` on a handle without a lease.
+    pub fn lease_session_replaced(&self) -> bool {
+        self.leased
+            .as_ref()
+            .is_some_and(|l| l.new_session.swap(false, Ordering::SeqCst))
     }
 
     /// Closes the connection of a handle that holds the writer lease, which lets the lease go at
@@ -198,7 +224,7 @@ impl EventStore {
     /// [`LeaseError::Held`] while another session holds it, [`LeaseError::Store`] when the
     /// database cannot be reached.
     pub async fn take_lease_again(&self) -> Result<(), LeaseError> {
-        let Some(owner) = &self.leased else {
+        let Some(lease) = &self.leased else {
             return Ok(());
         };
         let mut conn = self
@@ -206,7 +232,10 @@ impl EventStore {
             .acquire()
             .await
             .map_err(StoreError::of("acquire"))?;
-        lease::take(&mut conn, owner).await
+        lease::take(&mut conn, &lease.owner).await?;
+        // This session holds it now, whichever opened it.
+        lease.new_session.store(false, Ordering::SeqCst);
+        Ok(())
     }
 
     /// A receiver that changes whenever this process appends: readers of the global order wait on

@@ -71,11 +71,14 @@ impl CallError {
 /// Whether a retry with the same command id can succeed. Safe to retry because command ids are
 /// deterministic: the registry answers a repeated command with its first outcome. UNKNOWN is
 /// included because the registry never answers with it: tonic reports a connection torn down
-/// mid-call (a server killed or restarted) that way.
+/// mid-call (a server killed or restarted) that way. So is CANCELLED: this client cancels
+/// nothing, and the server answers it ("Timeout expired") when its own 30 s call timeout ran
+/// out, for example after the process was paused.
 pub(crate) fn is_transient(code: Code) -> bool {
     matches!(
         code,
         Code::Unavailable
+            | Code::Cancelled
             | Code::DeadlineExceeded
             | Code::Aborted
             | Code::ResourceExhausted
@@ -189,6 +192,24 @@ pub(crate) fn reason(status: &Status) -> String {
 mod tests {
     use super::*;
     use tonic_types::ErrorDetails;
+
+    #[tokio::test]
+    async fn the_servers_own_timeout_is_retried() {
+        // tonic's server answers CANCELLED "Timeout expired" when its call timeout ran out.
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let answer = with_retries(|| {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    Err(Status::cancelled("Timeout expired"))
+                } else {
+                    Ok(tonic::Response::new(n))
+                }
+            }
+        })
+        .await;
+        assert!(matches!(answer, Ok(1)), "{answer:?}");
+    }
 
     #[test]
     fn command_ids_are_stable_and_distinct() {

@@ -426,3 +426,44 @@ async fn a_writer_that_lost_its_lease_reads_back_what_another_wrote() {
     first.execute(household(3), meta(5), today()).await.unwrap();
     assert_eq!(store.head().await.unwrap().0, 4);
 }
+
+/// The writer's session ends, another process takes the lease, registers a household and stops,
+/// all before the first writer's next command: a command its old model would refuse (a person
+/// of that household, unknown to it) is not answered from that model. The writer sees its
+/// connection was replaced, takes the lease again, reads the store back, and registers the person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_whose_session_was_replaced_decides_nothing_before_reading_the_store_back() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let key = IdHashKey::new(vec![9; 32]).unwrap();
+    let store = EventStore::open(&db.url).await.unwrap();
+    let first = open(&store, &key).await;
+    first.execute(household(1), meta(1), today()).await.unwrap();
+    let (admin, _) = eventstore::backend::connect(&db.url, 1).await.unwrap();
+    assert_eq!(end_lease_sessions(&admin).await, 1);
+
+    let other_store = EventStore::open(&db.url).await.unwrap();
+    let other = open_when_free(&other_store, &key).await;
+    other.execute(household(2), meta(2), today()).await.unwrap();
+    drop(other);
+    // Until the other's session is gone, the first is told it is not the writer.
+    let mut outcome = first
+        .execute(person(&key, 2, 7, Relation::Head), meta(3), today())
+        .await;
+    for _ in 0..100 {
+        match &outcome {
+            Err(ExecuteError::Unavailable(r)) if r.contains("not the event store's writer") => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                outcome = first
+                    .execute(person(&key, 2, 7, Relation::Head), meta(3), today())
+                    .await;
+            }
+            _ => break,
+        }
+    }
+    let registered = outcome.unwrap();
+    assert!(!registered.replayed);
+    assert_eq!(first.counts().await, (2, 1, 0));
+    assert_eq!(store.head().await.unwrap().0, 3);
+}

@@ -335,6 +335,32 @@ impl<M: WriteModel> Inner<M> {
                 return;
             }
         };
+        // The look-up above found the writer's connection dead and opened another: its session
+        // holds no lease, and another process may have written meanwhile. Nothing is decided —
+        // not even a refusal — before the lease is back and the store read again.
+        if store.lease_session_replaced() {
+            let taken = store.take_lease_again().await;
+            model.stale = true;
+            let current = match taken {
+                Ok(()) => {
+                    tracing::warn!(writer = %self.actor, "writer lease taken again on a new session; reading the store back");
+                    self.ensure_current(store, &mut model).await
+                }
+                Err(e) => {
+                    tracing::error!(writer = %self.actor, error = %e, "the writer's session was replaced and its lease could not be taken again");
+                    model.lease_lost = true;
+                    Err(NOT_THE_WRITER.to_string())
+                }
+            };
+            if let Err(reason) = current {
+                for job in group {
+                    let _ = job
+                        .reply
+                        .send(Err(ExecuteError::Unavailable(reason.clone())));
+                }
+                return;
+            }
+        }
         let mut ids = HashSet::new();
         let mut later = Vec::new();
         let mut planned = Vec::new();

@@ -152,7 +152,7 @@ impl App {
                 Some(Arc::new(
                     Registry::open(store.clone(), reference.catalog.clone(), rules, key)
                         .await
-                        .context("rebuilding the registry")?,
+                        .context("opening the registry's command writer (its write model is read from the event store)")?,
                 ))
             }
             _ => None,
@@ -169,7 +169,7 @@ impl App {
             Some(store) if runs(Service::Employment) => Some(Arc::new(
                 Employment::open(store.clone(), reference.policy.clone())
                     .await
-                    .context("rebuilding the employment write model")?,
+                    .context("opening the employment command writer (its write model is read from the event store)")?,
             )),
             _ => None,
         };

@@ -308,6 +308,41 @@ async fn open_when_free(store: &EventStore, key: &IdHashKey) -> Registry {
     panic!("the writer lease stayed held for 10 s");
 }
 
+/// A PostgreSQL store whose first writer registered household 1, then lost its session (and the
+/// lease) to the server, after which another writer took the lease and registered household 2:
+/// (database, store, key, first writer, other writer).
+async fn lease_taken_over() -> Option<(TestDatabase, EventStore, IdHashKey, Registry, Registry)> {
+    let db = TestDatabase::postgres().await?;
+    let key = IdHashKey::new(vec![9; 32]).unwrap();
+    let store = EventStore::open(&db.url).await.unwrap();
+    let first = open(&store, &key).await;
+    first.execute(household(1), meta(1), today()).await.unwrap();
+    let (admin, _) = eventstore::backend::connect(&db.url, 1).await.unwrap();
+    assert_eq!(end_lease_sessions(&admin).await, 1);
+    let other_store = EventStore::open(&db.url).await.unwrap();
+    let other = open_when_free(&other_store, &key).await;
+    other.execute(household(2), meta(2), today()).await.unwrap();
+    Some((db, store, key, first, other))
+}
+
+/// `command` through `registry`, sent again every 100 ms for up to 10 s while it is told it is
+/// not the store's writer (a dropped writer's session ends a moment after it is dropped).
+async fn once_the_writer(
+    registry: &Registry,
+    command: impl Fn() -> RegistryCommand,
+    id: u128,
+) -> Result<eventstore::AppendOutcome, ExecuteError> {
+    for _ in 0..100 {
+        match registry.execute(command(), meta(id), today()).await {
+            Err(ExecuteError::Unavailable(r)) if r.contains("not the event store's writer") => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            other => return other,
+        }
+    }
+    panic!("still not the writer after 10 s");
+}
+
 /// On PostgreSQL one process writes a store: a second writer (another process, here another
 /// connection pool on the same database) is refused at open with the holder named, and opens
 /// once the first is gone, with everything the first wrote.
@@ -363,19 +398,9 @@ async fn a_second_writer_of_a_postgres_store_is_refused_until_the_first_is_gone(
 /// citizen as a duplicate, which its old model had never seen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_that_lost_its_lease_reads_back_what_another_wrote() {
-    let Some(db) = TestDatabase::postgres().await else {
+    let Some((_db, store, key, first, other)) = lease_taken_over().await else {
         return;
     };
-    let key = IdHashKey::new(vec![9; 32]).unwrap();
-    let store = EventStore::open(&db.url).await.unwrap();
-    let first = open(&store, &key).await;
-    first.execute(household(1), meta(1), today()).await.unwrap();
-    let (admin, _) = eventstore::backend::connect(&db.url, 1).await.unwrap();
-    assert_eq!(end_lease_sessions(&admin).await, 1);
-
-    let other_store = EventStore::open(&db.url).await.unwrap();
-    let other = open_when_free(&other_store, &key).await;
-    other.execute(household(2), meta(2), today()).await.unwrap();
     let theirs = other
         .execute(person(&key, 2, 7, Relation::Head), meta(3), today())
         .await
@@ -400,20 +425,7 @@ async fn a_writer_that_lost_its_lease_reads_back_what_another_wrote() {
     );
 
     drop(other);
-    let mut outcome = first
-        .execute(person(&key, 1, 7, Relation::Head), meta(4), today())
-        .await;
-    for _ in 0..100 {
-        match &outcome {
-            Err(ExecuteError::Unavailable(r)) if r.contains("not the event store's writer") => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                outcome = first
-                    .execute(person(&key, 1, 7, Relation::Head), meta(4), today())
-                    .await;
-            }
-            _ => break,
-        }
-    }
+    let outcome = once_the_writer(&first, || person(&key, 1, 7, Relation::Head), 4).await;
     let existing = theirs.events[0].stream_id.trim_start_matches("person-");
     match outcome {
         Err(ExecuteError::Domain(DomainError::AlreadyExists {
@@ -433,36 +445,13 @@ async fn a_writer_that_lost_its_lease_reads_back_what_another_wrote() {
 /// connection was replaced, takes the lease again, reads the store back, and registers the person.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_whose_session_was_replaced_decides_nothing_before_reading_the_store_back() {
-    let Some(db) = TestDatabase::postgres().await else {
+    let Some((_db, store, key, first, other)) = lease_taken_over().await else {
         return;
     };
-    let key = IdHashKey::new(vec![9; 32]).unwrap();
-    let store = EventStore::open(&db.url).await.unwrap();
-    let first = open(&store, &key).await;
-    first.execute(household(1), meta(1), today()).await.unwrap();
-    let (admin, _) = eventstore::backend::connect(&db.url, 1).await.unwrap();
-    assert_eq!(end_lease_sessions(&admin).await, 1);
-
-    let other_store = EventStore::open(&db.url).await.unwrap();
-    let other = open_when_free(&other_store, &key).await;
-    other.execute(household(2), meta(2), today()).await.unwrap();
     drop(other);
-    // Until the other's session is gone, the first is told it is not the writer.
-    let mut outcome = first
-        .execute(person(&key, 2, 7, Relation::Head), meta(3), today())
-        .await;
-    for _ in 0..100 {
-        match &outcome {
-            Err(ExecuteError::Unavailable(r)) if r.contains("not the event store's writer") => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                outcome = first
-                    .execute(person(&key, 2, 7, Relation::Head), meta(3), today())
-                    .await;
-            }
-            _ => break,
-        }
-    }
-    let registered = outcome.unwrap();
+    let registered = once_the_writer(&first, || person(&key, 2, 7, Relation::Head), 3)
+        .await
+        .unwrap();
     assert!(!registered.replayed);
     assert_eq!(first.counts().await, (2, 1, 0));
     assert_eq!(store.head().await.unwrap().0, 3);

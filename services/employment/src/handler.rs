@@ -60,6 +60,11 @@ impl Employment {
         self.writer.store()
     }
 
+    /// Whether this process may write the employment store ([`CommandWriter::holds_lease`]).
+    pub fn holds_lease(&self) -> bool {
+        self.writer.holds_lease()
+    }
+
     /// Reads the write model.
     pub async fn read<R>(&self, f: impl FnOnce(&EmploymentState) -> R) -> R {
         self.writer.read(|m| f(&m.0)).await

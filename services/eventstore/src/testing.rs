@@ -164,3 +164,27 @@ pub async fn append_racing(
         }
     }
 }
+
+/// Ends the PostgreSQL session that holds the writer lease of the store at `url`
+/// ([`crate::lease`]), as a server restart or a network cut would, and says how many sessions it
+/// ended (1 while a writer holds it, 0 otherwise).
+///
+/// # Panics
+/// When the database cannot be reached.
+pub async fn end_writer_lease_session(url: &str) -> i64 {
+    let (admin, _) = crate::backend::connect(url, 1)
+        .await
+        .expect("connect to end the lease's session");
+    let key = crate::lease::KEY as u64;
+    sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks \
+         WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
+         AND classid::bigint = {} AND objid::bigint = {} \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) t",
+        key >> 32,
+        key & 0xffff_ffff
+    ))
+    .fetch_one(&admin)
+    .await
+    .expect("end the lease's session")
+}

@@ -145,6 +145,11 @@ impl Registry {
         self.writer.store()
     }
 
+    /// Whether this process may write the registry's store ([`CommandWriter::holds_lease`]).
+    pub fn holds_lease(&self) -> bool {
+        self.writer.holds_lease()
+    }
+
     /// The id hash key.
     pub fn key(&self) -> &IdHashKey {
         &self.key

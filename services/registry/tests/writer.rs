@@ -268,23 +268,6 @@ async fn a_failed_rebuild_refuses_commands_until_the_store_reads_back() {
     );
 }
 
-/// Ends the PostgreSQL session of the database that holds the writer lease, as a server restart
-/// or a network cut would, and says how many sessions it ended.
-async fn end_lease_sessions(admin: &sqlx::AnyPool) -> i64 {
-    let key = eventstore::lease::KEY as u64;
-    sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks \
-         WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
-         AND classid::bigint = {} AND objid::bigint = {} \
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) t",
-        key >> 32,
-        key & 0xffff_ffff
-    ))
-    .fetch_one(admin)
-    .await
-    .unwrap()
-}
-
 /// Opens a registry on `store` once the writer lease is free (a dropped writer's session ends a
 /// moment after it is dropped), within 10 s.
 async fn open_when_free(store: &EventStore, key: &IdHashKey) -> Registry {
@@ -317,8 +300,10 @@ async fn lease_taken_over() -> Option<(TestDatabase, EventStore, IdHashKey, Regi
     let store = EventStore::open(&db.url).await.unwrap();
     let first = open(&store, &key).await;
     first.execute(household(1), meta(1), today()).await.unwrap();
-    let (admin, _) = eventstore::backend::connect(&db.url, 1).await.unwrap();
-    assert_eq!(end_lease_sessions(&admin).await, 1);
+    assert_eq!(
+        eventstore::testing::end_writer_lease_session(&db.url).await,
+        1
+    );
     let other_store = EventStore::open(&db.url).await.unwrap();
     let other = open_when_free(&other_store, &key).await;
     other.execute(household(2), meta(2), today()).await.unwrap();

@@ -2,6 +2,7 @@
 //! model, group commit.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -70,10 +71,6 @@ struct Model<M> {
     /// A rebuild or catch-up failed part-way: `state` is not what the store holds, and no
     /// command is decided on it until a rebuild succeeds ([`Inner::ensure_current`]).
     stale: bool,
-    /// Another process took the store's writer lease while this writer's session was gone: nothing
-    /// is decided, nor the store read back, until the writer takes it again (on its thread, at the
-    /// next group).
-    lease_lost: bool,
 }
 
 /// What a client is told while another process holds the writer lease (the holder's details go
@@ -107,6 +104,11 @@ pub struct CommandWriter<M: WriteModel> {
 
 struct Inner<M: WriteModel> {
     store: EventStore,
+    /// Another process took the store's writer lease while this writer's session was gone: nothing
+    /// is decided, nor the store read back, until the writer takes it again (on its thread, at the
+    /// next group). Set and cleared under the model's lock; read without it by
+    /// [`CommandWriter::holds_lease`].
+    lease_lost: AtomicBool,
     model: Mutex<Model<M>>,
     fresh: Box<dyn Fn() -> M + Send + Sync>,
     actor: String,
@@ -131,10 +133,10 @@ impl<M: WriteModel> CommandWriter<M> {
             state: fresh(),
             cursor: GlobalCursor::START,
             stale: false,
-            lease_lost: false,
         };
         let inner = Arc::new(Inner {
             store,
+            lease_lost: AtomicBool::new(false),
             model: Mutex::new(model),
             fresh: Box::new(fresh),
             actor: actor.to_owned(),
@@ -151,6 +153,14 @@ impl<M: WriteModel> CommandWriter<M> {
         &self.inner.store
     }
 
+    /// Whether this writer may write its store: `false` while another process holds the store's
+    /// writer lease (this writer's session had ended meanwhile), when every command is answered
+    /// [`ExecuteError::Unavailable`]; `true` again once the writer took the lease back. Always
+    /// `true` on SQLite.
+    pub fn holds_lease(&self) -> bool {
+        !self.inner.lease_lost.load(Ordering::SeqCst)
+    }
+
     /// Reads the write model (waits while a group is being decided), as it is: for counts and
     /// inspection. What decides anything reads through [`CommandWriter::read_current`].
     pub async fn read<R>(&self, f: impl FnOnce(&M) -> R) -> R {
@@ -162,7 +172,7 @@ impl<M: WriteModel> CommandWriter<M> {
     /// [`ExecuteError::Unavailable`], so that nothing is judged on a partial model.
     pub async fn read_current<R>(&self, f: impl FnOnce(&M) -> R) -> Result<R, ExecuteError> {
         let mut model = self.inner.model.lock().await;
-        if model.lease_lost {
+        if self.inner.lease_lost.load(Ordering::SeqCst) {
             return Err(ExecuteError::Unavailable(NOT_THE_WRITER.into()));
         }
         self.inner
@@ -296,11 +306,11 @@ impl<M: WriteModel> Inner<M> {
 
     async fn run_group(&self, store: &EventStore, group: Vec<Job<M::Command>>) {
         let mut model = self.model.lock().await;
-        if model.lease_lost {
+        if self.lease_lost.load(Ordering::SeqCst) {
             match store.take_lease_again().await {
                 Ok(()) => {
                     tracing::warn!(writer = %self.actor, "writer lease taken again; reading the store back");
-                    model.lease_lost = false;
+                    self.lease_lost.store(false, Ordering::SeqCst);
                     model.stale = true;
                 }
                 Err(e) => {
@@ -348,7 +358,7 @@ impl<M: WriteModel> Inner<M> {
                 }
                 Err(e) => {
                     tracing::error!(writer = %self.actor, error = %e, "the writer's session was replaced and its lease could not be taken again");
-                    model.lease_lost = true;
+                    self.lease_lost.store(true, Ordering::SeqCst);
                     Err(NOT_THE_WRITER.to_string())
                 }
             };
@@ -427,7 +437,7 @@ impl<M: WriteModel> Inner<M> {
                     // read again.
                     tracing::error!(writer = %self.actor, error = %e, commands = planned.len() + later.len(), "group refused: not the store's writer");
                     model.stale = true;
-                    model.lease_lost = true;
+                    self.lease_lost.store(true, Ordering::SeqCst);
                     for job in planned.into_iter().chain(later) {
                         let _ = job
                             .reply
@@ -455,7 +465,7 @@ impl<M: WriteModel> Inner<M> {
         let mut failed = 0;
         let mut first_failure = None;
         for job in later {
-            if model.lease_lost {
+            if self.lease_lost.load(Ordering::SeqCst) {
                 let _ = job
                     .reply
                     .send(Err(ExecuteError::Unavailable(NOT_THE_WRITER.into())));
@@ -535,7 +545,7 @@ impl<M: WriteModel> Inner<M> {
         {
             Err(AppendError::Lease(e @ LeaseError::Held { .. })) => {
                 tracing::error!(writer = %self.actor, error = %e, "command refused: not the store's writer");
-                model.lease_lost = true;
+                self.lease_lost.store(true, Ordering::SeqCst);
                 model.stale = true;
                 Err(ExecuteError::Unavailable(NOT_THE_WRITER.into()))
             }

@@ -13,3 +13,4 @@ mod privacy;
 mod replaced_store;
 mod split_processes;
 mod up_import_query;
+mod writer_lease;

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{AppConfig, Service};
 use crate::reference::ReferenceData;
 
+mod lease_health;
 mod storage;
 
 pub(crate) use storage::{
@@ -451,6 +452,17 @@ impl App {
             health
                 .set_serving::<proto::employment::v1::employment_query_service_server::EmploymentQueryServiceServer<EmploymentQuery>>()
                 .await;
+        }
+        if registry.is_some() || employment.is_some() {
+            tasks.push(
+                "writer-lease-health",
+                lease_health::follow(
+                    health.clone(),
+                    registry.clone(),
+                    employment.clone(),
+                    shutdown.clone(),
+                ),
+            );
         }
         let addr = listener.local_addr()?;
         let stop = shutdown.clone();

@@ -196,6 +196,25 @@ impl EventStore {
         Ok(store)
     }
 
+    /// Whether this handle appends under the writer lease ([`EventStore::with_writer_lease`] on
+    /// PostgreSQL).
+    pub fn is_leased(&self) -> bool {
+        self.leased.is_some()
+    }
+
+    /// Takes this handle's writing connection and gives it back, which pings it (and replaces it
+    /// when it is dead: see [`EventStore::lease_session_replaced`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] when no connection can be had.
+    pub async fn use_writes_connection(&self) -> Result<(), StoreError> {
+        self.writes
+            .acquire()
+            .await
+            .map(drop)
+            .map_err(StoreError::of("acquire"))
+    }
+
     /// Whether the connection of a handle holding the writer lease was replaced (the server ended
     /// its session, which let the lease go) since the lease was last taken; asking clears it.
     /// The writer asks after each statement that opened the connection anew, before deciding

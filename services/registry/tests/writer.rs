@@ -271,8 +271,18 @@ async fn a_failed_rebuild_refuses_commands_until_the_store_reads_back() {
 /// Opens a registry on `store` once the writer lease is free (a dropped writer's session ends a
 /// moment after it is dropped), within 10 s.
 async fn open_when_free(store: &EventStore, key: &IdHashKey) -> Registry {
+    open_taking_over(store, key, None).await
+}
+
+/// [`open_when_free`], ending the holder's session (of the database at `url`) before each
+/// attempt when `url` is given: a writer that lost its session takes the lease back by itself
+/// within a second when idle, and may get there first.
+async fn open_taking_over(store: &EventStore, key: &IdHashKey, url: Option<&str>) -> Registry {
     let catalog = Arc::new(DivisionCatalog::from_tsv(DIVISIONS).unwrap());
     for _ in 0..100 {
+        if let Some(url) = url {
+            eventstore::testing::end_writer_lease_session(url).await;
+        }
         match Registry::open(
             store.clone(),
             catalog.clone(),
@@ -305,7 +315,7 @@ async fn lease_taken_over() -> Option<(TestDatabase, EventStore, IdHashKey, Regi
         1
     );
     let other_store = EventStore::open(&db.url).await.unwrap();
-    let other = open_when_free(&other_store, &key).await;
+    let other = open_taking_over(&other_store, &key, Some(&db.url)).await;
     other.execute(household(2), meta(2), today()).await.unwrap();
     Some((db, store, key, first, other))
 }
@@ -440,4 +450,42 @@ async fn a_writer_whose_session_was_replaced_decides_nothing_before_reading_the_
     assert!(!registered.replayed);
     assert_eq!(first.counts().await, (2, 1, 0));
     assert_eq!(store.head().await.unwrap().0, 3);
+}
+
+/// Waits up to 10 s for `registry.holds_lease()` to be `holds`, sending it nothing.
+async fn until_lease_held_is(registry: &Registry, holds: bool) {
+    for _ in 0..100 {
+        if registry.holds_lease() == holds {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("holds_lease() stayed {} for 10 s", !holds);
+}
+
+/// An idle writer finds out by itself, without a command, that its session ended and another
+/// process holds the lease (what the health service reports); once the lease is free it takes
+/// it back by itself, so that the bulk path, which only reads the model, works again without a
+/// single command having gone through the writer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_writer_notices_a_lost_lease_and_takes_it_back_by_itself() {
+    let Some((_db, _store, key, first, other)) = lease_taken_over().await else {
+        return;
+    };
+    until_lease_held_is(&first, false).await;
+    let judged = first
+        .refusals_of_new_persons([person(&key, 2, 7, Relation::Head)].iter())
+        .await;
+    assert!(
+        matches!(&judged, Err(ExecuteError::Unavailable(r)) if r.contains("not the event store's writer")),
+        "{judged:?}"
+    );
+    drop(other);
+    until_lease_held_is(&first, true).await;
+    let judged = first
+        .refusals_of_new_persons([person(&key, 2, 7, Relation::Head)].iter())
+        .await
+        .unwrap();
+    assert!(judged.iter().all(Option::is_none), "{judged:?}");
+    assert_eq!(first.counts().await, (2, 0, 0), "read back from the store");
 }

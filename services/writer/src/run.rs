@@ -57,6 +57,11 @@ pub enum OpenError {
 /// Commands decided and appended together in one transaction, at most.
 const MAX_GROUP: usize = 256;
 
+/// How long the writer waits for a command before it looks at its writer lease
+/// ([`Inner::check_lease`]): how soon a lease lost while idle shows in the health service, and a
+/// free one is taken back.
+const LEASE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A command waiting for the writer.
 struct Job<C> {
     command: C,
@@ -292,7 +297,17 @@ fn stopped() -> ExecuteError {
 impl<M: WriteModel> Inner<M> {
     /// `store` is the writer's handle on the store, with connections of its own.
     async fn run(&self, store: &EventStore, mut jobs: mpsc::Receiver<Job<M::Command>>) {
-        while let Some(first) = jobs.recv().await {
+        loop {
+            // Idle for a while: look at the lease, so that a lost one is reported (health) and a
+            // free one taken back without waiting for a command.
+            let first = match tokio::time::timeout(LEASE_CHECK, jobs.recv()).await {
+                Ok(Some(first)) => first,
+                Ok(None) => return,
+                Err(_) => {
+                    self.check_lease(store).await;
+                    continue;
+                }
+            };
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
                 match jobs.try_recv() {
@@ -304,24 +319,66 @@ impl<M: WriteModel> Inner<M> {
         }
     }
 
+    /// Between commands, on a store with a writer lease: finds out whether the writer's session
+    /// was replaced (a dead connection is replaced when it is next used, here), and takes a lost
+    /// lease back when it is free. Either way the model is read back from the store before the
+    /// next decision, since another process may have written meanwhile.
+    async fn check_lease(&self, store: &EventStore) {
+        if !store.is_leased() {
+            return;
+        }
+        let lost = self.lease_lost.load(Ordering::SeqCst);
+        if !lost {
+            if let Err(e) = store.use_writes_connection().await {
+                tracing::debug!(writer = %self.actor, error = %e, "writer connection not reachable");
+                return;
+            }
+            if !store.lease_session_replaced() {
+                return;
+            }
+        }
+        let mut model = self.model.lock().await;
+        let _ = self.take_lease_back(store, &mut model, lost).await;
+    }
+
+    /// Takes the writer lease again (after the writer's session was replaced, or the lease lost to
+    /// another process: `was_lost`), marking the model stale either way, since another process
+    /// may have written meanwhile. `Err` with what clients are told while another holds it.
+    async fn take_lease_back(
+        &self,
+        store: &EventStore,
+        model: &mut Model<M>,
+        was_lost: bool,
+    ) -> Result<(), String> {
+        model.stale = true;
+        match store.take_lease_again().await {
+            Ok(()) => {
+                tracing::warn!(writer = %self.actor, "writer lease taken again; the store is read back before the next decision");
+                self.lease_lost.store(false, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e) => {
+                if was_lost {
+                    tracing::debug!(writer = %self.actor, error = %e, "writer lease still held elsewhere");
+                } else {
+                    tracing::error!(writer = %self.actor, error = %e, "the writer's session was replaced and its lease could not be taken again");
+                }
+                self.lease_lost.store(true, Ordering::SeqCst);
+                Err(NOT_THE_WRITER.to_string())
+            }
+        }
+    }
+
     async fn run_group(&self, store: &EventStore, group: Vec<Job<M::Command>>) {
         let mut model = self.model.lock().await;
         if self.lease_lost.load(Ordering::SeqCst) {
-            match store.take_lease_again().await {
-                Ok(()) => {
-                    tracing::warn!(writer = %self.actor, "writer lease taken again; reading the store back");
-                    self.lease_lost.store(false, Ordering::SeqCst);
-                    model.stale = true;
+            if let Err(reason) = self.take_lease_back(store, &mut model, true).await {
+                for job in group {
+                    let _ = job
+                        .reply
+                        .send(Err(ExecuteError::Unavailable(reason.clone())));
                 }
-                Err(e) => {
-                    tracing::debug!(writer = %self.actor, error = %e, "writer lease still held elsewhere");
-                    for job in group {
-                        let _ = job
-                            .reply
-                            .send(Err(ExecuteError::Unavailable(NOT_THE_WRITER.into())));
-                    }
-                    return;
-                }
+                return;
             }
         }
         if let Err(e) = self.ensure_current(store, &mut model).await {
@@ -349,18 +406,9 @@ impl<M: WriteModel> Inner<M> {
         // holds no lease, and another process may have written meanwhile. Nothing is decided —
         // not even a refusal — before the lease is back and the store read again.
         if store.lease_session_replaced() {
-            let taken = store.take_lease_again().await;
-            model.stale = true;
-            let current = match taken {
-                Ok(()) => {
-                    tracing::warn!(writer = %self.actor, "writer lease taken again on a new session; reading the store back");
-                    self.ensure_current(store, &mut model).await
-                }
-                Err(e) => {
-                    tracing::error!(writer = %self.actor, error = %e, "the writer's session was replaced and its lease could not be taken again");
-                    self.lease_lost.store(true, Ordering::SeqCst);
-                    Err(NOT_THE_WRITER.to_string())
-                }
+            let current = match self.take_lease_back(store, &mut model, false).await {
+                Ok(()) => self.ensure_current(store, &mut model).await,
+                Err(reason) => Err(reason),
             };
             if let Err(reason) = current {
                 for job in group {

@@ -217,9 +217,10 @@ impl EventStore {
 
     /// Whether the connection of a handle holding the writer lease was replaced (the server ended
     /// its session, which let the lease go) since the lease was last taken; asking clears it.
-    /// The writer asks after each statement that opened the connection anew, before deciding
-    /// anything, then takes the lease again ([`EventStore::take_lease_again`]) and reads the
-    /// store back. Always `false` on a handle without a lease.
+    /// The writer asks after its group's first statement and after its idle ping
+    /// ([`EventStore::use_writes_connection`]), before deciding anything, then takes the lease
+    /// again ([`EventStore::take_lease_again`]) and reads the store back. Always `false` on a
+    /// handle without a lease.
     pub fn lease_session_replaced(&self) -> bool {
         self.leased
             .as_ref()

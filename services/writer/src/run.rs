@@ -110,9 +110,9 @@ pub struct CommandWriter<M: WriteModel> {
 struct Inner<M: WriteModel> {
     store: EventStore,
     /// Another process took the store's writer lease while this writer's session was gone: nothing
-    /// is decided, nor the store read back, until the writer takes it again (on its thread, at the
-    /// next group). Set and cleared under the model's lock; read without it by
-    /// [`CommandWriter::holds_lease`].
+    /// is decided, nor the store read back, until the writer takes it again (on its thread, at its
+    /// next group or idle check, [`LEASE_CHECK`]). Cleared under the model's lock after the model
+    /// was marked stale; read without it by [`CommandWriter::holds_lease`].
     lease_lost: AtomicBool,
     model: Mutex<Model<M>>,
     fresh: Box<dyn Fn() -> M + Send + Sync>,
@@ -337,24 +337,24 @@ impl<M: WriteModel> Inner<M> {
                 return;
             }
         }
+        // Taken without the model's lock: reads answer meanwhile (unavailable while it is lost).
+        let taken = self.take_lease_back(store, lost).await;
         let mut model = self.model.lock().await;
-        let _ = self.take_lease_back(store, &mut model, lost).await;
+        model.stale = true;
+        if taken.is_ok() {
+            self.lease_lost.store(false, Ordering::SeqCst);
+        }
     }
 
-    /// Takes the writer lease again (after the writer's session was replaced, or the lease lost to
-    /// another process: `was_lost`), marking the model stale either way, since another process
-    /// may have written meanwhile. `Err` with what clients are told while another holds it.
-    async fn take_lease_back(
-        &self,
-        store: &EventStore,
-        model: &mut Model<M>,
-        was_lost: bool,
-    ) -> Result<(), String> {
-        model.stale = true;
+    /// Takes the writer lease again, after the writer's session was replaced or the lease lost to
+    /// another process (`was_lost`). On failure marks it lost, and `Err` holds what clients are
+    /// told. On success the caller marks the model stale (another process may have written
+    /// meanwhile) and only then clears [`Inner::lease_lost`], under the model's lock, so that no
+    /// read sees the old model as current in between.
+    async fn take_lease_back(&self, store: &EventStore, was_lost: bool) -> Result<(), String> {
         match store.take_lease_again().await {
             Ok(()) => {
                 tracing::warn!(writer = %self.actor, "writer lease taken again; the store is read back before the next decision");
-                self.lease_lost.store(false, Ordering::SeqCst);
                 Ok(())
             }
             Err(e) => {
@@ -372,7 +372,8 @@ impl<M: WriteModel> Inner<M> {
     async fn run_group(&self, store: &EventStore, group: Vec<Job<M::Command>>) {
         let mut model = self.model.lock().await;
         if self.lease_lost.load(Ordering::SeqCst) {
-            if let Err(reason) = self.take_lease_back(store, &mut model, true).await {
+            model.stale = true;
+            if let Err(reason) = self.take_lease_back(store, true).await {
                 for job in group {
                     let _ = job
                         .reply
@@ -380,6 +381,7 @@ impl<M: WriteModel> Inner<M> {
                 }
                 return;
             }
+            self.lease_lost.store(false, Ordering::SeqCst);
         }
         if let Err(e) = self.ensure_current(store, &mut model).await {
             for job in group {
@@ -388,25 +390,32 @@ impl<M: WriteModel> Inner<M> {
             return;
         }
         let ids_in_group: Vec<&str> = group.iter().map(|j| j.meta.command_id.as_str()).collect();
-        let recorded = match store.recorded_commands(&ids_in_group).await {
-            Ok(recorded) => recorded,
-            Err(e) => {
-                tracing::error!(writer = %self.actor, error = %e, commands = group.len(), "event store failure: the group's command ids could not be looked up");
-                for job in group {
-                    let failed = StoreError {
-                        context: e.context,
-                        source: sqlx::Error::Protocol(e.source.to_string()),
-                    };
-                    let _ = job.reply.send(Err(AppendError::Store(failed).into()));
+        // Looked up again when the look-up found the writer's connection dead and opened another:
+        // its session held no lease, another process may have written (and recorded these ids)
+        // meanwhile, and nothing is decided, not even a refusal, before the lease is back and the
+        // store read again.
+        let mut replaced = false;
+        let recorded = loop {
+            let recorded = match store.recorded_commands(&ids_in_group).await {
+                Ok(recorded) => recorded,
+                Err(e) => {
+                    tracing::error!(writer = %self.actor, error = %e, commands = group.len(), "event store failure: the group's command ids could not be looked up");
+                    for job in group {
+                        let failed = StoreError {
+                            context: e.context,
+                            source: sqlx::Error::Protocol(e.source.to_string()),
+                        };
+                        let _ = job.reply.send(Err(AppendError::Store(failed).into()));
+                    }
+                    return;
                 }
-                return;
+            };
+            if replaced || !store.lease_session_replaced() {
+                break recorded;
             }
-        };
-        // The look-up above found the writer's connection dead and opened another: its session
-        // holds no lease, and another process may have written meanwhile. Nothing is decided —
-        // not even a refusal — before the lease is back and the store read again.
-        if store.lease_session_replaced() {
-            let current = match self.take_lease_back(store, &mut model, false).await {
+            replaced = true;
+            model.stale = true;
+            let current = match self.take_lease_back(store, false).await {
                 Ok(()) => self.ensure_current(store, &mut model).await,
                 Err(reason) => Err(reason),
             };
@@ -418,7 +427,7 @@ impl<M: WriteModel> Inner<M> {
                 }
                 return;
             }
-        }
+        };
         let mut ids = HashSet::new();
         let mut later = Vec::new();
         let mut planned = Vec::new();

@@ -246,10 +246,25 @@ async fn scenario(app: &App) {
         .create_post(create_post(&post, 100_000))
         .await
         .unwrap();
-    c.employment
-        .assign_post(assign(&post, a, ""))
-        .await
-        .unwrap();
+    // The household's poverty status is its own fact, on its own Kafka partition: it may reach
+    // the employment service after the person (eligibility says "neither … poverty-alleviated"
+    // until it does).
+    eventually("the employment service to know the household", || {
+        let (mut employment, request) = (c.employment.clone(), assign(&post, a, ""));
+        async move {
+            match employment.assign_post(request).await {
+                Ok(_) => Some(()),
+                Err(s)
+                    if s.code() == Code::FailedPrecondition
+                        && s.message().contains("rule post_eligibility") =>
+                {
+                    None
+                }
+                Err(s) => panic!("assignment refused: {s:?}"),
+            }
+        }
+    })
+    .await;
 
     // Refusals: each names its reason and leaves the streams it would touch as they were.
     let second_post = new_id();

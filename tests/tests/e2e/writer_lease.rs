@@ -99,7 +99,8 @@ async fn a_process_without_the_lease_is_refused_or_reports_not_serving() {
         .await
         .unwrap();
 
-    // B stops: A takes the lease back at its next command, and serves again.
+    // B stops: A takes the lease back (by itself within a second, or at its next command), and
+    // serves again.
     b.stop().await;
     eventually("A writing again", || async {
         register_household(&endpoint, "22222222-2222-4222-8222-222222222222")

@@ -2,7 +2,9 @@
 //! store's lease (this process's database session had ended, and the other took the lease
 //! meanwhile), the service answers every command UNAVAILABLE, so `grpc.health.v1` reports it
 //! NOT_SERVING, and a load balancer or readiness probe sends its calls elsewhere. It reports
-//! SERVING again once the writer took the lease back (at its next command).
+//! SERVING again once the writer took the lease back, which an idle writer tries every second by
+//! itself. The report lags the lease by up to about 1.5 s (the writer's idle check, then this
+//! poll).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -374,19 +374,13 @@ impl<M: WriteModel> Inner<M> {
         if self.lease_lost.load(Ordering::SeqCst) {
             model.stale = true;
             if let Err(reason) = self.take_lease_back(store, true).await {
-                for job in group {
-                    let _ = job
-                        .reply
-                        .send(Err(ExecuteError::Unavailable(reason.clone())));
-                }
+                answer_unavailable(group, &reason);
                 return;
             }
             self.lease_lost.store(false, Ordering::SeqCst);
         }
         if let Err(e) = self.ensure_current(store, &mut model).await {
-            for job in group {
-                let _ = job.reply.send(Err(ExecuteError::Unavailable(e.clone())));
-            }
+            answer_unavailable(group, &e);
             return;
         }
         let ids_in_group: Vec<&str> = group.iter().map(|j| j.meta.command_id.as_str()).collect();
@@ -420,11 +414,7 @@ impl<M: WriteModel> Inner<M> {
                 Err(reason) => Err(reason),
             };
             if let Err(reason) = current {
-                for job in group {
-                    let _ = job
-                        .reply
-                        .send(Err(ExecuteError::Unavailable(reason.clone())));
-                }
+                answer_unavailable(group, &reason);
                 return;
             }
         };
@@ -495,11 +485,7 @@ impl<M: WriteModel> Inner<M> {
                     tracing::error!(writer = %self.actor, error = %e, commands = planned.len() + later.len(), "group refused: not the store's writer");
                     model.stale = true;
                     self.lease_lost.store(true, Ordering::SeqCst);
-                    for job in planned.into_iter().chain(later) {
-                        let _ = job
-                            .reply
-                            .send(Err(ExecuteError::Unavailable(NOT_THE_WRITER.into())));
-                    }
+                    answer_unavailable(planned.into_iter().chain(later), NOT_THE_WRITER);
                     return;
                 }
                 result => {
@@ -510,9 +496,7 @@ impl<M: WriteModel> Inner<M> {
                     // have committed: the model is read back from the store.
                     model.stale = true;
                     if let Err(e) = self.ensure_current(store, &mut model).await {
-                        for job in planned.into_iter().chain(later) {
-                            let _ = job.reply.send(Err(ExecuteError::Unavailable(e.clone())));
-                        }
+                        answer_unavailable(planned.into_iter().chain(later), &e);
                         return;
                     }
                     later.extend(planned);
@@ -634,6 +618,16 @@ impl<M: WriteModel> Inner<M> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// Answers each of `jobs` [`ExecuteError::Unavailable`] with `reason` (nothing of theirs was
+/// decided).
+fn answer_unavailable<C>(jobs: impl IntoIterator<Item = Job<C>>, reason: &str) {
+    for job in jobs {
+        let _ = job
+            .reply
+            .send(Err(ExecuteError::Unavailable(reason.to_string())));
     }
 }
 

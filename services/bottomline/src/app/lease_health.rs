@@ -16,6 +16,7 @@ use registry::{Registry, RegistryGrpc};
 use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 use tonic_health::server::HealthReporter;
+use tonic_health::ServingStatus;
 
 /// How often the leases are looked at.
 const EVERY: Duration = Duration::from_millis(500);
@@ -28,46 +29,39 @@ pub(super) async fn follow(
     employment: Option<Arc<Employment>>,
     stop: CancellationToken,
 ) {
-    let (mut registry_held, mut employment_held) = (true, true);
+    // (service name, whether its writer holds the lease, as last reported)
+    type Holds = Box<dyn Fn() -> bool + Send + Sync>;
+    let mut services: Vec<(&'static str, Holds, bool)> = Vec::new();
+    if let Some(r) = registry {
+        let name = RegistryServiceServer::<RegistryGrpc>::NAME;
+        services.push((name, Box::new(move || r.holds_lease()), true));
+    }
+    if let Some(e) = employment {
+        let name = EmploymentServiceServer::<EmploymentGrpc>::NAME;
+        services.push((name, Box::new(move || e.holds_lease()), true));
+    }
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(EVERY) => {}
         }
-        if let Some(r) = &registry {
-            report::<RegistryServiceServer<RegistryGrpc>>(
-                &health,
-                r.holds_lease(),
-                &mut registry_held,
-            )
-            .await;
+        for (service, holds, last) in &mut services {
+            let holds = holds();
+            if holds == *last {
+                continue;
+            }
+            *last = holds;
+            let status = if holds {
+                tracing::info!(service, "writer lease back: serving");
+                ServingStatus::Serving
+            } else {
+                tracing::warn!(
+                    service,
+                    "another process holds the writer lease: not serving"
+                );
+                ServingStatus::NotServing
+            };
+            health.set_service_status(*service, status).await;
         }
-        if let Some(e) = &employment {
-            report::<EmploymentServiceServer<EmploymentGrpc>>(
-                &health,
-                e.holds_lease(),
-                &mut employment_held,
-            )
-            .await;
-        }
-    }
-}
-
-/// Reports service `S` as serving when its writer `holds` the lease, when that changed since
-/// `last`.
-async fn report<S: NamedService>(health: &HealthReporter, holds: bool, last: &mut bool) {
-    if holds == *last {
-        return;
-    }
-    *last = holds;
-    if holds {
-        tracing::info!(service = S::NAME, "writer lease back: serving");
-        health.set_serving::<S>().await;
-    } else {
-        tracing::warn!(
-            service = S::NAME,
-            "another process holds the writer lease: not serving"
-        );
-        health.set_not_serving::<S>().await;
     }
 }
